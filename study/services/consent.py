@@ -1,0 +1,61 @@
+"""Withdrawing consent: it stops every future invitation and unsent mail at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from study import audit
+from study.models import Invitation, Outbox, Participant, Trajectory
+from study.services.common import ensure_consent, get_in_study, utc
+from study.vocab import InvitationStatus, OutboxStatus
+
+
+def withdraw_consent(
+    session: Session,
+    study_id: int,
+    participant_id: int,
+    *,
+    reason: str | None,
+    actor: str,
+    at: dt.datetime,
+) -> int:
+    """Record the withdrawal and cancel the participant's scheduled and open invitations and their
+    unsent mail. Returns the number of invitations cancelled. Answers already given are kept (the
+    consent form says so); they can be removed on request through a correction."""
+    get_in_study(session, Participant, participant_id, study_id)
+    consent = ensure_consent(session, participant_id)
+    at = utc(at)
+    consent.withdrawn_at = at
+    consent.withdrawal_reason = reason
+    trajectory_ids = select(Trajectory.id).where(Trajectory.participant_id == participant_id)
+    invitation_ids = select(Invitation.id).where(
+        Invitation.trajectory_id.in_(trajectory_ids),
+        Invitation.status.in_([InvitationStatus.SCHEDULED, InvitationStatus.OPEN]),
+    )
+    session.execute(
+        update(Outbox)
+        .where(Outbox.invitation_id.in_(invitation_ids), Outbox.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, last_error="consent withdrawn")
+    )
+    cancelled = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.trajectory_id.in_(trajectory_ids),
+            Invitation.status.in_([InvitationStatus.SCHEDULED, InvitationStatus.OPEN]),
+        )
+        .values(status=InvitationStatus.CANCELLED, token_hash=None)
+    ).rowcount
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="withdraw_consent",
+        entity="participant",
+        entity_id=participant_id,
+        new={"withdrawn_at": at, "invitations_cancelled": cancelled},
+        reason=reason,
+    )
+    return cancelled

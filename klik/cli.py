@@ -1,0 +1,105 @@
+"""The ``klik`` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import klik
+from klik.settings import Settings
+
+app = typer.Typer(
+    help="Klik: longitudinal outcome-tracking studies of job coaching.\n\n"
+    "Start with `klik demo` to see a simulated study, or `klik init` for a real one.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        help="Database URL, e.g. sqlite:///klik.db or postgresql://user@host/db. "
+        "Default: KLIK_DATABASE_URL, else klik.db in the working directory.",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"klik {klik.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Klik command line."""
+
+
+def settings_for(database: str | None) -> Settings:
+    """Settings from the environment, with the command's --database taking precedence."""
+    return Settings.from_env(database_url=database)
+
+
+@app.command()
+def init(
+    database: DatabaseOption = None,
+    study_code: Annotated[
+        str | None, typer.Option(help="Also create a study with this code if none exists.")
+    ] = None,
+    study_name: Annotated[str, typer.Option(help="Name of the study to create.")] = "Klik-studie",
+) -> None:
+    """Create or upgrade the database (and optionally a first study)."""
+    from klik.wiring import build
+    from study.migrate import upgrade
+
+    container = build(settings_for(database))
+    try:
+        revision = upgrade(container.engine)
+        typer.echo(f"Database {container.engine.url.render_as_string()} is at revision {revision}.")
+        if study_code:
+            _ensure_study(container, study_code, study_name)
+    finally:
+        container.dispose()
+
+
+def _ensure_study(container: object, code: str, name: str) -> None:
+    from sqlalchemy import select
+
+    from study.models import Study
+    from study.services import create_study
+
+    with container.sessions.begin() as s:  # type: ignore[attr-defined]
+        if s.scalar(select(Study.id).where(Study.code == code)) is None:
+            create_study(s, code=code, name=name, actor="cli", at=container.clock.now())  # type: ignore[attr-defined]
+            typer.echo(f"Study {code} created.")
+        else:
+            typer.echo(f"Study {code} exists.")
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the dashboard and the questionnaire links."""
+    from waitress import serve as waitress_serve
+
+    from dashboard.app import create_app
+    from klik.wiring import build
+    from study.migrate import upgrade
+
+    settings = Settings.from_env(database_url=database, host=host, port=port)
+    container = build(settings)
+    upgrade(container.engine)
+    server = create_app(container)
+    typer.echo(f"Klik draait op http://{settings.host}:{settings.port}/  (Ctrl+C stopt)")
+    waitress_serve(server, host=settings.host, port=settings.port, threads=16, _quiet=True)

@@ -1,0 +1,53 @@
+"""Settings: the only place that reads the environment.
+
+Defaults serve one researcher on a laptop: SQLite in ``klik.db`` in the working directory, mail
+written to files in ``outbox-mail/``, the dashboard on http://127.0.0.1:8050.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_DATABASE_URL = "sqlite:///klik.db"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = Field(default_factory=lambda: secrets.token_hex(32))
+    base_url: str = "http://127.0.0.1:8050"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Klik <noreply@klik.local>"
+    mail_dir: Path = Path("outbox-mail")
+    mail_max_attempts: int = 5
+    instrument_dirs: tuple[Path, ...] = ()
+    secure_cookies: bool = False
+    run_scheduler: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``KLIK_*`` variables (``os.environ`` unless given), then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"KLIK_{name.upper()}"
+            if key in env and env[key] != "":
+                values[name] = env[key]
+        if "instrument_dirs" in values:
+            values["instrument_dirs"] = tuple(
+                Path(p) for p in str(values["instrument_dirs"]).split(os.pathsep) if p
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -415,6 +415,7 @@ class Invitation(Base):
         default=vocab.InvitationStatus.SCHEDULED,
     )
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    token_salt: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     opened_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]

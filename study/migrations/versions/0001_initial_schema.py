@@ -293,6 +293,7 @@ def upgrade() -> None:
     sa.Column('closes_on', sa.Date(), nullable=False),
     sa.Column('status', sa.Enum('scheduled', 'open', 'completed', 'missed', 'cancelled', name='invitation_status', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
+    sa.Column('token_salt', sa.String(length=64), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,324 @@
+"""Linear mixed models for repeated outcomes (statsmodels MixedLM), as lme4 would fit them.
+
+Repeated sustainable-employability scores are nested in employees, and employees in jobcoaches.
+:func:`fit` takes the top level as ``groups`` and adds nested levels through ``vc_formula``.
+Because the (RE)ML surface is flat near the optimum, one optimizer can stop early; :func:`fit`
+tries several and keeps the converged fit with the highest likelihood, and says so when none
+converged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats
+
+__all__ = ["MixedResult", "fit", "icc", "within_between"]
+
+DEFAULT_METHODS: tuple[str, ...] = ("lbfgs", "bfgs", "cg")
+FALLBACK_METHODS: tuple[str, ...] = ("powell", "nm")
+
+
+@dataclass
+class MixedResult:
+    """A fitted linear mixed model, as tables and numbers.
+
+    Attributes
+    ----------
+    fixed : DataFrame
+        term, estimate, se, lower, upper, z, p (Wald, normal reference as statsmodels/lme4 print).
+    random : DataFrame
+        component, variance, sd, corr. One row per random-effect variance (``<groups>: <term>``),
+        per covariance between random effects (``<groups>: cov(<a>, <b>)``, variance holds the
+        covariance, corr the correlation), per variance component (``<name>``) and
+        ``Residual``.
+    loglik : float
+        Log-likelihood at the estimate; the REML log-likelihood when ``reml`` (lme4's "REML
+        criterion at convergence" is -2 times this).
+    n_obs : int
+        Observations used (rows with a missing value in any model column are dropped).
+    n_groups : int
+        Number of top-level groups.
+    n_levels : dict
+        Units per level: the ``groups`` column and every variance component.
+    converged : bool
+        Whether the kept fit converged (and its Hessian gave finite standard errors).
+    method : str
+        Optimizer of the kept fit.
+    reml : bool
+        REML (True) or ML.
+    warnings : list of str
+        Every warning from the fits, prefixed with the optimizer.
+    attempts : DataFrame
+        method, converged, loglik for every optimizer tried.
+    formula, groups, re_formula : str
+        What was fitted.
+    vc_formula : dict
+        Variance-component formulas.
+    """
+
+    fixed: pd.DataFrame
+    random: pd.DataFrame
+    loglik: float
+    n_obs: int
+    n_groups: int
+    n_levels: dict[str, int]
+    converged: bool
+    method: str
+    reml: bool
+    warnings: list[str]
+    attempts: pd.DataFrame
+    formula: str
+    groups: str
+    re_formula: str
+    vc_formula: dict[str, str] = field(default_factory=dict)
+    model_result: object | None = field(default=None, repr=False)
+
+
+def within_between(
+    frame: pd.DataFrame, column: str | Sequence[str], by: str | Sequence[str]
+) -> pd.DataFrame:
+    """Split time-varying predictors into between-person and within-person parts.
+
+    Person-mean centring: ``<column>_between`` is the mean of the column over a person's rows
+    (missing values ignored), ``<column>_within`` the row's deviation from it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Long frame, one row per person and occasion.
+    column : str or sequence of str
+        Predictor column(s).
+    by : str or sequence of str
+        Person identifier column(s), e.g. ``trajectory_id``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``frame`` with ``<column>_between`` and ``<column>_within`` added.
+    """
+    columns = [column] if isinstance(column, str) else list(column)
+    keys = [by] if isinstance(by, str) else list(by)
+    out = frame.copy()
+    for name in columns:
+        if name not in out.columns:
+            raise ValueError(f"frame lacks column {name!r}")
+        means = out.groupby(keys, dropna=False)[name].transform("mean")
+        out[f"{name}_between"] = means
+        out[f"{name}_within"] = out[name] - means
+    return out
+
+
+def _fixed_table(result: object, alpha: float) -> pd.DataFrame:
+    k_fe = result.model.k_fe
+    est = np.asarray(result.fe_params, dtype=float)
+    se = np.asarray(result.bse_fe, dtype=float)
+    z = est / se
+    q = stats.norm.ppf(1 - alpha / 2)
+    return pd.DataFrame(
+        {
+            "term": list(result.model.exog_names[:k_fe]),
+            "estimate": est,
+            "se": se,
+            "lower": est - q * se,
+            "upper": est + q * se,
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
+
+
+def _random_table(result: object, groups: str) -> pd.DataFrame:
+    rows = []
+    cov = np.asarray(result.cov_re, dtype=float)
+    # statsmodels names the random intercept after the grouping column; lme4 says (Intercept)
+    names = ["Intercept" if n == groups else str(n) for n in result.cov_re.columns]
+    for i, name in enumerate(names):
+        var = float(cov[i, i])
+        rows.append((f"{groups}: {name}", var, np.sqrt(max(var, 0.0)), np.nan))
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            denom = np.sqrt(cov[i, i] * cov[j, j])
+            corr = float(cov[i, j] / denom) if denom > 0 else np.nan
+            rows.append((f"{groups}: cov({names[i]}, {names[j]})", float(cov[i, j]), np.nan, corr))
+    vc_names = list(result.model.exog_vc.names) if result.model.k_vc else []
+    for name, var in zip(vc_names, np.asarray(result.vcomp, dtype=float), strict=True):
+        rows.append((name, float(var), np.sqrt(max(var, 0.0)), np.nan))
+    scale = float(result.scale)
+    rows.append(("Residual", scale, np.sqrt(scale), np.nan))
+    return pd.DataFrame(rows, columns=["component", "variance", "sd", "corr"])
+
+
+def _fit_one(model: object, reml: bool, method: str) -> tuple[object | None, list[str], str]:
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        try:
+            result = model.fit(reml=reml, method=[method])
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            return None, [f"{method}: {exc}"], "failed"
+    messages = list(dict.fromkeys(f"{method}: {r.message}" for r in records))
+    return result, messages, "ok"
+
+
+def _usable(result: object) -> bool:
+    if result is None or not bool(result.converged) or not np.isfinite(result.llf):
+        return False
+    se = np.asarray(result.bse_fe, dtype=float)
+    return bool(np.all(np.isfinite(se)) and np.all(se > 0))
+
+
+def fit(
+    frame: pd.DataFrame,
+    formula: str,
+    groups: str,
+    re_formula: str | None = None,
+    vc_formula: Mapping[str, str] | None = None,
+    reml: bool = True,
+    alpha: float = 0.05,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    fallback: Sequence[str] = FALLBACK_METHODS,
+) -> MixedResult:
+    """Fit a linear mixed model with statsmodels MixedLM.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Long frame, one row per observation.
+    formula : str
+        Fixed part, patsy syntax, e.g. ``"capability_count ~ months + alliance_within"``.
+    groups : str
+        Top-level grouping column (e.g. ``jobcoach_id``, or ``trajectory_id`` for two levels).
+    re_formula : str, optional
+        Random part per group, e.g. ``"~months"`` for a random intercept and slope (lme4
+        ``(months | group)``). ``None`` means a random intercept only, lme4's ``(1 | group)``,
+        also when ``vc_formula`` is given (statsmodels itself would then leave the intercept out).
+    vc_formula : mapping of str to str, optional
+        Nested levels as variance components, e.g.
+        ``{"employee": "0 + C(trajectory_id)"}`` for employees nested in jobcoaches.
+    reml : bool
+        REML (default, as lme4) or maximum likelihood (needed to compare fixed parts by LR test).
+    alpha : float
+        1 - confidence level of the fixed-effect intervals.
+    methods : sequence of str
+        Optimizers tried in turn, each from the same start; the converged fit with the highest
+        likelihood is kept.
+    fallback : sequence of str
+        Optimizers tried only when none of ``methods`` converged.
+
+    Returns
+    -------
+    MixedResult
+        ``fixed`` (term, estimate, se, lower, upper, z, p), ``random`` (component, variance, sd,
+        corr), ``loglik``, ``n_obs``, ``n_groups``, ``n_levels``, ``converged``, ``method``,
+        ``warnings``, ``attempts`` (method, converged, loglik).
+    """
+    vc = dict(vc_formula or {})
+    re = "1" if re_formula is None else re_formula
+    # drop incomplete rows up front so every level count below refers to the rows fitted
+    model = smf.mixedlm(
+        formula,
+        frame,
+        groups=groups,
+        re_formula=re,
+        vc_formula=vc or None,
+        missing="drop",
+    )
+    fits: list[tuple[str, object | None]] = []
+    messages: list[str] = []
+    attempts = []
+    for group_of_methods in (tuple(methods), tuple(fallback)):
+        for method in group_of_methods:
+            result, notes, _ = _fit_one(model, reml, method)
+            messages += notes
+            usable = _usable(result)
+            llf = float(result.llf) if result is not None else np.nan
+            attempts.append((method, usable, llf))
+            fits.append((method, result))
+        if any(ok for _, ok, _ in attempts):
+            break
+    attempts_frame = pd.DataFrame(attempts, columns=["method", "converged", "loglik"])
+    good = [(m, r) for (m, r), (_, ok, _) in zip(fits, attempts, strict=True) if ok]
+    converged = bool(good)
+    candidates = good or [(m, r) for m, r in fits if r is not None]
+    if not candidates:
+        raise ValueError("every optimizer failed: " + "; ".join(messages))
+    top = max(float(r.llf) if np.isfinite(r.llf) else -np.inf for _, r in candidates)
+    # the surface is flat: a likelihood lower by 1e-8 can still move an SE in the 4th digit, so
+    # only differences at rounding level (1e-10) count as ties, broken by the listed order
+    method, best = next(
+        ((m, r) for m, r in candidates if r.llf >= top - 1e-10),
+        candidates[0],
+    )
+    if not converged:
+        messages.append(
+            "no optimizer converged; the estimates shown are from the best non-converged fit"
+        )
+    n_levels = {groups: int(model.n_groups)}
+    if model.k_vc:
+        for name, per_group in zip(model.exog_vc.names, model.exog_vc.colnames, strict=True):
+            n_levels[name] = int(sum(len(cols) for cols in per_group))
+    return MixedResult(
+        fixed=_fixed_table(best, alpha),
+        random=_random_table(best, groups),
+        loglik=float(best.llf),
+        n_obs=int(model.nobs),
+        n_groups=int(model.n_groups),
+        n_levels=n_levels,
+        converged=converged,
+        method=method,
+        reml=reml,
+        warnings=messages,
+        attempts=attempts_frame,
+        formula=formula,
+        groups=groups,
+        re_formula=re,
+        vc_formula=vc,
+        model_result=best,
+    )
+
+
+def icc(result: MixedResult) -> pd.DataFrame:
+    """Intraclass correlations of a random-intercept model.
+
+    For a two-level model (random intercept per group): ICC = var(group) / (var(group) +
+    residual). With nested variance components (e.g. employees within jobcoaches) each level's
+    ICC is the correlation of two observations that share that level and every level above it:
+    jobcoach = var(coach) / total, employee = (var(coach) + var(employee)) / total.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit whose random part per group is an intercept only.
+
+    Returns
+    -------
+    DataFrame
+        Columns level, variance, share (of the total variance), icc, n_units.
+
+    Raises
+    ------
+    ValueError
+        When the model has random slopes (the ICC then depends on the covariate).
+    """
+    random = result.random
+    group_rows = random[random["component"].str.startswith(f"{result.groups}: ")]
+    if len(group_rows) != 1 or not group_rows["component"].iloc[0].endswith(": Intercept"):
+        raise ValueError("ICCs are defined here for random-intercept models only")
+    variances = [(result.groups, float(group_rows["variance"].iloc[0]))]
+    for name in result.vc_formula:
+        row = random[random["component"] == name]
+        variances.append((name, float(row["variance"].iloc[0])))
+    residual = float(random.loc[random["component"] == "Residual", "variance"].iloc[0])
+    total = sum(v for _, v in variances) + residual
+    rows = []
+    running = 0.0
+    for level, var in variances:
+        running += var
+        rows.append((level, var, var / total, running / total, result.n_levels.get(level, 0)))
+    rows.append(("Residual", residual, residual / total, np.nan, result.n_obs))
+    return pd.DataFrame(rows, columns=["level", "variance", "share", "icc", "n_units"])

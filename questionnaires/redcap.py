@@ -1,0 +1,615 @@
+"""REDCap data dictionaries: import as Klik instruments, export Klik instruments.
+
+One REDCap form becomes one Klik instrument; each "Section Header" starts a new section (page).
+What Klik cannot represent (calc and sql fields, file uploads, date bounds, branching logic that
+is not a simple comparison) is reported as a :class:`RedcapWarning`, field by field. A malformed
+file raises :class:`InstrumentError` with the line number.
+
+Labels are copied into every language (a dictionary holds one language): translate the
+resulting instrument files before use in a bilingual study.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from questionnaires.errors import InstrumentError
+from questionnaires.model import Instrument, Item, ShowIf
+from questionnaires.schema import DEFAULT_YESNO, REQUIRED_LANGUAGES, parse_instrument
+
+REDCAP_COLUMNS: tuple[str, ...] = (
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
+"""The 18 columns of a REDCap data dictionary, in order."""
+
+REDCAP_HEADER_LINE = (
+    '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label",'
+    '"Choices, Calculations, OR Slider Labels","Field Note",'
+    '"Text Validation Type OR Show Slider Number","Text Validation Min","Text Validation Max",'
+    'Identifier?,"Branching Logic (Show field only if...)","Required Field?","Custom Alignment",'
+    '"Question Number (surveys only)","Matrix Group Name","Matrix Ranking?","Field Annotation"'
+)
+"""The header line exactly as REDCap writes it."""
+
+FIELD_TYPES = frozenset(
+    {
+        "text",
+        "notes",
+        "radio",
+        "dropdown",
+        "checkbox",
+        "yesno",
+        "truefalse",
+        "slider",
+        "calc",
+        "descriptive",
+        "sql",
+        "file",
+    }
+)
+UNREPRESENTABLE = {
+    "calc": "a calculated field (formula {choices!r}) cannot be represented: Klik computes scores "
+    "with its own scoring keys; the field is left out",
+    "sql": "a dynamic SQL field ({choices!r}) cannot be represented; the field is left out",
+    "file": "a file upload or signature field cannot be represented; the field is left out",
+}
+DATE_VALIDATIONS = frozenset({"date_ymd", "date_dmy", "date_mdy"})
+NUMBER_VALIDATION = re.compile(r"^number(_\ddp)?(_comma_decimal)?$")
+TRUEFALSE = (
+    {"code": 1, "label": {"nl": "Waar", "en": "True"}},
+    {"code": 0, "label": {"nl": "Onwaar", "en": "False"}},
+)
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_CLAUSE = re.compile(
+    r"""^\[(?P<field>[a-z][a-z0-9_]*)(?:\((?P<code>[A-Za-z0-9_\-]+)\))?\]\s*
+        (?P<op><>|!=|<=|>=|=|<|>)\s*
+        (?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<num>-?\d+(?:\.\d+)?))$""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class RedcapWarning:
+    """Something in a dictionary that Klik could not represent (or kept verbatim)."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: field {self.field!r}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RedcapImport:
+    """The result of importing a dictionary: one instrument per form, plus warnings."""
+
+    instruments: list[Instrument]
+    warnings: list[RedcapWarning]
+
+
+def import_redcap(
+    path: str | Path,
+    *,
+    respondent: str = "employee",
+    version: str = "1",
+) -> RedcapImport:
+    """Import a REDCap data dictionary CSV file (a UTF-8 BOM is accepted).
+
+    Parameters
+    ----------
+    path
+        The dictionary file.
+    respondent
+        Respondent role given to every imported instrument.
+    version
+        Version given to every imported instrument.
+
+    Raises
+    ------
+    InstrumentError
+        When the file is not a REDCap data dictionary or a row is malformed; the message gives
+        the file and line number.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InstrumentError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return parse_redcap(text, str(path), respondent=respondent, version=version)
+
+
+def _humanise(name: str) -> str:
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def _both(text: str) -> dict[str, str]:
+    return {lang: text for lang in REQUIRED_LANGUAGES}
+
+
+def _code(text: str) -> int | str:
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Row:
+    line: int
+    cells: dict[str, str]
+
+    def __getitem__(self, column: str) -> str:
+        return self.cells[column]
+
+
+def _read_rows(text: str, origin: str) -> list[_Row]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InstrumentError(
+            f"{origin}: line 1: empty file, not a REDCap data dictionary"
+        ) from None
+    except csv.Error as exc:
+        raise InstrumentError(f"{origin}: line 1: cannot read CSV: {exc}") from None
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    if tuple(header) != REDCAP_COLUMNS:
+        found = ", ".join(repr(h) for h in header[:4])
+        raise InstrumentError(
+            f"{origin}: line 1: not a REDCap data dictionary: expected the 18-column header "
+            f"starting with 'Variable / Field Name', 'Form Name', found {found}"
+            + (", ..." if len(header) > 4 else "")
+        )
+    rows: list[_Row] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InstrumentError(f"{origin}: line {start}: cannot read CSV: {exc}") from None
+        if any(c.strip() for c in cells):
+            if len(cells) != len(REDCAP_COLUMNS):
+                raise InstrumentError(
+                    f"{origin}: line {start}: expected {len(REDCAP_COLUMNS)} columns, "
+                    f"found {len(cells)}"
+                )
+            rows.append(_Row(start, dict(zip(REDCAP_COLUMNS, cells, strict=True))))
+        start = reader.line_num + 1
+    return rows
+
+
+def _choices(raw: str, origin: str, line: int) -> list[dict[str, Any]]:
+    options = []
+    for part in raw.split("|"):
+        part = part.strip()
+        if not part:
+            continue
+        code, sep, label = part.partition(",")
+        if not sep or not code.strip():
+            raise InstrumentError(
+                f"{origin}: line {line}: choice {part!r} is not 'code, label' "
+                "(choices are written 'code, label | code, label')"
+            )
+        options.append({"code": _code(code.strip()), "label": _both(label.strip())})
+    if not options:
+        raise InstrumentError(f"{origin}: line {line}: a choice field needs choices")
+    return options
+
+
+def _translate_branching(
+    logic: str, known: dict[str, str]
+) -> dict[str, list[dict[str, str]]] | None:
+    """A simple REDCap condition as a Klik ``show_if`` mapping, or None when not simple.
+
+    ``known`` maps field names of the same form to their Klik item type.
+    """
+    text = " ".join(logic.split())
+    lowered = f" {text.lower()} "
+    has_and, has_or = " and " in lowered, " or " in lowered
+    if has_and and has_or:
+        return None
+    mode = "any" if has_or else "all"
+    parts = re.split(r"\s+(?:and|or)\s+", text, flags=re.IGNORECASE)
+    conditions = []
+    for part in parts:
+        m = _CLAUSE.match(part.strip())
+        if m is None or m["field"] not in known:
+            return None
+        value = next(v for v in (m["dq"], m["sq"], m["num"]) if v is not None)
+        op = "!=" if m["op"] == "<>" else m["op"]
+        if m["code"] is not None:
+            if known[m["field"]] != "multiple" or op not in ("=", "!=") or value not in ("0", "1"):
+                return None
+            checked = (value == "1") == (op == "=")
+            conditions.append(
+                {"item": m["field"], "op": "has" if checked else "lacks", "value": m["code"]}
+            )
+        else:
+            if known[m["field"]] == "multiple":
+                return None
+            conditions.append({"item": m["field"], "op": op, "value": value})
+    return {mode: conditions}
+
+
+def parse_redcap(
+    text: str,
+    origin: str = "<dictionary>",
+    *,
+    respondent: str = "employee",
+    version: str = "1",
+) -> RedcapImport:
+    """Import the text of a REDCap data dictionary (see :func:`import_redcap`)."""
+    rows = _read_rows(text, origin)
+    warnings: list[RedcapWarning] = []
+    forms: dict[str, list[tuple[_Row, dict[str, Any], str | None]]] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        name, form = row["Variable / Field Name"].strip(), row["Form Name"].strip()
+        ftype = row["Field Type"].strip()
+        where = f"{origin}: line {row.line}"
+        if not NAME_PATTERN.match(name):
+            raise InstrumentError(
+                f"{where}: field name {name!r} must be lower-case letters, digits and _"
+            )
+        if name in seen:
+            raise InstrumentError(
+                f"{where}: field {name!r} is already defined on line {seen[name]}"
+            )
+        seen[name] = row.line
+        if not NAME_PATTERN.match(form):
+            raise InstrumentError(
+                f"{where}: field {name!r}: form name {form!r} must be lower-case letters, "
+                "digits and _"
+            )
+        if ftype not in FIELD_TYPES:
+            raise InstrumentError(f"{where}: field {name!r}: unknown field type {ftype!r}")
+        if ftype in UNREPRESENTABLE:
+            choices = row["Choices, Calculations, OR Slider Labels"].strip()
+            warnings.append(
+                RedcapWarning(row.line, name, UNREPRESENTABLE[ftype].format(choices=choices))
+            )
+            continue
+        item = _item(row, ftype, origin, warnings)
+        header = row["Section Header"]
+        forms.setdefault(form, []).append((row, item, header if header.strip() else None))
+
+    instruments: list[Instrument] = []
+    for form, entries in forms.items():
+        known = {item["id"]: item["type"] for _, item, _ in entries}
+        for row, item, _ in entries:
+            logic = row["Branching Logic (Show field only if...)"].strip()
+            if not logic:
+                continue
+            show_if = _translate_branching(logic, known)
+            if show_if is not None:
+                item["show_if"] = show_if
+            else:
+                item["branching"] = logic
+                warnings.append(
+                    RedcapWarning(
+                        row.line,
+                        item["id"],
+                        f"branching logic {logic!r} is kept verbatim for export but not applied "
+                        "by Klik (only simple comparisons of fields of the same form are)",
+                    )
+                )
+        sections: list[dict[str, Any]] = []
+        for _, item, header in entries:
+            if header is not None or not sections:
+                title = header if header is not None else _humanise(form)
+                sections.append({"id": f"s{len(sections) + 1}", "title": _both(title), "items": []})
+            sections[-1]["items"].append(item)
+        data = {
+            "id": form,
+            "version": version,
+            "respondent": respondent,
+            "title": _both(_humanise(form)),
+            "languages": list(REQUIRED_LANGUAGES),
+            "source": f"REDCap data dictionary, form {form!r}",
+            "licence": "Imported from a REDCap data dictionary: check the licence of the "
+            "original instrument before use. Labels are in the dictionary's language only.",
+            "sections": sections,
+        }
+        instruments.append(parse_instrument(data, f"{origin} (form {form!r})"))
+    return RedcapImport(instruments, warnings)
+
+
+def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> dict[str, Any]:
+    name = row["Variable / Field Name"].strip()
+    label = row["Field Label"]
+    if not label.strip():
+        label = name
+        warnings.append(RedcapWarning(row.line, name, "empty label: the field name is used"))
+    item: dict[str, Any] = {"id": name, "text": _both(label)}
+    choices = row["Choices, Calculations, OR Slider Labels"].strip()
+    validation = row["Text Validation Type OR Show Slider Number"].strip()
+    lo_raw, hi_raw = row["Text Validation Min"].strip(), row["Text Validation Max"].strip()
+    lo, hi = _number(lo_raw) if lo_raw else None, _number(hi_raw) if hi_raw else None
+
+    def bounds_unusable(why: str) -> None:
+        if lo_raw or hi_raw:
+            warnings.append(
+                RedcapWarning(
+                    row.line, name, f"min/max {lo_raw!r}/{hi_raw!r} cannot be represented ({why})"
+                )
+            )
+
+    if ftype == "text":
+        if validation == "integer":
+            item["type"] = "integer"
+            if (lo_raw and lo is None) or (hi_raw and hi is None):
+                bounds_unusable("not numbers")
+            else:
+                item["min"], item["max"] = lo, hi
+        elif NUMBER_VALIDATION.match(validation):
+            item["type"] = "number"
+            if validation != "number":
+                item["validation"] = validation
+            if (lo_raw and lo is None) or (hi_raw and hi is None):
+                bounds_unusable("not numbers")
+            else:
+                item["min"], item["max"] = lo, hi
+        elif validation in DATE_VALIDATIONS:
+            item["type"] = "date"
+            if validation != "date_ymd":
+                item["validation"] = validation
+            bounds_unusable("Klik has no date bounds")
+        else:
+            item["type"] = "text"
+            if validation:
+                item["validation"] = validation
+                warnings.append(
+                    RedcapWarning(
+                        row.line,
+                        name,
+                        f"text validation {validation!r} is kept for export but Klik accepts "
+                        "any text here",
+                    )
+                )
+            bounds_unusable("Klik has no bounds for text")
+    elif ftype == "notes":
+        item.update(type="text", widget="textarea")
+    elif ftype in ("radio", "dropdown"):
+        item.update(type="single", widget=ftype, options=_choices(choices, origin, row.line))
+    elif ftype == "checkbox":
+        item.update(type="multiple", options=_choices(choices, origin, row.line))
+    elif ftype == "yesno":
+        item["type"] = "yesno"
+    elif ftype == "truefalse":
+        item.update(type="yesno", widget="truefalse", options=[dict(o) for o in TRUEFALSE])
+    elif ftype == "slider":
+        item.update(type="integer", widget="slider")
+        item["min"] = lo if lo is not None else 0.0
+        item["max"] = hi if hi is not None else 100.0
+        if validation:
+            item["validation"] = validation
+        anchors = [a.strip() for a in choices.split("|")] if choices else []
+        if anchors:
+            item["anchors"] = [_both(a) for a in anchors]
+    elif ftype == "descriptive":
+        item["type"] = "descriptive"
+    for key in ("min", "max"):
+        if key in item and item[key] is None:
+            del item[key]
+    note = row["Field Note"].strip()
+    if note:
+        item["help"] = _both(note)
+    if row["Required Field?"].strip().lower() == "y" and ftype != "descriptive":
+        item["required"] = True
+    if row["Identifier?"].strip().lower() == "y":
+        item["identifier"] = True
+    matrix = row["Matrix Group Name"].strip()
+    if matrix:
+        item["matrix"] = matrix
+    annotation = row["Field Annotation"].strip()
+    if annotation:
+        item["annotation"] = annotation
+    return item
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _text(text: dict[str, str] | None, lang: str) -> str:
+    if not text:
+        return ""
+    return text.get(lang) or text.get("nl") or next(iter(text.values()))
+
+
+def _logic(show_if: ShowIf) -> str:
+    parts = []
+    for c in show_if.conditions:
+        if c.op in ("has", "lacks"):
+            parts.append(f'[{c.item}({c.value})] = "{1 if c.op == "has" else 0}"')
+        else:
+            op = "<>" if c.op == "!=" else c.op
+            parts.append(f'[{c.item}] {op} "{c.value}"')
+    return (" and " if show_if.mode == "all" else " or ").join(parts)
+
+
+def _choices_out(item: Item, lang: str) -> str:
+    return " | ".join(f"{o.code}, {_text(o.label, lang)}" for o in item.options)
+
+
+def _row(item: Item, form: str, header: str, lang: str) -> list[str]:
+    ftype, choices, validation = "text", "", item.validation or ""
+    lo, hi = _fmt(item.min), _fmt(item.max)
+    if item.type in ("likert", "single"):
+        ftype = "dropdown" if item.widget == "dropdown" else "radio"
+        choices = _choices_out(item, lang)
+    elif item.type == "multiple":
+        ftype, choices = "checkbox", _choices_out(item, lang)
+    elif item.type == "yesno":
+        if item.widget == "truefalse":
+            ftype = "truefalse"
+        elif item.options == DEFAULT_YESNO:
+            ftype = "yesno"
+        else:
+            ftype, choices = "radio", _choices_out(item, lang)
+    elif item.type == "integer" and item.widget == "slider":
+        ftype = "slider"
+        choices = " | ".join(_text(a, lang) for a in item.anchors)
+    elif item.type == "integer":
+        validation = "integer"
+    elif item.type == "number":
+        validation = item.validation or "number"
+    elif item.type == "date":
+        validation = item.validation or "date_ymd"
+    elif item.type == "text" and item.widget == "textarea":
+        ftype = "notes"
+    elif item.type == "descriptive":
+        ftype = "descriptive"
+    logic = _logic(item.show_if) if item.show_if is not None else item.branching or ""
+    return [
+        item.id,
+        form,
+        header,
+        ftype,
+        _text(item.text, lang),
+        choices,
+        _text(item.help, lang),
+        validation,
+        lo,
+        hi,
+        "y" if item.identifier else "",
+        logic,
+        "y" if item.required else "",
+        "",
+        "",
+        item.matrix or "",
+        "",
+        item.annotation or "",
+    ]
+
+
+def export_redcap(
+    instruments: Sequence[Instrument],
+    lang: str = "nl",
+    *,
+    record_id_field: str | None = "record_id",
+) -> tuple[str, list[str]]:
+    """Klik instruments as a REDCap data dictionary.
+
+    Parameters
+    ----------
+    instruments
+        Instruments to export; each becomes a form named by its id. Field names must be unique
+        across them (REDCap requires it).
+    lang
+        Language of labels and choices.
+    record_id_field
+        REDCap takes the first field as the record ID. Unless the first item of the first
+        instrument already looks like one (a text item named ``record_id`` or ending in
+        ``_id``), a text field with this name is put first. None: never add one.
+
+    Returns
+    -------
+    tuple[str, list[str]]
+        The CSV text (REDCap's exact header, ``code, label | code, label`` choices) and notes on
+        what REDCap cannot hold (scores, reverse keying, other languages).
+
+    Raises
+    ------
+    InstrumentError
+        When two instruments use the same field name.
+    """
+    notes: list[str] = []
+    owner: dict[str, str] = {}
+    for inst in instruments:
+        for item in inst.items:
+            if item.id in owner:
+                raise InstrumentError(
+                    f"field {item.id!r} is in both {owner[item.id]!r} and {inst.id!r}; REDCap "
+                    "needs unique field names, so export these instruments separately"
+                )
+            owner[item.id] = inst.id
+    buffer = io.StringIO()
+    buffer.write(REDCAP_HEADER_LINE + "\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    first = instruments[0].items[0] if instruments and instruments[0].items else None
+    looks_like_id = (
+        first is not None
+        and first.type == "text"
+        and (first.id == record_id_field or first.id.endswith("_id"))
+    )
+    if record_id_field is not None and instruments and not looks_like_id:
+        if record_id_field in owner:
+            raise InstrumentError(f"field {record_id_field!r} exists but is not the first field")
+        writer.writerow([record_id_field, instruments[0].id, "", "text", "Record ID"] + [""] * 13)
+        notes.append(f"added {record_id_field!r} as the first field (REDCap's record ID)")
+    for inst in instruments:
+        for section in inst.sections:
+            for i, item_id in enumerate(section.item_ids):
+                header = _text(section.title, lang) if i == 0 else ""
+                writer.writerow(_row(inst.item(item_id), inst.id, header, lang))
+        for score in inst.scores:
+            notes.append(
+                f"{inst.id}: score {score.id!r} ({score.rule}) is not exported: REDCap cannot "
+                "express Klik's scoring keys; score the exported data with Klik"
+            )
+        reversed_items = [it.id for it in inst.items if it.reverse]
+        if reversed_items:
+            notes.append(
+                f"{inst.id}: reverse keying of {', '.join(reversed_items)} is not exported"
+            )
+        intros = [s.id for s in inst.sections if s.intro]
+        if intros:
+            notes.append(f"{inst.id}: section introductions ({', '.join(intros)}) are not exported")
+        others = [lg for lg in inst.languages if lg != lang]
+        if others:
+            notes.append(f"{inst.id}: texts exported in {lang!r} only (not {', '.join(others)})")
+    return buffer.getvalue(), notes
+
+
+def write_redcap(
+    instruments: Sequence[Instrument],
+    path: str | Path,
+    lang: str = "nl",
+    *,
+    record_id_field: str | None = "record_id",
+) -> list[str]:
+    """Write :func:`export_redcap` output to ``path`` (UTF-8); returns the notes."""
+    text, notes = export_redcap(instruments, lang, record_id_field=record_id_field)
+    Path(path).write_text(text, encoding="utf-8", newline="")
+    return notes

@@ -1,0 +1,270 @@
+"""Form rendering: one section (page) of an instrument as an accessible HTML fragment.
+
+The fragment works without JavaScript and on a 360px-wide phone: every question is its own block
+(radio groups in a ``<fieldset>`` with a ``<legend>``, other inputs with a ``<label for>``), matrix
+items are a list of radio groups rather than a wide table, error messages sit beside the field
+and are linked with ``aria-describedby``. All text is escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from markupsafe import Markup
+
+from questionnaires.model import Instrument, Item, Text
+
+REQUIRED_MARK: Text = {"nl": "verplicht", "en": "required"}
+CHOOSE: Text = {"nl": "Maak een keuze", "en": "Choose an answer"}
+DATE_HINT: Text = {"nl": "dag-maand-jaar", "en": "day-month-year"}
+
+
+def _t(text: Mapping[str, str] | None, lang: str) -> str:
+    if not text:
+        return ""
+    return text.get(lang) or text.get("nl") or next(iter(text.values()))
+
+
+def _field_id(item_id: str, suffix: str | int | None = None) -> str:
+    return f"q-{item_id}" if suffix is None else f"q-{item_id}-{suffix}"
+
+
+def _as_strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return str(value[0]) if value else ""
+    return str(value)
+
+
+def _described_by(item: Item, has_error: bool) -> str:
+    ids = []
+    if item.help:
+        ids.append(_field_id(item.id, "help"))
+    if has_error:
+        ids.append(_field_id(item.id, "error"))
+    return " ".join(ids)
+
+
+def _attrs(**attrs: Any) -> Markup:
+    parts = []
+    for name, value in attrs.items():
+        if value is None or value is False or value == "":
+            continue
+        key = name.rstrip("_").replace("_", "-")
+        if value is True:
+            parts.append(Markup(" {}").format(key))
+        else:
+            parts.append(Markup(' {}="{}"').format(key, value))
+    return Markup("").join(parts)
+
+
+def _notes(item: Item, error: str | None, lang: str) -> Markup:
+    out = Markup("")
+    if item.help:
+        out += Markup('<p class="klik-help" id="{}">{}</p>').format(
+            _field_id(item.id, "help"), _t(item.help, lang)
+        )
+    if error:
+        out += Markup('<p class="klik-error" id="{}" role="alert">{}</p>').format(
+            _field_id(item.id, "error"), error
+        )
+    return out
+
+
+def _question(item: Item, lang: str) -> Markup:
+    text = Markup('<span class="klik-question-text">{}</span>').format(_t(item.text, lang))
+    if item.required:
+        text += Markup(' <span class="klik-required">({})</span>').format(_t(REQUIRED_MARK, lang))
+    return text
+
+
+def _choice_group(item: Item, value: Any, error: str | None, lang: str, multiple: bool) -> Markup:
+    chosen = set(_as_strings(value))
+    described = _described_by(item, error is not None)
+    input_type = "checkbox" if multiple else "radio"
+    rows = []
+    for i, opt in enumerate(item.options):
+        fid = _field_id(item.id, i)
+        rows.append(
+            Markup('<div class="klik-option"><input{}><label for="{}">{}</label></div>').format(
+                _attrs(
+                    type=input_type,
+                    id=fid,
+                    name=item.id,
+                    value=str(opt.code),
+                    checked=str(opt.code) in chosen,
+                    aria_describedby=described,
+                ),
+                fid,
+                _t(opt.label, lang),
+            )
+        )
+    klass = "klik-item klik-choice" + (" klik-has-error" if error else "")
+    return Markup(
+        '<fieldset class="{}" id="{}"{}><legend>{}</legend>{}<div class="klik-options">{}</div>'
+        "</fieldset>"
+    ).format(
+        klass,
+        _field_id(item.id),
+        _attrs(aria_describedby=described, aria_invalid="true" if error else None),
+        _question(item, lang),
+        _notes(item, error, lang),
+        Markup("").join(rows),
+    )
+
+
+def _labelled(item: Item, control: Markup, error: str | None, lang: str) -> Markup:
+    klass = "klik-item" + (" klik-has-error" if error else "")
+    return Markup('<div class="{}"><label for="{}">{}</label>{}{}</div>').format(
+        klass, _field_id(item.id), _question(item, lang), _notes(item, error, lang), control
+    )
+
+
+def _fmt_bound(x: float | None) -> str | None:
+    if x is None:
+        return None
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
+    """One item as HTML (see :func:`render_section`)."""
+    if item.type == "descriptive":
+        return Markup('<div class="klik-item klik-descriptive" id="{}"><p>{}</p></div>').format(
+            _field_id(item.id), _t(item.text, lang)
+        )
+    if item.type in ("likert", "yesno") or (item.type == "single" and item.widget != "dropdown"):
+        return _choice_group(item, value, error, lang, multiple=False)
+    if item.type == "multiple":
+        return _choice_group(item, value, error, lang, multiple=True)
+    common = {
+        "id": _field_id(item.id),
+        "name": item.id,
+        "aria_describedby": _described_by(item, error is not None),
+        "aria_invalid": "true" if error else None,
+        "aria_required": "true" if item.required else None,
+    }
+    if item.type == "single":
+        current = set(_as_strings(value))
+        options = [Markup('<option value="">{}</option>').format(_t(CHOOSE, lang))]
+        for opt in item.options:
+            options.append(
+                Markup("<option{}>{}</option>").format(
+                    _attrs(value=str(opt.code), selected=str(opt.code) in current),
+                    _t(opt.label, lang),
+                )
+            )
+        control = Markup("<select{}>{}</select>").format(_attrs(**common), Markup("").join(options))
+    elif item.type in ("integer", "number"):
+        control = Markup("<input{}>").format(
+            _attrs(
+                type="text",
+                inputmode="numeric" if item.type == "integer" else "decimal",
+                value=_display(value),
+                data_min=_fmt_bound(item.min),
+                data_max=_fmt_bound(item.max),
+                autocomplete="off",
+                **common,
+            )
+        )
+        if item.anchors:
+            control += Markup('<p class="klik-anchors">{}</p>').format(
+                " | ".join(_t(a, lang) for a in item.anchors)
+            )
+    elif item.type == "date":
+        control = Markup("<input{}>").format(
+            _attrs(type="date", value=_display(value), placeholder=_t(DATE_HINT, lang), **common)
+        )
+    elif item.widget == "textarea":
+        control = Markup("<textarea{}>{}</textarea>").format(
+            _attrs(rows="4", **common), _display(value)
+        )
+    else:
+        control = Markup("<input{}>").format(_attrs(type="text", value=_display(value), **common))
+    return _labelled(item, control, error, lang)
+
+
+def render_section(
+    instrument: Instrument,
+    section_index: int,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    lang: str,
+) -> str:
+    """One section (page) of a form as an HTML fragment.
+
+    Parameters
+    ----------
+    instrument
+        The instrument being answered.
+    section_index
+        Index into ``instrument.sections``.
+    values
+        Answers to fill in again, typed or as posted (strings, lists for multiple choice).
+    errors
+        Message per item id, shown beside the field (``"__form__"`` is shown above the items).
+    lang
+        ``nl`` or ``en`` (texts fall back to Dutch).
+
+    Returns
+    -------
+    str
+        A ``<fieldset>`` for the section holding one block per item. Inputs are named by item
+        id; multiple-choice items repeat the name once per checked box. No ``<form>`` element,
+        no buttons: the caller adds those.
+    """
+    section = instrument.sections[section_index]
+    parts: list[Markup] = []
+    form_error = errors.get("__form__")
+    if form_error:
+        parts.append(
+            Markup('<p class="klik-error klik-form-error" role="alert">{}</p>').format(form_error)
+        )
+    if section.intro:
+        parts.append(Markup('<p class="klik-intro">{}</p>').format(_t(section.intro, lang)))
+    items = instrument.section_items(section_index)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.matrix:
+            run: list[Item] = []
+            for it in items[i:]:
+                if it.matrix != item.matrix:
+                    break
+                run.append(it)
+            group: Sequence[Item] = run
+            inner = Markup("").join(
+                Markup("<li>{}</li>").format(
+                    render_item(it, values.get(it.id), errors.get(it.id), lang)
+                )
+                for it in group
+            )
+            parts.append(
+                Markup('<ol class="klik-matrix" data-matrix="{}">{}</ol>').format(
+                    item.matrix, inner
+                )
+            )
+            i += len(group)
+        else:
+            parts.append(render_item(item, values.get(item.id), errors.get(item.id), lang))
+            i += 1
+    return str(
+        Markup(
+            '<fieldset class="klik-section" id="section-{}" lang="{}"><legend>{}</legend>{}'
+            "</fieldset>"
+        ).format(section.id, lang, _t(section.title, lang), Markup("").join(parts))
+    )

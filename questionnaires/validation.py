@@ -1,0 +1,330 @@
+"""Validation of a respondent's answers against an instrument.
+
+Raw values come from an HTML form (strings, lists of strings for multiple choice) or from JSON
+(numbers). The result holds typed values and, per item, a message the respondent understands,
+in Dutch or English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from questionnaires.model import Instrument, Item
+
+FORM_KEY = "__form__"
+"""Key in :attr:`ValidationResult.errors` for problems with the form as a whole."""
+
+MAX_TEXT_LENGTH = 5000
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "required": {
+        "nl": "Deze vraag is nog niet beantwoord.",
+        "en": "This question has not been answered yet.",
+    },
+    "choose_one": {
+        "nl": "Kies een van de antwoorden.",
+        "en": "Please choose one of the answers.",
+    },
+    "one_only": {
+        "nl": "Kies hier maar één antwoord.",
+        "en": "Please choose only one answer here.",
+    },
+    "choose_listed": {
+        "nl": "Kies alleen uit de antwoorden die er staan.",
+        "en": "Please choose only from the answers shown.",
+    },
+    "whole_number": {
+        "nl": "Vul een heel getal in, zonder letters (bijvoorbeeld 12).",
+        "en": "Please enter a whole number, without letters (for example 12).",
+    },
+    "number": {
+        "nl": "Vul een getal in (bijvoorbeeld 12 of 12,5).",
+        "en": "Please enter a number (for example 12 or 12.5).",
+    },
+    "between": {
+        "nl": "Vul een getal in van {lo} tot en met {hi}.",
+        "en": "Please enter a number from {lo} to {hi}.",
+    },
+    "at_least": {
+        "nl": "Vul een getal in van {lo} of meer.",
+        "en": "Please enter a number of {lo} or more.",
+    },
+    "at_most": {
+        "nl": "Vul een getal in van {hi} of minder.",
+        "en": "Please enter a number of {hi} or less.",
+    },
+    "yes_no": {
+        "nl": "Kies ja of nee.",
+        "en": "Please choose yes or no.",
+    },
+    "date": {
+        "nl": "Vul een datum in als dag-maand-jaar, bijvoorbeeld 31-01-2025.",
+        "en": "Please enter a date as day-month-year, for example 31-01-2025.",
+    },
+    "text_too_long": {
+        "nl": "Het antwoord is te lang (ten hoogste {n} tekens).",
+        "en": "The answer is too long (at most {n} characters).",
+    },
+    "text": {
+        "nl": "Vul hier tekst in.",
+        "en": "Please enter text here.",
+    },
+    "unknown_fields": {
+        "nl": "Het formulier bevat velden die niet bij deze vragenlijst horen: {names}.",
+        "en": "The form contains fields that do not belong to this questionnaire: {names}.",
+    },
+    "unknown_section": {
+        "nl": "Deze pagina bestaat niet in de vragenlijst.",
+        "en": "This page does not exist in the questionnaire.",
+    },
+}
+
+
+def message(key: str, lang: str, **kwargs: Any) -> str:
+    """A respondent-facing message in ``lang`` (Dutch when the language is not available)."""
+    texts = MESSAGES[key]
+    return texts.get(lang, texts["nl"]).format(**kwargs)
+
+
+@dataclass
+class ValidationResult:
+    """Typed answers and per-item error messages.
+
+    ``values`` holds every answerable item in scope: the typed answer, or None when unanswered.
+    ``errors`` maps item id (or ``"__form__"``) to a message in the requested language.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors."""
+        return not self.errors
+
+
+class _Invalid(Exception):
+    def __init__(self, key: str, **kwargs: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.kwargs = kwargs
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, list | tuple):
+        return all(_is_empty(v) for v in value)
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _single(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        filled = [v for v in value if not _is_empty(v)]
+        if len(filled) > 1:
+            raise _Invalid("one_only")
+        return filled[0]
+    return value
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
+
+
+def _range_check(item: Item, x: float, lang: str) -> None:
+    lo, hi = item.min, item.max
+    if lo is not None and hi is not None and not lo <= x <= hi:
+        raise _Invalid("between", lo=_fmt_lang(lo, lang), hi=_fmt_lang(hi, lang))
+    if lo is not None and hi is None and x < lo:
+        raise _Invalid("at_least", lo=_fmt_lang(lo, lang))
+    if hi is not None and lo is None and x > hi:
+        raise _Invalid("at_most", hi=_fmt_lang(hi, lang))
+
+
+def _fmt_lang(x: float, lang: str) -> str:
+    text = _fmt(x)
+    return text.replace(",", ".") if lang == "en" else text
+
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_NUM_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
+
+
+def convert(item: Item, value: Any, lang: str = "nl") -> Any:
+    """Convert one non-empty raw answer to its typed value.
+
+    Raises ``ValueError`` with a respondent-facing message in ``lang`` when it is not valid.
+    """
+    try:
+        return _convert(item, value, lang)
+    except _Invalid as exc:
+        raise ValueError(message(exc.key, lang, **exc.kwargs)) from None
+
+
+def _convert(item: Item, value: Any, lang: str) -> Any:
+    t = item.type
+    if t == "multiple":
+        raw = value if isinstance(value, list | tuple) else [value]
+        chosen: list[int | str] = []
+        for v in raw:
+            if _is_empty(v):
+                continue
+            opt = item.option(str(v).strip())
+            if opt is None:
+                raise _Invalid("choose_listed")
+            if opt.code not in chosen:
+                chosen.append(opt.code)
+        order = {str(o.code): i for i, o in enumerate(item.options)}
+        return sorted(chosen, key=lambda c: order[str(c)])
+    value = _single(value)
+    if t in ("likert", "single"):
+        if isinstance(value, bool):
+            raise _Invalid("choose_one")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        opt = item.option(str(value).strip())
+        if opt is None:
+            raise _Invalid("choose_one")
+        return opt.code
+    if t == "yesno":
+        if isinstance(value, bool):
+            return int(value)
+        text = str(value).strip().lower()
+        if text in ("1", "1.0", "ja", "yes", "true", "waar"):
+            return 1
+        if text in ("0", "0.0", "nee", "no", "false", "onwaar"):
+            return 0
+        raise _Invalid("yes_no")
+    if t == "integer":
+        if isinstance(value, bool):
+            raise _Invalid("whole_number")
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and _INT_RE.match(value.strip()):
+            number = int(value.strip())
+        else:
+            raise _Invalid("whole_number")
+        _range_check(item, number, lang)
+        return number
+    if t == "number":
+        if isinstance(value, bool):
+            raise _Invalid("number")
+        if isinstance(value, int | float):
+            x = float(value)
+        elif isinstance(value, str) and _NUM_RE.match(value.strip()):
+            x = float(value.strip().replace(",", "."))
+        else:
+            raise _Invalid("number")
+        if not math.isfinite(x):
+            raise _Invalid("number")
+        _range_check(item, x, lang)
+        return x
+    if t == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        for fmt in _DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+        raise _Invalid("date")
+    if t == "text":
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise _Invalid("text")
+        text = str(value).strip()
+        if len(text) > MAX_TEXT_LENGTH:
+            raise _Invalid("text_too_long", n=MAX_TEXT_LENGTH)
+        return text
+    raise _Invalid("choose_listed")  # descriptive items take no answer
+
+
+def validate_answers(
+    instrument: Instrument,
+    raw: Mapping[str, Any],
+    lang: str = "nl",
+    *,
+    section: str | None = None,
+    partial: bool = False,
+) -> ValidationResult:
+    """Check raw answers against an instrument and convert them to typed values.
+
+    Parameters
+    ----------
+    instrument
+        The instrument (version) being answered.
+    raw
+        Answers by item id: strings from an HTML form (``"4"``), numbers, or lists of codes for
+        multiple-choice items. Empty strings and empty lists mean "not answered". Keys that are
+        not items in scope (other fields, items of other sections, descriptive items) are
+        reported under ``"__form__"``; callers remove their own fields (tokens) first.
+    lang
+        Language of the messages (``nl`` or ``en``).
+    section
+        Limit to the items of this section (one page of the form).
+    partial
+        When True, unanswered required items are not errors (saving a page in progress).
+
+    Returns
+    -------
+    ValidationResult
+        ``values`` has every answerable item in scope (None when unanswered); ``errors`` has one
+        message per item that is wrong.
+    """
+    result = ValidationResult()
+    if section is not None:
+        try:
+            items = instrument.section_items(section)
+        except KeyError:
+            result.errors[FORM_KEY] = message("unknown_section", lang)
+            return result
+    else:
+        items = instrument.items
+    in_scope = {it.id: it for it in items if it.answerable}
+    unknown = sorted(k for k in raw if k not in in_scope)
+    if unknown:
+        result.errors[FORM_KEY] = message("unknown_fields", lang, names=", ".join(unknown))
+
+    for item in in_scope.values():
+        value = raw.get(item.id)
+        if _is_empty(value):
+            result.values[item.id] = [] if item.type == "multiple" else None
+            continue
+        try:
+            result.values[item.id] = convert(item, value, lang)
+        except ValueError as exc:
+            result.values[item.id] = None
+            result.errors[item.id] = str(exc)
+
+    if not partial:
+        # Conditions may refer to items on other pages: those answers are not known here, so
+        # a condition that cannot be evaluated on this page leaves the item required.
+        for item in in_scope.values():
+            answered = not _is_empty(result.values.get(item.id))
+            if not item.required or answered or item.id in result.errors:
+                continue
+            hidden = (
+                item.show_if is not None
+                and _condition_known(item, in_scope)
+                and not item.show_if.holds(result.values)
+            )
+            if hidden:
+                continue
+            result.errors[item.id] = message("required", lang)
+    return result
+
+
+def _condition_known(item: Item, in_scope: Mapping[str, Item]) -> bool:
+    return item.show_if is not None and all(c.item in in_scope for c in item.show_if.conditions)

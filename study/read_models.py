@@ -1,0 +1,469 @@
+"""Read models: the database as the tidy frames that ``analysis.frames`` defines.
+
+Each frame comes from one set-based query (plus vectorised reshaping in pandas), scoped by a
+SELECT of visible trajectory ids from :mod:`study.access`. No function here loops over ORM objects,
+and none reads the identity table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, and_, case, extract, func, select
+from sqlalchemy.orm import Session
+
+from analysis.frames import (
+    CONTACTS,
+    COUNTING_PROCESS,
+    PERSON_WAVE,
+    RESPONSE_ITEMS,
+    SURVIVAL,
+    TRAJECTORIES,
+    validate_frame,
+)
+from study.models import (
+    CoachingContact,
+    Invitation,
+    Jobcoach,
+    Participant,
+    Response,
+    ResponseScore,
+    ResponseValue,
+    Trajectory,
+    Wave,
+)
+from study.sqlfunc import days_between
+from study.vocab import InvitationStatus, Respondent, ResponseStatus
+
+DAYS_PER_MONTH = 30.4375
+#: the first three months define a trajectory's baseline coaching intensity
+INTENSITY_WINDOW_DAYS = 3 * DAYS_PER_MONTH
+#: a form counts as on time when it came in before the first reminder (due date + 7 days)
+ON_TIME_GRACE_DAYS = 7
+
+KEY_SCORES: tuple[str, ...] = (
+    "alliance",
+    "alliance_goal",
+    "alliance_task",
+    "alliance_bond",
+    "klik",
+    "capability_count",
+    "person_job_fit",
+    "job_satisfaction",
+    "wellbeing",
+    "match_quality",
+    "coach_klik",
+    "employer_satisfaction",
+    "ontzorging",
+)
+
+_BASELINE_SCORES = {
+    "baseline_alliance": "alliance",
+    "baseline_klik": "klik",
+    "baseline_match_quality": "person_job_fit",
+    "baseline_capability_count": "capability_count",
+}
+
+
+def _frame(session: Session, stmt: Select) -> pd.DataFrame:
+    result = session.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Enum members and strings as plain strings, missing kept missing."""
+    return series.map(lambda v: None if v is None or v is pd.NA else str(v), na_action="ignore")
+
+
+def trajectories_frame(
+    session: Session, scope: Select[tuple[int]], *, as_of: dt.date
+) -> pd.DataFrame:
+    """One row per trajectory with baseline covariates.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.TRAJECTORIES`` columns: trajectory_id, study_code, jobcoach_id,
+        organisation_id, employer_id, start_date, end_date, end_reason, funder, employment_form,
+        contract_hours, loonwaarde, maatje, method, coach_type, benefit, gender, birth_year,
+        age_at_start, baseline_alliance, baseline_klik, baseline_match_quality,
+        baseline_capability_count, contact_minutes_per_month, n_contacts.
+    """
+    baseline = (
+        select(
+            Invitation.trajectory_id.label("tid"),
+            *[
+                func.max(case((ResponseScore.score_id == score, ResponseScore.value))).label(col)
+                for col, score in _BASELINE_SCORES.items()
+            ],
+        )
+        .join(
+            Response,
+            and_(
+                Response.invitation_id == Invitation.id, Response.status == ResponseStatus.SUBMITTED
+            ),
+        )
+        .join(ResponseScore, ResponseScore.response_id == Response.id)
+        .where(
+            Invitation.wave_index == 0,
+            Invitation.respondent == Respondent.EMPLOYEE,
+            Invitation.trajectory_id.in_(scope),
+        )
+        .group_by(Invitation.trajectory_id)
+        .subquery()
+    )
+    contacts = (
+        select(
+            CoachingContact.trajectory_id.label("tid"),
+            func.count().label("n_contacts"),
+            func.sum(
+                case(
+                    (
+                        days_between(CoachingContact.contact_date, Trajectory.start_date)
+                        < INTENSITY_WINDOW_DAYS,
+                        CoachingContact.minutes,
+                    ),
+                    else_=0,
+                )
+            ).label("early_minutes"),
+        )
+        .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
+        .where(CoachingContact.trajectory_id.in_(scope))
+        .group_by(CoachingContact.trajectory_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Trajectory.id.label("trajectory_id"),
+            Participant.study_code,
+            Trajectory.jobcoach_id,
+            Jobcoach.organisation_id,
+            Trajectory.employer_id,
+            Trajectory.start_date,
+            Trajectory.end_date,
+            Trajectory.end_reason,
+            Trajectory.funder,
+            Trajectory.employment_form,
+            Trajectory.contract_hours,
+            Trajectory.loonwaarde,
+            Trajectory.maatje,
+            Trajectory.method,
+            Trajectory.coach_type,
+            Participant.benefit,
+            Participant.gender,
+            Participant.birth_year,
+            (extract("year", Trajectory.start_date) - Participant.birth_year).label("age_at_start"),
+            *[baseline.c[col] for col in _BASELINE_SCORES],
+            func.coalesce(contacts.c.n_contacts, 0).label("n_contacts"),
+            func.coalesce(contacts.c.early_minutes, 0).label("early_minutes"),
+        )
+        .join(Participant, Participant.id == Trajectory.participant_id)
+        .join(Jobcoach, Jobcoach.id == Trajectory.jobcoach_id)
+        .outerjoin(baseline, baseline.c.tid == Trajectory.id)
+        .outerjoin(contacts, contacts.c.tid == Trajectory.id)
+        .where(Trajectory.id.in_(scope))
+        .order_by(Trajectory.id)
+    )
+    df = _frame(session, stmt)
+    if df.empty:
+        return TRAJECTORIES.empty()
+    for col in (
+        "end_reason",
+        "funder",
+        "employment_form",
+        "method",
+        "coach_type",
+        "benefit",
+        "gender",
+    ):
+        df[col] = _text(df[col])
+    df["start_date"] = pd.to_datetime(df["start_date"])
+    df["end_date"] = pd.to_datetime(df["end_date"])
+    for col in (
+        "trajectory_id",
+        "jobcoach_id",
+        "employer_id",
+        "birth_year",
+        "age_at_start",
+        "n_contacts",
+    ):
+        df[col] = df[col].astype("int64")
+    df["organisation_id"] = df["organisation_id"].astype("Int64")
+    df["maatje"] = df["maatje"].astype(bool)
+    for col in ("contract_hours", "loonwaarde", *_BASELINE_SCORES):
+        df[col] = df[col].astype(float)
+    observed = (df["end_date"].fillna(pd.Timestamp(as_of)) - df["start_date"]).dt.days
+    months = observed.clip(lower=14, upper=INTENSITY_WINDOW_DAYS) / DAYS_PER_MONTH
+    df["contact_minutes_per_month"] = df.pop("early_minutes").astype(float) / months
+    return validate_frame(df, TRAJECTORIES)
+
+
+def survival_frame(trajectories: pd.DataFrame, *, as_of: dt.date) -> pd.DataFrame:
+    """Time to job loss per trajectory, censored at ``as_of`` or at another end reason.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.SURVIVAL`` columns: trajectory_id, jobcoach_id, duration_days,
+        event (1 = job loss), end_type (censored or the end reason), the baseline covariates,
+        plus every other column of ``trajectories``.
+    """
+    if trajectories.empty:
+        return SURVIVAL.empty()
+    df = trajectories.copy()
+    end = df["end_date"].where(df["end_date"].notna(), pd.Timestamp(as_of))
+    # a trajectory that ends the day it starts still had some time at risk
+    df["duration_days"] = (end - df["start_date"]).dt.days.astype(float).clip(lower=0.5)
+    df["event"] = (df["end_reason"] == "job_loss").astype(int)
+    df["end_type"] = df["end_reason"].where(df["end_reason"].notna(), "censored")
+    df = df[df["start_date"] <= pd.Timestamp(as_of)]
+    return validate_frame(df.reset_index(drop=True), SURVIVAL)
+
+
+def person_wave_frame(
+    session: Session,
+    scope: Select[tuple[int]],
+    *,
+    as_of: dt.date,
+    scores: Sequence[str] | None = KEY_SCORES,
+    respondent: Respondent | None = None,
+) -> pd.DataFrame:
+    """Scores per wave and respondent, long over scores, with the response status.
+
+    Invitations whose window has not opened by ``as_of`` are left out. ``scores=None`` keeps
+    every score.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.PERSON_WAVE`` columns: trajectory_id, jobcoach_id, wave,
+        wave_index, months, respondent, instrument_id, status (on_time, late, missing, open,
+        cancelled), submitted_at, score, value; plus anchor (start or end) and due_date.
+    """
+    score_join = ResponseScore.response_id == Response.id
+    if scores is not None:
+        score_join = and_(score_join, ResponseScore.score_id.in_(list(scores)))
+    stmt = (
+        select(
+            Invitation.trajectory_id,
+            Trajectory.jobcoach_id,
+            Invitation.wave_code.label("wave"),
+            Invitation.wave_index,
+            (days_between(Invitation.due_on, Trajectory.start_date) / DAYS_PER_MONTH).label(
+                "months"
+            ),
+            Invitation.respondent,
+            Invitation.instrument_id,
+            Invitation.status.label("invitation_status"),
+            Invitation.due_on.label("due_date"),
+            Wave.anchor,
+            Response.submitted_at,
+            ResponseScore.score_id.label("score"),
+            ResponseScore.value,
+        )
+        .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
+        .outerjoin(
+            Wave,
+            and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
+        )
+        .outerjoin(
+            Response,
+            and_(
+                Response.invitation_id == Invitation.id, Response.status == ResponseStatus.SUBMITTED
+            ),
+        )
+        .outerjoin(ResponseScore, score_join)
+        .where(Invitation.trajectory_id.in_(scope), Invitation.opens_on <= as_of)
+        .order_by(Invitation.trajectory_id, Invitation.wave_index, Invitation.respondent)
+    )
+    if respondent is not None:
+        stmt = stmt.where(Invitation.respondent == respondent)
+    df = _frame(session, stmt)
+    if df.empty:
+        out = PERSON_WAVE.empty()
+        out["anchor"] = pd.Series([], dtype=object)
+        out["due_date"] = pd.Series([], dtype="datetime64[ns]")
+        return out
+    df["respondent"] = _text(df["respondent"])
+    df["anchor"] = df["anchor"].fillna("start")
+    df["due_date"] = pd.to_datetime(df["due_date"])
+    submitted = pd.to_datetime(df["submitted_at"], utc=True)
+    df["submitted_at"] = submitted.dt.tz_convert("Europe/Amsterdam").dt.tz_localize(None)
+    df["status"] = _status(_text(df.pop("invitation_status")), df["submitted_at"], df["due_date"])
+    df["months"] = df["months"].astype(float)
+    df["value"] = df["value"].astype(float)
+    for col in ("trajectory_id", "jobcoach_id", "wave_index"):
+        df[col] = df[col].astype("int64")
+    return validate_frame(df, PERSON_WAVE)
+
+
+def _status(invitation_status: pd.Series, submitted: pd.Series, due: pd.Series) -> pd.Series:
+    late = submitted.dt.normalize() > due + pd.Timedelta(days=ON_TIME_GRACE_DAYS)
+    completed = invitation_status == InvitationStatus.COMPLETED.value
+    return pd.Series(
+        np.select(
+            [
+                completed & ~late,
+                completed & late,
+                invitation_status == InvitationStatus.MISSED.value,
+                invitation_status == InvitationStatus.CANCELLED.value,
+            ],
+            ["on_time", "late", "missing", "cancelled"],
+            default="open",
+        ),
+        index=invitation_status.index,
+    )
+
+
+def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
+    """Every coaching contact of the visible trajectories.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.CONTACTS`` columns: trajectory_id, date, minutes, mode, with_whom,
+        activity; plus day (days since the trajectory's start).
+    """
+    stmt = (
+        select(
+            CoachingContact.trajectory_id,
+            CoachingContact.contact_date.label("date"),
+            CoachingContact.minutes,
+            CoachingContact.mode,
+            CoachingContact.with_whom,
+            CoachingContact.activity,
+            days_between(CoachingContact.contact_date, Trajectory.start_date).label("day"),
+        )
+        .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
+        .where(CoachingContact.trajectory_id.in_(scope))
+        .order_by(CoachingContact.trajectory_id, CoachingContact.contact_date)
+    )
+    df = _frame(session, stmt)
+    if df.empty:
+        out = CONTACTS.empty()
+        out["day"] = pd.Series([], dtype=float)
+        return out
+    df["date"] = pd.to_datetime(df["date"])
+    df["minutes"] = df["minutes"].astype(float)
+    df["day"] = df["day"].astype(float)
+    for col in ("mode", "with_whom", "activity"):
+        df[col] = _text(df[col])
+    df["trajectory_id"] = df["trajectory_id"].astype("int64")
+    return validate_frame(df, CONTACTS)
+
+
+def response_items_frame(
+    session: Session, scope: Select[tuple[int]], *, instrument_id: str | None = None
+) -> pd.DataFrame:
+    """Numeric item answers of submitted responses, for reliability and missingness.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.RESPONSE_ITEMS`` columns: response_id, trajectory_id, wave,
+        respondent, instrument_id, item_id, value (as answered, not reverse-keyed).
+    """
+    stmt = (
+        select(
+            Response.id.label("response_id"),
+            Invitation.trajectory_id,
+            Invitation.wave_code.label("wave"),
+            Invitation.respondent,
+            Response.instrument_id,
+            ResponseValue.item_id,
+            ResponseValue.value_num.label("value"),
+        )
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(ResponseValue, ResponseValue.response_id == Response.id)
+        .where(Response.status == ResponseStatus.SUBMITTED, Invitation.trajectory_id.in_(scope))
+        .order_by(Response.id, ResponseValue.item_id)
+    )
+    if instrument_id is not None:
+        stmt = stmt.where(Response.instrument_id == instrument_id)
+    df = _frame(session, stmt)
+    if df.empty:
+        return RESPONSE_ITEMS.empty()
+    df["respondent"] = _text(df["respondent"])
+    df["value"] = df["value"].astype(float)
+    for col in ("response_id", "trajectory_id"):
+        df[col] = df[col].astype("int64")
+    return validate_frame(df, RESPONSE_ITEMS)
+
+
+def counting_process_frame(
+    survival: pd.DataFrame, person_wave: pd.DataFrame, contacts: pd.DataFrame
+) -> pd.DataFrame:
+    """Intervals between a trajectory's waves with covariates lagged one interval.
+
+    Each interval (start, stop] begins at a wave's due day (T0 = day 0) and carries the employee's
+    alliance, klik and person–job fit measured at that wave (known at the start of the interval),
+    and the coaching intensity (minutes per month) of the interval before it; the first interval
+    has no earlier intensity (NaN). The last interval stops at the end or censoring day and carries
+    the job-loss event.
+
+    Returns
+    -------
+    DataFrame
+        The ``analysis.frames.COUNTING_PROCESS`` columns: trajectory_id, jobcoach_id, start, stop,
+        event, alliance_lag, klik_lag, intensity_lag, match_quality_lag; plus wave_index.
+    """
+    if survival.empty:
+        out = COUNTING_PROCESS.empty()
+        out["wave_index"] = pd.Series([], dtype="int64")
+        return out
+    emp = person_wave[
+        (person_wave["respondent"] == "employee") & (person_wave.get("anchor", "start") == "start")
+    ]
+    cuts = emp[["trajectory_id", "wave_index", "months"]].drop_duplicates(
+        ["trajectory_id", "wave_index"]
+    )
+    cuts = cuts.assign(start=(cuts["months"] * DAYS_PER_MONTH).round()).drop(columns="months")
+    t0 = survival[["trajectory_id"]].assign(wave_index=0, start=0.0)
+    cuts = pd.concat([t0, cuts]).drop_duplicates(["trajectory_id", "wave_index"])
+    cuts = cuts.merge(
+        survival[["trajectory_id", "jobcoach_id", "duration_days", "event"]], on="trajectory_id"
+    )
+    cuts = cuts[cuts["start"] < cuts["duration_days"]].sort_values(["trajectory_id", "start"])
+    nxt = cuts.groupby("trajectory_id")["start"].shift(-1)
+    last = nxt.isna()
+    cuts["stop"] = nxt.fillna(cuts["duration_days"])
+    cuts["event"] = np.where(last, cuts["event"], 0).astype(int)
+    cuts = cuts[cuts["stop"] > cuts["start"]]
+
+    scores = emp[emp["score"].isin(["alliance", "klik", "person_job_fit"])]
+    wide = scores.pivot_table(
+        index=["trajectory_id", "wave_index"], columns="score", values="value", aggfunc="first"
+    )
+    wide = wide.reindex(columns=["alliance", "klik", "person_job_fit"]).rename(
+        columns={
+            "alliance": "alliance_lag",
+            "klik": "klik_lag",
+            "person_job_fit": "match_quality_lag",
+        }
+    )
+    cuts = cuts.merge(wide.reset_index(), on=["trajectory_id", "wave_index"], how="left")
+
+    cuts["intensity"] = _interval_minutes(cuts, contacts) / (
+        (cuts["stop"] - cuts["start"]) / DAYS_PER_MONTH
+    )
+    cuts["intensity_lag"] = cuts.groupby("trajectory_id")["intensity"].shift(1)
+    out = cuts.drop(columns=["intensity", "duration_days"]).reset_index(drop=True)
+    out["wave_index"] = out["wave_index"].astype("int64")
+    return validate_frame(out, COUNTING_PROCESS)
+
+
+def _interval_minutes(intervals: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
+    """Contact minutes falling in each interval [start, stop), aligned to ``intervals``' index."""
+    if contacts.empty:
+        return pd.Series(0.0, index=intervals.index)
+    left = contacts[["trajectory_id", "day", "minutes"]].sort_values("day")
+    keys = intervals[["trajectory_id", "start", "stop"]].reset_index().sort_values("start")
+    hit = pd.merge_asof(
+        left, keys, left_on="day", right_on="start", by="trajectory_id", direction="backward"
+    )
+    hit = hit[hit["day"] < hit["stop"]]
+    sums = hit.groupby("index")["minutes"].sum()
+    return sums.reindex(intervals.index, fill_value=0.0).astype(float)

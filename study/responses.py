@@ -1,0 +1,503 @@
+"""Answering a questionnaire: finding an invitation by its link, saving a draft section by section,
+submitting once, and correcting a submitted answer with a reason.
+
+These are services like those in :mod:`study.services`: they take a ``Session`` (the caller owns the
+transaction), the moment as ``at``/``as_of`` and raise :class:`study.errors.KlikError` subclasses with
+Dutch and English messages. They need no web request, so the cohort simulator answers every wave
+through :func:`submit` exactly as a respondent's browser does.
+
+A draft keeps the answers of every saved section in ``Response.answers``: each item of a saved section
+has a key (``None`` when left empty), so which sections were saved is known without a separate table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from questionnaires.model import Instrument, Item
+from questionnaires.registry import Registry
+from questionnaires.scoring import score_response
+from questionnaires.validation import ValidationResult, validate_answers
+from study import audit
+from study.clock import local_date
+from study.errors import Conflict, InvalidInput, KlikError, NotFound
+from study.models import Invitation, Response, ResponseScore, ResponseValue
+from study.services.common import utc
+from study.tokens import hash_token, is_well_formed
+from study.vocab import InvitationStatus, ResponseStatus
+
+#: what callers may pass as ``instruments``: latest versions by id, or a registry of all versions
+Instruments = Mapping[str, Instrument] | Registry
+
+ANSWERABLE = (InvitationStatus.SCHEDULED, InvitationStatus.OPEN)
+MAX_SUBMISSION_ID = 64
+
+
+class LinkGone(KlikError):
+    """A link that once worked but does not any more: submitted, closed, missed or cancelled."""
+
+    status = 410
+
+
+class AnswersInvalid(InvalidInput):
+    """A submission or correction whose answers break the instrument's rules; nothing was stored.
+
+    ``errors`` maps item ids to messages in the language asked for.
+    """
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(
+            "niet alle antwoorden zijn geldig",
+            "not all answers are valid",
+            field=next(iter(errors)),
+        )
+        self.errors = dict(errors)
+
+
+def _link_not_found() -> NotFound:
+    # One message for malformed and unknown tokens, so the answer says nothing about existence.
+    return NotFound(
+        "deze link werkt niet; controleer of de hele link is gekopieerd",
+        "this link does not work; check that the whole link was copied",
+    )
+
+
+def _link_gone() -> LinkGone:
+    return LinkGone(
+        "deze vragenlijst is niet meer open: hij is al verzonden of de termijn is voorbij",
+        "this questionnaire is no longer open: it was already sent or its time is up",
+    )
+
+
+def instrument_for(
+    instruments: Instruments, instrument_id: str, version: str | None = None
+) -> Instrument:
+    """The instrument an invitation or response refers to, in the version it names.
+
+    Raises
+    ------
+    Conflict
+        When the instrument (or that version of it) is not loaded.
+    """
+    try:
+        if isinstance(instruments, Registry):
+            return instruments.get(instrument_id, version)
+        instrument = instruments[instrument_id]
+    except KeyError:
+        instrument = None
+    if instrument is None or (version is not None and instrument.version != version):
+        raise Conflict(
+            f"vragenlijst {instrument_id} versie {version or '?'} is niet geladen",
+            f"questionnaire {instrument_id} version {version or '?'} is not loaded",
+        )
+    return instrument
+
+
+def is_answerable(invitation: Invitation, as_of: dt.datetime) -> bool:
+    """Whether the invitation can be answered at ``as_of``: open or scheduled, inside its window.
+
+    The window's dates are calendar days in Europe/Amsterdam, both ends included. A scheduled
+    invitation whose window has begun counts as open: the dates decide, not whether the scheduler
+    has already ticked.
+    """
+    today = local_date(as_of)
+    return invitation.status in ANSWERABLE and invitation.opens_on <= today <= invitation.closes_on
+
+
+def ensure_answerable(invitation: Invitation, as_of: dt.datetime) -> None:
+    """Raise :class:`LinkGone` unless the invitation can be answered at ``as_of``."""
+    if not is_answerable(invitation, as_of):
+        raise _link_gone()
+
+
+def find_invitation_by_token(session: Session, token: str, *, as_of: dt.datetime) -> Invitation:
+    """The invitation a personal-link token opens.
+
+    Raises
+    ------
+    NotFound
+        For a malformed or unknown token (one message for both: nothing about existence leaks).
+    LinkGone
+        For a token whose invitation was submitted, closed, missed or cancelled, or whose window has
+        not opened yet.
+    """
+    if not isinstance(token, str) or not is_well_formed(token):
+        raise _link_not_found()
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.token_hash == hash_token(token))
+    ).first()
+    if invitation is None:
+        raise _link_not_found()
+    ensure_answerable(invitation, as_of)
+    return invitation
+
+
+def _locked_invitation(session: Session, invitation_id: int) -> Invitation:
+    # FOR UPDATE serialises concurrent saves and submits of one invitation on PostgreSQL; SQLite
+    # already serialises writers through BEGIN IMMEDIATE and ignores the clause.
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+    ).first()
+    if invitation is None:
+        raise NotFound(
+            f"uitnodiging {invitation_id} bestaat niet",
+            f"invitation {invitation_id} does not exist",
+        )
+    return invitation
+
+
+def response_for(session: Session, invitation_id: int) -> Response | None:
+    """The invitation's response (draft or submitted), if any."""
+    return session.scalars(select(Response).where(Response.invitation_id == invitation_id)).first()
+
+
+def saved_sections(instrument: Instrument, answers: Mapping[str, Any]) -> list[str]:
+    """Ids of the sections whose answers were saved (every answerable item has a key)."""
+    done = []
+    for section in instrument.sections:
+        ids = [i for i in section.item_ids if instrument.item(i).answerable]
+        if all(i in answers for i in ids):
+            done.append(section.id)
+    return done
+
+
+def resume_index(instrument: Instrument, answers: Mapping[str, Any]) -> int:
+    """Where to continue a draft: the first section not saved yet, or ``len(sections)`` (review)."""
+    done = set(saved_sections(instrument, answers))
+    for index, section in enumerate(instrument.sections):
+        if section.id not in done:
+            return index
+    return len(instrument.sections)
+
+
+def _section_item_ids(instrument: Instrument, section_id: str) -> list[str]:
+    for section in instrument.sections:
+        if section.id == section_id:
+            return [i for i in section.item_ids if instrument.item(i).answerable]
+    raise InvalidInput(
+        f"onderdeel {section_id} bestaat niet in deze vragenlijst",
+        f"section {section_id} does not exist in this questionnaire",
+        field="section",
+    )
+
+
+def _storable(value: Any) -> Any:
+    """A JSON-safe form of a typed answer (dates as ISO text, lists as lists)."""
+    return audit.jsonable(value)
+
+
+def save_section(
+    session: Session,
+    invitation_id: int,
+    section_id: str,
+    raw: Mapping[str, Any],
+    *,
+    instruments: Instruments,
+    lang: str = "nl",
+    at: dt.datetime,
+) -> ValidationResult:
+    """Validate one section's raw answers and keep them in the invitation's draft.
+
+    Only the items of ``section_id`` are taken from ``raw``; an item absent from ``raw`` is an empty
+    answer, and required items of the section must be answered. Answers saved for other sections
+    stay. When the result is not ``ok`` nothing is stored.
+
+    Raises
+    ------
+    LinkGone
+        When the invitation can no longer be answered (submitted, closed, cancelled).
+    InvalidInput
+        For a section the instrument does not have.
+    """
+    at = utc(at)
+    invitation = _locked_invitation(session, invitation_id)
+    ensure_answerable(invitation, at)
+    instrument = instrument_for(
+        instruments, invitation.instrument_id, invitation.instrument_version
+    )
+    ids = _section_item_ids(instrument, section_id)
+    response = response_for(session, invitation_id)
+    if response is not None and response.status == ResponseStatus.SUBMITTED:
+        raise _link_gone()
+    saved = dict(response.answers) if response is not None else {}
+    # Other keys of ``raw`` (buttons, the CSRF field, other sections) are not this section's answers.
+    result = validate_answers(
+        instrument, {i: raw[i] for i in ids if i in raw}, lang, section=section_id, partial=False
+    )
+    if not result.ok:
+        return result
+    answers = {k: v for k, v in saved.items() if k not in ids}
+    answers.update({i: _storable(result.values.get(i)) for i in ids})
+    if response is None:
+        response = Response(
+            invitation_id=invitation.id,
+            instrument_id=instrument.id,
+            instrument_version=instrument.version,
+            status=ResponseStatus.DRAFT,
+            answers=answers,
+            lang=lang,
+            started_at=at,
+            updated_at=at,
+        )
+        session.add(response)
+    else:
+        response.answers = answers
+        response.lang = lang
+        response.updated_at = at
+    if invitation.opened_at is None:
+        invitation.opened_at = at
+    session.flush()
+    return result
+
+
+def _check_submission_id(submission_id: str) -> str:
+    if not isinstance(submission_id, str) or not (0 < len(submission_id) <= MAX_SUBMISSION_ID):
+        raise InvalidInput(
+            "ongeldige verzending; laad de pagina opnieuw",
+            "invalid submission; reload the page",
+            field="submission_id",
+        )
+    return submission_id
+
+
+def _value_columns(item: Item, value: Any) -> tuple[float | None, str | None]:
+    if isinstance(value, list | tuple | set):
+        return None, ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return float(value), None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        return (number, None) if math.isfinite(number) else (None, str(value))
+    if isinstance(value, dt.date):
+        return None, value.isoformat()
+    return None, str(value)
+
+
+def _value_rows(instrument: Instrument, response_id: int, values: Mapping[str, Any]) -> list:
+    rows = []
+    for item in instrument.answerable_items:
+        value = values.get(item.id)
+        if value is None or value == "" or value == []:
+            continue
+        num, text = _value_columns(item, value)
+        rows.append(
+            ResponseValue(response_id=response_id, item_id=item.id, value_num=num, value_text=text)
+        )
+    return rows
+
+
+def submit(
+    session: Session,
+    invitation_id: int,
+    raw_or_none: Mapping[str, Any] | None,
+    *,
+    submission_id: str,
+    instruments: Instruments,
+    lang: str = "nl",
+    actor: str,
+    at: dt.datetime,
+) -> Response:
+    """Submit the answers to an invitation, once.
+
+    ``raw_or_none`` is the full set of raw answers, or ``None`` to submit the saved draft. The answers
+    are validated against the instrument, scored, stored as ``Response`` (status submitted),
+    ``ResponseValue`` and ``ResponseScore`` rows, and the invitation is marked completed, with an
+    audit event.
+
+    Idempotent: a repeated ``submission_id``, or any submission for an invitation already submitted,
+    returns the stored response and writes nothing.
+
+    Raises
+    ------
+    AnswersInvalid
+        When the answers break the instrument's rules (``errors`` per item); nothing is stored.
+    LinkGone
+        When the invitation cannot be answered any more (closed, missed, cancelled).
+    Conflict
+        When ``submission_id`` was used for another invitation.
+    """
+    at = utc(at)
+    submission_id = _check_submission_id(submission_id)
+    earlier = session.scalars(
+        select(Response).where(Response.submission_id == submission_id)
+    ).first()
+    if earlier is not None:
+        if earlier.invitation_id != invitation_id:
+            raise Conflict(
+                "deze verzending hoort bij een andere vragenlijst",
+                "this submission belongs to another questionnaire",
+                field="submission_id",
+            )
+        return earlier
+    invitation = _locked_invitation(session, invitation_id)
+    response = response_for(session, invitation_id)
+    if response is not None and response.status == ResponseStatus.SUBMITTED:
+        return response
+    ensure_answerable(invitation, at)
+    instrument = instrument_for(
+        instruments, invitation.instrument_id, invitation.instrument_version
+    )
+    if raw_or_none is None:
+        raw = {k: v for k, v in (response.answers if response else {}).items() if v is not None}
+    else:
+        raw = dict(raw_or_none)
+    result = validate_answers(instrument, raw, lang, partial=False)
+    if not result.ok:
+        raise AnswersInvalid(result.errors)
+    values = result.values
+    scores = score_response(instrument, values)
+    answers = {it.id: _storable(values.get(it.id)) for it in instrument.answerable_items}
+    if response is None:
+        response = Response(invitation_id=invitation.id, started_at=at)
+        session.add(response)
+    response.instrument_id = instrument.id
+    response.instrument_version = instrument.version
+    response.status = ResponseStatus.SUBMITTED
+    response.submission_id = submission_id
+    response.answers = answers
+    response.lang = lang
+    response.updated_at = at
+    response.submitted_at = at
+    response.submitted_by = actor
+    invitation.status = InvitationStatus.COMPLETED
+    invitation.completed_at = at
+    if invitation.opened_at is None:
+        invitation.opened_at = at
+    session.flush()
+    session.add_all(_value_rows(instrument, response.id, values))
+    session.add_all(
+        ResponseScore(response_id=response.id, score_id=k, value=v) for k, v in scores.items()
+    )
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="submit_response",
+        entity="response",
+        entity_id=response.id,
+        new={
+            "invitation_id": invitation.id,
+            "instrument": f"{instrument.id} {instrument.version}",
+            "submission_id": submission_id,
+            "answers": answers,
+            "scores": scores,
+        },
+    )
+    session.flush()
+    return response
+
+
+def _scores_of(session: Session, response_id: int) -> dict[str, float | None]:
+    rows = session.execute(
+        select(ResponseScore.score_id, ResponseScore.value).where(
+            ResponseScore.response_id == response_id
+        )
+    )
+    return {score_id: value for score_id, value in rows}
+
+
+def correct_answer(
+    session: Session,
+    study_id: int,
+    response_id: int,
+    item_id: str,
+    value: Any,
+    *,
+    reason: str,
+    actor: str,
+    at: dt.datetime,
+    instruments: Instruments,
+    lang: str = "nl",
+) -> Response:
+    """Correct one answer of a submitted response; only with a reason.
+
+    The corrected answer set is validated as a submission would be, the scores are computed again,
+    and the audit log keeps the old and new answer and scores with the reason. ``value`` may be
+    ``None`` (or ``""``) to remove an answer when the item is optional.
+
+    Raises
+    ------
+    InvalidInput
+        Without a reason, for an item the instrument does not have, or (as :class:`AnswersInvalid`)
+        when the corrected answers break the instrument's rules; nothing is changed.
+    NotFound
+        For a response that does not exist in ``study_id``.
+    Conflict
+        For a response that is still a draft.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(
+            "geef een reden voor de correctie", "give a reason for the correction", field="reason"
+        )
+    at = utc(at)
+    response = session.get(Response, response_id)
+    invitation = session.get(Invitation, response.invitation_id) if response else None
+    if response is None or invitation is None or invitation.study_id != study_id:
+        raise NotFound(
+            f"antwoord {response_id} bestaat niet in deze studie",
+            f"response {response_id} does not exist in this study",
+        )
+    if response.status != ResponseStatus.SUBMITTED:
+        raise Conflict(
+            "een concept kan niet worden gecorrigeerd; alleen verzonden antwoorden",
+            "a draft cannot be corrected; only submitted responses",
+        )
+    instrument = instrument_for(instruments, response.instrument_id, response.instrument_version)
+    try:
+        item = instrument.item(item_id)
+    except KeyError:
+        item = None
+    if item is None or not item.answerable:
+        raise InvalidInput(
+            f"vraag {item_id} bestaat niet in deze vragenlijst",
+            f"question {item_id} does not exist in this questionnaire",
+            field="item_id",
+        )
+    old_answers = dict(response.answers)
+    raw = {k: v for k, v in old_answers.items() if v is not None}
+    if value is None or value == "":
+        raw.pop(item_id, None)
+    else:
+        raw[item_id] = value
+    result = validate_answers(instrument, raw, lang, partial=False)
+    if not result.ok:
+        raise AnswersInvalid(result.errors)
+    new_answers = {it.id: _storable(result.values.get(it.id)) for it in instrument.answerable_items}
+    if new_answers == old_answers:
+        return response
+    old_scores = _scores_of(session, response.id)
+    new_scores = score_response(instrument, result.values)
+    response.answers = new_answers
+    response.updated_at = at
+    session.execute(delete(ResponseValue).where(ResponseValue.response_id == response.id))
+    session.execute(delete(ResponseScore).where(ResponseScore.response_id == response.id))
+    session.add_all(_value_rows(instrument, response.id, result.values))
+    session.add_all(
+        ResponseScore(response_id=response.id, score_id=k, value=v) for k, v in new_scores.items()
+    )
+    changed = sorted(k for k in new_answers if new_answers[k] != old_answers.get(k))
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="correct_answer",
+        entity="response",
+        entity_id=response.id,
+        old={
+            "answers": {k: old_answers.get(k) for k in changed},
+            "scores": {k: old_scores.get(k) for k in new_scores},
+        },
+        new={
+            "answers": {k: new_answers[k] for k in changed},
+            "scores": new_scores,
+        },
+        reason=reason.strip(),
+    )
+    session.flush()
+    return response

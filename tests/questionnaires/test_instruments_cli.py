@@ -1,0 +1,66 @@
+"""The ``klik instruments`` sub-commands."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from klik.instruments_cli import app
+from questionnaires.registry import builtin_dir, load_instrument
+
+from .conftest import REDCAP_DIR, minimal_instrument
+
+runner = CliRunner()
+
+
+def test_list_shows_builtin_and_extra(tmp_path: Path):
+    (tmp_path / "mini.yaml").write_text(yaml.safe_dump(minimal_instrument()), encoding="utf-8")
+    result = runner.invoke(app, ["list", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "employee_followup\t1.0\temployee" in result.output
+    assert "mini\t1\temployee" in result.output
+
+
+def test_check_ok_and_broken(tmp_path: Path):
+    good = runner.invoke(app, ["check", *map(str, sorted(builtin_dir().glob("*.yaml")))])
+    assert good.exit_code == 0 and good.output.count("OK ") == 4
+    data = minimal_instrument()
+    data["sections"][0]["items"][3]["reverse"] = True
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.yaml: item 'note'" in result.output
+
+
+def test_import_then_export(tmp_path: Path):
+    out = tmp_path / "imported"
+    result = runner.invoke(
+        app, ["import-redcap", str(REDCAP_DIR / "redcapr_survey.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_instrument(out / "prescreening_survey.yaml").item("has_diabetes").type == "yesno"
+    csv_out = tmp_path / "dd.csv"
+    result = runner.invoke(
+        app,
+        ["export-redcap", "--out", str(csv_out), "--dir", str(out), "--lang", "en",
+         "--instrument", "prescreening_survey", "--instrument", "participant_info_survey"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(csv_out.open(encoding="utf-8")))
+    assert rows[1][0] == "participant_id" and len(rows) == 1 + 5 + 9
+
+
+def test_import_of_non_dictionary_fails_cleanly(tmp_path: Path):
+    result = runner.invoke(app, ["import-redcap", str(REDCAP_DIR / "redcapr_longitudinal_arm.csv")])
+    assert result.exit_code == 1 and "line 1" in result.output
+
+
+def test_export_unknown_instrument(tmp_path: Path):
+    result = runner.invoke(
+        app, ["export-redcap", "--out", str(tmp_path / "x.csv"), "--instrument", "nope"]
+    )
+    assert result.exit_code == 1 and "nope" in result.output

@@ -1,10 +1,16 @@
-"""The default wave protocol (Trimbos-style, extended) as plain data."""
+"""The wave protocol: the default (Trimbos-style, extended) as plain data, and changing it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from study.vocab import Respondent
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from study.clock import local_date
+from study.models import Invitation, Outbox, Response
+from study.vocab import InvitationStatus, Respondent
 
 DEFAULT_INSTRUMENTS: dict[Respondent, str] = {
     Respondent.EMPLOYEE: "employee_followup",
@@ -54,3 +60,65 @@ def default_waves(
             )
         )
     return waves
+
+
+def change_protocol(
+    session: Session,
+    study_id: int,
+    waves: list[WaveSpec],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> ProtocolChange:
+    """Install ``waves`` as the study's new protocol version and recompute future invitations.
+
+    Invitations that have not opened yet and open after the day of ``at`` (Europe/Amsterdam) are
+    removed and planned again from the new protocol; open, completed, missed and cancelled
+    invitations, and everything that already went out, stay exactly as they are.
+    """
+    from study import audit
+    from study.scheduling.tick import create_invitations
+    from study.services.setup import install_protocol
+
+    if at.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
+    today = local_date(at)
+    protocol = install_protocol(session, study_id, waves, at=at)
+    future = select(Invitation.id).where(
+        Invitation.study_id == study_id,
+        Invitation.status == InvitationStatus.SCHEDULED,
+        Invitation.opens_on > today,
+        ~exists().where(Outbox.invitation_id == Invitation.id),
+        ~exists().where(Response.invitation_id == Invitation.id),
+    )
+    removed = session.execute(
+        delete(Invitation)
+        .where(Invitation.id.in_(future))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    created = create_invitations(session, as_of=at, study_id=study_id)
+    audit.record(
+        session,
+        at=at.astimezone(dt.UTC),
+        actor=actor,
+        action="change_protocol",
+        entity="protocol",
+        entity_id=protocol.id,
+        new={
+            "version": protocol.version,
+            "waves": [w.code for w in waves],
+            "future_invitations_removed": removed,
+            "invitations_planned": created,
+        },
+    )
+    return ProtocolChange(protocol.id, protocol.version, removed, created)
+
+
+@dataclass(frozen=True)
+class ProtocolChange:
+    """What :func:`change_protocol` did."""
+
+    protocol_id: int
+    version: int
+    removed: int
+    created: int

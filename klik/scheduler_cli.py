@@ -1,0 +1,108 @@
+"""Commands ``klik tick``, ``klik scheduler`` and ``klik send-mail``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from klik.settings import Settings
+
+
+def _as_of(value: str | None) -> dt.datetime | None:
+    """A date (noon in Amsterdam that day) or an ISO timestamp (UTC when no offset is given)."""
+    if value is None:
+        return None
+    from study.clock import AMSTERDAM
+
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        moment = dt.datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(day, dt.time(12), AMSTERDAM).astimezone(dt.UTC)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the scheduling commands to ``app``."""
+    database_help = "Database URL. Default: KLIK_DATABASE_URL, else klik.db here."
+
+    @app.command("tick")
+    def tick_command(
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="Day (YYYY-MM-DD) or moment to tick for; default: now."),
+        ] = None,
+        database: Annotated[
+            str | None, typer.Option("--database", "-d", help=database_help)
+        ] = None,
+    ) -> None:
+        """Run one scheduler tick by hand (for cron, or to catch up)."""
+        from klik.wiring import build
+        from study.migrate import upgrade
+        from study.scheduling.runner import instrument_versions
+        from study.scheduling.tick import tick
+
+        settings = Settings.from_env(database_url=database)
+        container = build(settings)
+        try:
+            upgrade(container.engine)
+            moment = _as_of(as_of) or container.clock.now()
+            with container.sessions.begin() as s:
+                report = tick(
+                    s,
+                    as_of=moment,
+                    secret_key=settings.secret_key,
+                    instrument_versions=instrument_versions(tuple(settings.instrument_dirs)),
+                )
+        finally:
+            container.dispose()
+        typer.echo(
+            f"Tick {report.day}: {report.created} aangemaakt/created, {report.opened} geopend/"
+            f"opened, {report.reminders} herinneringen/reminders, {report.missed} gemist/missed, "
+            f"{report.cancelled} geannuleerd/cancelled, {report.mails} mails "
+            f"({report.mails_without_address} zonder adres/without address)."
+        )
+
+    @app.command("scheduler")
+    def scheduler_command(
+        database: Annotated[
+            str | None, typer.Option("--database", "-d", help=database_help)
+        ] = None,
+    ) -> None:
+        """Run the scheduler (ticks and mail) as its own process, until Ctrl+C."""
+        from klik.wiring import build
+        from study.migrate import upgrade
+        from study.scheduling.runner import run_blocking
+
+        container = build(Settings.from_env(database_url=database))
+        try:
+            upgrade(container.engine)
+            typer.echo("Planner draait / scheduler running (Ctrl+C stopt/stops)")
+            run_blocking(container)
+        finally:
+            container.dispose()
+
+    @app.command("send-mail")
+    def send_mail_command(
+        database: Annotated[
+            str | None, typer.Option("--database", "-d", help=database_help)
+        ] = None,
+    ) -> None:
+        """Deliver the outbox mail that is due now (SMTP, or files when no SMTP host is set)."""
+        from klik.wiring import build
+        from study.mail.sender import send_pending
+
+        settings = Settings.from_env(database_url=database)
+        container = build(settings)
+        try:
+            report = send_pending(container.sessions, settings=settings, clock=container.clock)
+        finally:
+            container.dispose()
+        typer.echo(
+            f"Mail: {report.sent} verzonden/sent, {report.retrying} opnieuw later/retrying, "
+            f"{report.failed} mislukt/failed, {report.cancelled} geannuleerd/cancelled."
+        )
+        for error in report.errors:
+            typer.echo(f"  {error}", err=True)

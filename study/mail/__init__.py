@@ -1,0 +1,1 @@
+"""Mail: texts of invitations and reminders (compose), delivery with retries (sender), status."""

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 import klik
+from klik import instruments_cli
 from klik.settings import Settings
 
 app = typer.Typer(
@@ -25,6 +26,10 @@ DatabaseOption = Annotated[
         "Default: KLIK_DATABASE_URL, else klik.db in the working directory.",
     ),
 ]
+
+app.add_typer(
+    instruments_cli.app, name="instruments", help="List, check, import and export instruments."
+)
 
 
 def _version(value: bool) -> None:
@@ -103,3 +108,12 @@ def serve(
     server = create_app(container)
     typer.echo(f"Klik draait op http://{settings.host}:{settings.port}/  (Ctrl+C stopt)")
     waitress_serve(server, host=settings.host, port=settings.port, threads=16, _quiet=True)
+
+
+def _register_commands() -> None:
+    from klik import scheduler_cli
+
+    scheduler_cli.register(app)
+
+
+_register_commands()

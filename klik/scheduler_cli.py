@@ -10,6 +10,9 @@ import typer
 from klik.settings import Settings
 
 
+DATABASE_HELP = "Database URL. Default: KLIK_DATABASE_URL, else klik.db here."
+
+
 def _as_of(value: str | None) -> dt.datetime | None:
     """A date (noon in Amsterdam that day) or an ISO timestamp (UTC when no offset is given)."""
     if value is None:
@@ -26,7 +29,6 @@ def _as_of(value: str | None) -> dt.datetime | None:
 
 def register(app: typer.Typer) -> None:
     """Add the scheduling commands to ``app``."""
-    database_help = "Database URL. Default: KLIK_DATABASE_URL, else klik.db here."
 
     @app.command("tick")
     def tick_command(
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--as-of", help="Day (YYYY-MM-DD) or moment to tick for; default: now."),
         ] = None,
         database: Annotated[
-            str | None, typer.Option("--database", "-d", help=database_help)
+            str | None, typer.Option("--database", "-d", help=DATABASE_HELP)
         ] = None,
     ) -> None:
         """Run one scheduler tick by hand (for cron, or to catch up)."""
@@ -68,7 +70,7 @@ def register(app: typer.Typer) -> None:
     @app.command("scheduler")
     def scheduler_command(
         database: Annotated[
-            str | None, typer.Option("--database", "-d", help=database_help)
+            str | None, typer.Option("--database", "-d", help=DATABASE_HELP)
         ] = None,
     ) -> None:
         """Run the scheduler (ticks and mail) as its own process, until Ctrl+C."""
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
     @app.command("send-mail")
     def send_mail_command(
         database: Annotated[
-            str | None, typer.Option("--database", "-d", help=database_help)
+            str | None, typer.Option("--database", "-d", help=DATABASE_HELP)
         ] = None,
     ) -> None:
         """Deliver the outbox mail that is due now (SMTP, or files when no SMTP host is set)."""

@@ -8,7 +8,7 @@ and none reads the identity table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,8 @@ from analysis.frames import (
     TRAJECTORIES,
     validate_frame,
 )
+from questionnaires.model import Instrument
+from study.clock import AMSTERDAM
 from study.models import (
     CoachingContact,
     Invitation,
@@ -68,6 +70,12 @@ _BASELINE_SCORES = {
 }
 
 
+def _end_of_day(as_of: dt.date) -> dt.datetime:
+    """The first moment after ``as_of`` in the study's timezone, as UTC."""
+    nxt = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
+    return nxt.astimezone(dt.UTC)
+
+
 def _frame(session: Session, stmt: Select) -> pd.DataFrame:
     result = session.execute(stmt)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
@@ -103,7 +111,9 @@ def trajectories_frame(
         .join(
             Response,
             and_(
-                Response.invitation_id == Invitation.id, Response.status == ResponseStatus.SUBMITTED
+                Response.invitation_id == Invitation.id,
+                Response.status == ResponseStatus.SUBMITTED,
+                Response.submitted_at < _end_of_day(as_of),
             ),
         )
         .join(ResponseScore, ResponseScore.response_id == Response.id)
@@ -131,7 +141,7 @@ def trajectories_frame(
             ).label("early_minutes"),
         )
         .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
-        .where(CoachingContact.trajectory_id.in_(scope))
+        .where(CoachingContact.trajectory_id.in_(scope), CoachingContact.contact_date <= as_of)
         .group_by(CoachingContact.trajectory_id)
         .subquery()
     )
@@ -182,6 +192,10 @@ def trajectories_frame(
         df[col] = _text(df[col])
     df["start_date"] = pd.to_datetime(df["start_date"])
     df["end_date"] = pd.to_datetime(df["end_date"])
+    # an end recorded for a day after as_of had not happened yet on as_of
+    future_end = df["end_date"] > pd.Timestamp(as_of)
+    df.loc[future_end, "end_date"] = pd.NaT
+    df.loc[future_end, "end_reason"] = None
     for col in (
         "trajectory_id",
         "jobcoach_id",
@@ -259,6 +273,7 @@ def person_wave_frame(
             Invitation.instrument_id,
             Invitation.status.label("invitation_status"),
             Invitation.due_on.label("due_date"),
+            Invitation.closes_on,
             Wave.anchor,
             Response.submitted_at,
             ResponseScore.score_id.label("score"),
@@ -272,7 +287,9 @@ def person_wave_frame(
         .outerjoin(
             Response,
             and_(
-                Response.invitation_id == Invitation.id, Response.status == ResponseStatus.SUBMITTED
+                Response.invitation_id == Invitation.id,
+                Response.status == ResponseStatus.SUBMITTED,
+                Response.submitted_at < _end_of_day(as_of),
             ),
         )
         .outerjoin(ResponseScore, score_join)
@@ -292,7 +309,13 @@ def person_wave_frame(
     df["due_date"] = pd.to_datetime(df["due_date"])
     submitted = pd.to_datetime(df["submitted_at"], utc=True)
     df["submitted_at"] = submitted.dt.tz_convert("Europe/Amsterdam").dt.tz_localize(None)
-    df["status"] = _status(_text(df.pop("invitation_status")), df["submitted_at"], df["due_date"])
+    df["status"] = _status(
+        _text(df.pop("invitation_status")),
+        df["submitted_at"],
+        df["due_date"],
+        pd.to_datetime(df.pop("closes_on")),
+        as_of,
+    )
     df["months"] = df["months"].astype(float)
     df["value"] = df["value"].astype(float)
     for col in ("trajectory_id", "jobcoach_id", "wave_index"):
@@ -300,15 +323,26 @@ def person_wave_frame(
     return validate_frame(df, PERSON_WAVE)
 
 
-def _status(invitation_status: pd.Series, submitted: pd.Series, due: pd.Series) -> pd.Series:
+def _status(
+    invitation_status: pd.Series,
+    submitted: pd.Series,
+    due: pd.Series,
+    closes: pd.Series,
+    as_of: dt.date,
+) -> pd.Series:
+    """The status as it stood on ``as_of``: a form answered or missed later was still open."""
     late = submitted.dt.normalize() > due + pd.Timedelta(days=ON_TIME_GRACE_DAYS)
-    completed = invitation_status == InvitationStatus.COMPLETED.value
+    completed = (invitation_status == InvitationStatus.COMPLETED.value) & submitted.notna()
+    closed = closes < pd.Timestamp(as_of)
+    missed = (invitation_status == InvitationStatus.MISSED.value) | (
+        (invitation_status == InvitationStatus.COMPLETED.value) & submitted.isna()
+    )
     return pd.Series(
         np.select(
             [
                 completed & ~late,
                 completed & late,
-                invitation_status == InvitationStatus.MISSED.value,
+                missed & closed,
                 invitation_status == InvitationStatus.CANCELLED.value,
             ],
             ["on_time", "late", "missing", "cancelled"],
@@ -356,15 +390,23 @@ def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
 
 
 def response_items_frame(
-    session: Session, scope: Select[tuple[int]], *, instrument_id: str | None = None
+    session: Session,
+    scope: Select[tuple[int]],
+    *,
+    instrument_id: str | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Numeric item answers of submitted responses, for reliability and missingness.
+
+    The contract asks for reverse-keyed values: with ``instruments`` (id -> instrument) every
+    item marked ``reverse`` is mirrored within its range (lo + hi - value). Without them the
+    values are as answered and ``reversed`` is False throughout.
 
     Returns
     -------
     DataFrame
         The ``analysis.frames.RESPONSE_ITEMS`` columns: response_id, trajectory_id, wave,
-        respondent, instrument_id, item_id, value (as answered, not reverse-keyed).
+        respondent, instrument_id, item_id, value; plus reversed (bool).
     """
     stmt = (
         select(
@@ -385,12 +427,32 @@ def response_items_frame(
         stmt = stmt.where(Response.instrument_id == instrument_id)
     df = _frame(session, stmt)
     if df.empty:
-        return RESPONSE_ITEMS.empty()
+        return RESPONSE_ITEMS.empty().assign(reversed=pd.Series([], dtype=bool))
     df["respondent"] = _text(df["respondent"])
     df["value"] = df["value"].astype(float)
     for col in ("response_id", "trajectory_id"):
         df[col] = df[col].astype("int64")
+    df["reversed"] = False
+    keyed = _reverse_keys(instruments or {})
+    if not keyed.empty:
+        hit = df[["instrument_id", "item_id"]].merge(
+            keyed, how="left", on=["instrument_id", "item_id"]
+        )
+        mirror = hit["lo"].notna().to_numpy()
+        df.loc[mirror, "value"] = (hit["lo"] + hit["hi"]).to_numpy()[mirror] - df["value"][mirror]
+        df["reversed"] = mirror
     return validate_frame(df, RESPONSE_ITEMS)
+
+
+def _reverse_keys(instruments: Mapping[str, Instrument]) -> pd.DataFrame:
+    """instrument_id, item_id, lo, hi of every reverse-keyed item with a numeric range."""
+    rows = [
+        (inst_id, item.id, *item.value_range)
+        for inst_id, inst in instruments.items()
+        for item in inst.items
+        if item.reverse and item.value_range is not None
+    ]
+    return pd.DataFrame(rows, columns=["instrument_id", "item_id", "lo", "hi"])
 
 
 def counting_process_frame(

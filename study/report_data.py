@@ -1,0 +1,150 @@
+"""The analysis frames of a scope of trajectories, glued from the read models.
+
+:func:`analysis_frames` is what the report, the dashboard's analysis pages and the notebook API
+load: every frame of ``analysis.frames`` for the trajectories in ``scope`` as of one day.
+:func:`data_version` is a cheap fingerprint of the study's data (a few aggregate queries) that
+changes whenever a service or the scheduler writes, so cached analyses can be keyed on it without
+building the frames first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+
+import pandas as pd
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from questionnaires.model import Instrument
+from study import read_models
+from study.models import (
+    AuditEvent,
+    CoachingContact,
+    Invitation,
+    Response,
+    Trajectory,
+)
+
+FRAME_NAMES: tuple[str, ...] = (
+    "trajectories",
+    "survival",
+    "person_wave",
+    "contacts",
+    "counting_process",
+    "response_items",
+)
+"""Keys of :func:`analysis_frames`, in the order they are built."""
+
+
+def analysis_frames(
+    session: Session,
+    scope: Select[tuple[int]],
+    *,
+    as_of: dt.date,
+    instruments: Mapping[str, Instrument] | None = None,
+    include_items: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Every analysis frame of the trajectories in ``scope``, as known on ``as_of``.
+
+    Parameters
+    ----------
+    session : Session
+        A (read) session; nothing is written.
+    scope : Select
+        A SELECT of visible trajectory ids (from :func:`study.access.visible_trajectories` or
+        :func:`study.access.trajectory_scope`): the only authorisation the frames get.
+    as_of : date
+        The day the data are looked at: open trajectories are censored there, invitations that
+        had not opened by then are left out.
+    instruments : mapping of str to Instrument, optional
+        Used to reverse-key item answers in ``response_items``; the built-in instruments when
+        omitted.
+    include_items : bool
+        Build ``response_items`` (the largest frame); the survival and trajectory analyses do
+        not need it.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``trajectories`` (TRAJECTORIES), ``survival`` (SURVIVAL plus every trajectory column),
+        ``person_wave`` (PERSON_WAVE plus anchor and due_date), ``contacts`` (CONTACTS plus day),
+        ``counting_process`` (COUNTING_PROCESS plus wave_index) and, with ``include_items``,
+        ``response_items`` (RESPONSE_ITEMS, reverse-keyed, plus reversed). The column lists are
+        in :mod:`analysis.frames`.
+    """
+    trajectories = read_models.trajectories_frame(session, scope, as_of=as_of)
+    survival = read_models.survival_frame(trajectories, as_of=as_of)
+    person_wave = read_models.person_wave_frame(session, scope, as_of=as_of)
+    contacts = read_models.contacts_frame(session, scope)
+    counting = read_models.counting_process_frame(survival, person_wave, contacts)
+    frames = {
+        "trajectories": trajectories,
+        "survival": survival,
+        "person_wave": person_wave,
+        "contacts": contacts,
+        "counting_process": counting,
+    }
+    if include_items:
+        if instruments is None:
+            from questionnaires.registry import load_instruments
+
+            instruments = load_instruments()
+        frames["response_items"] = read_models.response_items_frame(
+            session, scope, instruments=instruments
+        )
+    return frames
+
+
+def data_version(session: Session, study_id: int) -> str:
+    """A short fingerprint of a study's data that changes with every write that matters.
+
+    It combines the last audit event (every service and every submission writes one), the
+    counts of invitations per status (the scheduler changes statuses without an audit event),
+    and the counts and largest ids of trajectories, contacts and submitted responses. A few
+    indexed aggregate queries: cheap enough to run in every request.
+
+    Returns
+    -------
+    str
+        16 hexadecimal characters.
+    """
+    parts: list[object] = [study_id]
+    parts.append(session.scalar(select(func.max(AuditEvent.id))))
+    status_counts = session.execute(
+        select(Invitation.status, func.count(), func.max(Invitation.id))
+        .where(Invitation.study_id == study_id)
+        .group_by(Invitation.status)
+        .order_by(Invitation.status)
+    ).all()
+    parts.extend(tuple(map(str, row)) for row in status_counts)
+    parts.append(
+        tuple(
+            session.execute(
+                select(func.count(), func.max(Trajectory.id), func.max(Trajectory.end_date)).where(
+                    Trajectory.study_id == study_id
+                )
+            ).one()
+        )
+    )
+    in_study = select(Trajectory.id).where(Trajectory.study_id == study_id)
+    parts.append(
+        tuple(
+            session.execute(
+                select(func.count(), func.max(CoachingContact.id)).where(
+                    CoachingContact.trajectory_id.in_(in_study)
+                )
+            ).one()
+        )
+    )
+    parts.append(
+        tuple(
+            session.execute(
+                select(func.count(), func.max(Response.submitted_at))
+                .join(Invitation, Invitation.id == Response.invitation_id)
+                .where(Invitation.study_id == study_id, Response.submitted_at.is_not(None))
+            ).one()
+        )
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

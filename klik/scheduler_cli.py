@@ -9,7 +9,6 @@ import typer
 
 from klik.settings import Settings
 
-
 DATABASE_HELP = "Database URL. Default: KLIK_DATABASE_URL, else klik.db here."
 
 

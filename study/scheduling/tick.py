@@ -333,7 +333,11 @@ def create_invitations(session: Session, *, as_of: dt.datetime, study_id: int | 
             index_elements=["trajectory_id", "wave_code", "respondent", "instrument_id"]
         )
     )
-    return session.execute(statement).rowcount
+    if session.get_bind().dialect.name == "postgresql":
+        # psycopg reports no row count for INSERT ... SELECT here; count the RETURNING rows instead
+        inserted = statement.returning(Invitation.__table__.c.id).cte("inserted")
+        return int(session.scalar(select(func.count()).select_from(inserted)) or 0)
+    return max(session.connection().execute(statement).rowcount, 0)
 
 
 # -- 3. missed -----------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ def _cohort(s, at):
     return study.id, ids
 
 
-def test_thirteen_months_of_a_small_cohort(db, clock, tmp_path: Path):
+def test_thirteen_months_of_a_small_cohort(any_db, clock, tmp_path: Path):
+    db = any_db
     settings = settings_for(tmp_path)
     with db.sessions.begin() as s:
         study_id, ids = _cohort(s, clock.now())

@@ -104,7 +104,7 @@ class Simulation:
         clock: SimulatedClock,
         secret_key: str,
         instruments: Mapping[str, Instrument] | None = None,
-        deliver: Callable[[Session, dt.datetime], Any] | None = None,
+        deliver: Callable[[dt.datetime], Any] | None = None,
     ) -> None:
         self.sessions = sessions
         self.p = params
@@ -220,8 +220,7 @@ class Simulation:
             self.clock.set(evening)
             self._answer(s, state, day, date, evening)
         if self.deliver is not None:
-            with self.sessions.begin() as s:
-                self.deliver(s, evening)
+            self.deliver(evening)
 
     # -- the day's records ------------------------------------------------------------------------
 
@@ -568,7 +567,7 @@ def build(
     clock: SimulatedClock,
     secret_key: str,
     instruments: Mapping[str, Instrument] | None = None,
-    deliver: Callable[[Session, dt.datetime], Any] | None = None,
+    deliver: Callable[[dt.datetime], Any] | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
     """Simulate the cohort of ``params`` into the (migrated, empty of this study) database.
@@ -586,7 +585,8 @@ def build(
     instruments
         Instruments by id (latest versions); the built-in set when omitted.
     deliver
-        Called after each day with a session and the moment, to send pending mail.
+        Called after each day's transaction with the moment, to send pending mail (e.g.
+        ``lambda now: send_pending(sessions, settings=settings, clock=clock)``).
     progress
         Called with (days done, days in total) after each day.
     """

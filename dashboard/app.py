@@ -2,23 +2,77 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import dash
 from flask import Flask
 
+from dashboard import auth, context, exports, layout
+from dashboard.forms import coach_forms_blueprint, forms_blueprint
 from klik.wiring import Container
+from study.errors import Forbidden
+from study.vocab import Respondent, Role
+from study.worklists import visible_invitation
+
+HERE = Path(__file__).parent
 
 
 def create_app(container: Container) -> Flask:
-    """Build the web application for ``container`` (app factory; nothing global)."""
-    server = Flask(__name__)
+    """Build the web application for ``container`` (app factory; nothing global).
+
+    Routes: ``/login``, ``/logout`` (POST), ``/lang/<nl|en>``, ``/health``, ``/export/<kind>``,
+    the personal-link forms, and the Dash pages in ``dashboard/pages`` (``/``, ``/monitor``,
+    ``/workspace``, ``/exports``, ``/outbox``, ...). Every URL but the login page, the forms,
+    ``/health`` and static assets needs a login (see :mod:`dashboard.auth`).
+    """
+    server = Flask(__name__, static_folder=None)
     server.config["SECRET_KEY"] = container.settings.secret_key
+    server.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     server.extensions["klik"] = container
 
-    @server.get("/")
-    def index() -> str:
-        return "<!doctype html><html lang='nl'><title>Klik</title><h1>Klik</h1><p>Klik draait.</p>"
+    auth.init_auth(server)
+    server.register_blueprint(forms_blueprint(container))
 
     @server.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    exports.init_routes(server)
+    server.register_blueprint(coach_forms_blueprint(container, authorise=authorise_coach_form))
+
+    app = dash.Dash(
+        "dashboard",
+        server=server,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        title="Klik",
+        update_title=None,
+    )
+    app.layout = layout.shell
+    layout.guard_pages(dash.page_registry)
+    # Dash collects `dash.callback`s of the page modules in a process-wide list that the first
+    # request of *some* app takes over; taking them now binds them to this app, so several apps
+    # in one process (tests, benchmarks) each get their own callbacks.
+    with server.app_context():
+        app._setup_server()
+    server.extensions["klik_dash"] = app
     return server
+
+
+def authorise_coach_form(invitation_id: int) -> str:
+    """Let a logged-in jobcoach answer the jobcoach forms of their own clients, nobody else.
+
+    Returns the actor name for the audit log; refuses (403) any other invitation.
+    """
+    user = context.page_user(Role.JOBCOACH)
+    with context.read_session() as s:
+        invitation = visible_invitation(s, context.scope(), invitation_id)
+        allowed = invitation is not None and invitation.respondent == Respondent.JOBCOACH
+    if not allowed:
+        raise Forbidden(
+            "deze vragenlijst hoort niet bij uw cliënten", "this form is not one of your clients'"
+        )
+    return f"jobcoach:{user.username}"

@@ -1,15 +1,31 @@
 """Request context for pages, callbacks and routes: the container, the user, the language.
 
-The login machinery sets the user on ``flask.g`` before every request; everything else asks here.
+The login machinery (:mod:`dashboard.auth`) sets the user on ``flask.g`` before every request;
+everything else asks here. A page or callback typically does::
+
+    user = page_user(Role.RESEARCHER, Role.JOBCOACH)   # refuses anyone else
+    with read_session() as s:
+        frame = trajectories_frame(s, scope(filters), as_of=today())
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from flask import current_app, g, request
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
 
 from klik.wiring import Container
+from study import audit
+from study.access import CohortFilter, require_role, visible_trajectories
+from study.clock import local_date
 from study.errors import Forbidden
 from study.models import User
+from study.vocab import Role
 
 LANGS = ("nl", "en")
 
@@ -32,6 +48,17 @@ def require_user() -> User:
     return user
 
 
+def page_user(*roles: Role) -> User:
+    """The logged-in user, refused (403) unless they have one of ``roles`` (any role if none given).
+
+    Call it first in every layout function and callback: callbacks can be POSTed by anyone.
+    """
+    user = require_user()
+    if roles:
+        require_role(user, *roles)
+    return user
+
+
 def lang() -> str:
     """The UI language of this request: ``?lang=``, else the ``lang`` cookie, else Dutch."""
     choice = request.args.get("lang") or request.cookies.get("lang") or "nl"
@@ -41,3 +68,43 @@ def lang() -> str:
 def tr(texts: dict[str, str], language: str | None = None) -> str:
     """Pick the text for the language from ``{"nl": ..., "en": ...}``."""
     return texts.get(language or lang()) or texts["nl"]
+
+
+def now() -> dt.datetime:
+    """The current moment from the container's clock (UTC, timezone-aware)."""
+    return container().clock.now()
+
+
+def today() -> dt.date:
+    """Today's date in the study's timezone, from the container's clock."""
+    return local_date(now())
+
+
+def scope(filters: CohortFilter | None = None) -> Select[tuple[int]]:
+    """The SELECT of trajectory ids the current user may see, narrowed by ``filters``."""
+    return visible_trajectories(require_user(), filters)
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A read-only session for one request (no lock taken on SQLite)."""
+    with container().read_sessions() as session:
+        yield session
+
+
+def audit_read(
+    entity: str, entity_id: int | None, *, what: dict[str, Any] | None = None, reason: str = ""
+) -> None:
+    """Log that the current user read an individual record (researchers' reads are audited)."""
+    user = require_user()
+    with container().sessions.begin() as s:
+        audit.record(
+            s,
+            at=now(),
+            actor=user.username,
+            action="read",
+            entity=entity,
+            entity_id=entity_id,
+            new=what,
+            reason=reason or None,
+        )

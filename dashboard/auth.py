@@ -1,0 +1,458 @@
+"""Logins: argon2 passwords, server-side sessions, throttling, lockout, cookie flags and CSRF.
+
+The session cookie holds a random 256-bit token; the ``user_session`` table holds only its SHA-256
+hash, so logout (setting ``revoked_at``) really ends the session. A ``before_request`` hook sets
+``flask.g.klik_user`` for every request and sends anonymous visitors of any dashboard URL
+(including Dash's ``/_dash-*`` endpoints and ``/export/...``) to ``/login``.
+
+Cross-site requests: every state-changing request must come from this site (``Origin`` or, failing
+that, ``Referer`` naming this host). Dash's callback endpoint additionally needs the header
+``X-CSRFToken`` equal to a token derived from the session (the Dash renderer copies it from the
+``_csrf_token`` cookie, which another site can neither read nor set on our behalf).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlparse
+
+from flask import Flask, Response, g, jsonify, redirect, render_template_string, request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dashboard import context
+from study import audit
+from study.errors import KlikError
+from study.models import User, UserSession
+from study.services.users import hash_password, verify_password
+
+SESSION_COOKIE = "klik_session"
+CSRF_COOKIE = "_csrf_token"
+CSRF_HEADER = "X-CSRFToken"
+SESSION_LIFETIME = dt.timedelta(hours=12)
+#: failed logins in a row after which an account is locked
+ACCOUNT_MAX_FAILURES = 5
+#: failed logins from one address within ``LOCK_DURATION`` after which that address must wait
+ADDRESS_MAX_FAILURES = 10
+LOCK_DURATION = dt.timedelta(minutes=15)
+
+#: paths anyone may open without logging in (prefixes)
+PUBLIC_PREFIXES = ("/login", "/health", "/f/", "/form", "/assets/", "/_dash-component-suites/")
+PUBLIC_EXACT = ("/favicon.ico",)
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+DASH_CALLBACK_PATH = "/_dash-update-component"
+
+
+TEXTS = {
+    "title": {"nl": "Inloggen", "en": "Log in"},
+    "username": {"nl": "Gebruikersnaam", "en": "Username"},
+    "password": {"nl": "Wachtwoord", "en": "Password"},
+    "submit": {"nl": "Inloggen", "en": "Log in"},
+    "bad": {
+        "nl": "Gebruikersnaam of wachtwoord klopt niet.",
+        "en": "Username or password is not correct.",
+    },
+    "locked": {
+        "nl": "Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
+        "en": "Too many failed attempts. Try again in {minutes} minutes.",
+    },
+    "logged_out": {"nl": "U bent uitgelogd.", "en": "You are logged out."},
+    "intro": {
+        "nl": "Klik: onderzoek naar jobcoaching. Log in met het account dat u van het "
+        "onderzoeksteam kreeg.",
+        "en": "Klik: research into job coaching. Log in with the account the research team gave you.",
+    },
+    "cross_site": {
+        "nl": "Dit verzoek kwam niet van deze website en is geweigerd.",
+        "en": "This request did not come from this website and was refused.",
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+
+
+def hash_token(token: str) -> str:
+    """What ``user_session.token_hash`` stores for a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token_for(secret_key: str, session_token: str) -> str:
+    """The CSRF token bound to one login session (HMAC of the session token)."""
+    return hmac.new(secret_key.encode(), f"csrf:{session_token}".encode(), "sha256").hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Throttling per address (per account it is stored on the user row)
+
+
+class AddressThrottle:
+    """Counts failed logins per client address in a sliding window (thread-safe, in memory)."""
+
+    def __init__(self, limit: int = ADDRESS_MAX_FAILURES, window: dt.timedelta = LOCK_DURATION):
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: dt.datetime) -> deque[dt.datetime]:
+        times = self._failures.setdefault(address, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        return times
+
+    def blocked_until(self, address: str, now: dt.datetime) -> dt.datetime | None:
+        """When ``address`` may try again, or None when it may try now."""
+        with self._lock:
+            times = self._recent(address, now)
+            if len(times) >= self.limit:
+                return times[-self.limit] + self.window
+            return None
+
+    def fail(self, address: str, now: dt.datetime) -> None:
+        with self._lock:
+            self._recent(address, now).append(now)
+
+    def clear(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Login and logout against the database
+
+
+@cache
+def _dummy_hash() -> str:
+    # verifying against it makes an unknown username cost as much time as a wrong password
+    return hash_password(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt: a session token, or why there is none."""
+
+    token: str | None
+    user_id: int | None = None
+    locked_until: dt.datetime | None = None
+
+
+def attempt_login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    at: dt.datetime,
+    address: str,
+) -> LoginResult:
+    """Check a password and open a server-side session; count and lock on failures.
+
+    An account is locked for ``LOCK_DURATION`` after ``ACCOUNT_MAX_FAILURES`` failures in a row;
+    a locked account is refused without looking at the password. Every outcome is audited.
+    """
+    name = username.strip().lower()[:80]
+    user = session.scalar(select(User).where(User.username == name))
+    if user is not None and user.locked_until is not None and user.locked_until > at:
+        audit.record(
+            session, at=at, actor=name, action="login_locked", entity="app_user",
+            entity_id=user.id, reason=address,
+        )  # fmt: skip
+        return LoginResult(None, user.id, user.locked_until)
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not ok or not user.active:
+        if user is not None:
+            failures = (user.failed_logins or 0) + 1
+            locked = at + LOCK_DURATION if failures >= ACCOUNT_MAX_FAILURES else None
+            user.failed_logins = 0 if locked else failures
+            user.locked_until = locked
+        audit.record(
+            session, at=at, actor=name or "?", action="login_failed", entity="app_user",
+            entity_id=user.id if user else None, reason=address,
+        )  # fmt: skip
+        return LoginResult(None, user.id if user else None, user.locked_until if user else None)
+    user.failed_logins = 0
+    user.locked_until = None
+    token = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            token_hash=hash_token(token), user_id=user.id, created_at=at,
+            expires_at=at + SESSION_LIFETIME, revoked_at=None,
+        )
+    )  # fmt: skip
+    audit.record(
+        session, at=at, actor=name, action="login", entity="app_user", entity_id=user.id,
+        reason=address,
+    )  # fmt: skip
+    return LoginResult(token, user.id)
+
+
+def user_for_token(session: Session, token: str | None, *, at: dt.datetime) -> User | None:
+    """The active user whose unexpired, unrevoked session ``token`` is, or None."""
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == hash_token(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > at,
+            User.active.is_(True),
+        )
+    )
+
+
+def revoke(session: Session, token: str, *, at: dt.datetime) -> None:
+    """End the session of ``token`` (logout); its cookie no longer opens anything."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Request checks
+
+
+def is_public(path: str) -> bool:
+    """Whether ``path`` is open without a login (login page, forms, health, static assets)."""
+    return path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES) or path.startswith("/lang/")
+
+
+def same_site_request(allowed_hosts: set[str]) -> bool:
+    """Whether the request's ``Origin`` (else ``Referer``) names one of ``allowed_hosts``."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    return urlparse(source).netloc.lower() in allowed_hosts
+
+
+def _allowed_hosts() -> set[str]:
+    hosts = {request.host.lower()}
+    base = urlparse(context.container().settings.base_url).netloc
+    if base:
+        hosts.add(base.lower())
+    return hosts
+
+
+def _wants_json(path: str) -> bool:
+    return path.startswith(("/_dash-", "/_reload-hash", "/export/"))
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything else becomes ``/``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Flask wiring
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Klik – {{ t.title }}</title><link rel="stylesheet" href="/assets/klik.css"></head>
+<body class="klik-login-body"><main class="klik-login">
+<h1>Klik</h1><p class="klik-muted">{{ t.intro }}</p>
+{% if message %}<p class="klik-alert" role="alert">{{ message }}</p>{% endif %}
+{% if info %}<p class="klik-info" role="status">{{ info }}</p>{% endif %}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{{ next }}">
+<label for="username">{{ t.username }}</label>
+<input id="username" name="username" autocomplete="username" required autofocus value="{{ username }}">
+<label for="password">{{ t.password }}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">{{ t.submit }}</button>
+</form>
+<p class="klik-lang"><a href="/lang/nl?next=/login" lang="nl">Nederlands</a> ·
+<a href="/lang/en?next=/login" lang="en">English</a></p>
+</main></body></html>"""
+
+
+def _texts(language: str) -> dict[str, str]:
+    return {k: v[language] for k, v in TEXTS.items()}
+
+
+def _login_page(
+    message: str = "", info: str = "", status: int = 200, username: str = ""
+) -> Response:
+    language = context.lang()
+    html = render_template_string(
+        LOGIN_PAGE,
+        lang=language,
+        t=_texts(language),
+        message=message,
+        info=info,
+        next=safe_next(request.values.get("next")),
+        username=username,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _set_cookie(resp: Response, name: str, value: str, *, http_only: bool, strict: bool) -> None:
+    secure = context.container().settings.secure_cookies
+    resp.set_cookie(
+        name,
+        value,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=http_only,
+        secure=secure,
+        samesite="Strict" if strict else "Lax",
+        path="/",
+    )
+
+
+def init_auth(server: Flask) -> None:
+    """Install login routes, the per-request user check, CSRF checks and security headers."""
+    throttle = AddressThrottle()
+    server.extensions["klik_address_throttle"] = throttle
+
+    @server.before_request
+    def load_user() -> Response | None:
+        path = request.path
+        g.klik_user = None
+        g.klik_session_token = None
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with context.read_session() as s:
+                user = user_for_token(s, token, at=context.now())
+                if user is not None:
+                    s.expunge(user)
+            g.klik_user = user
+            g.klik_session_token = token if user is not None else None
+        if request.method in UNSAFE_METHODS and not path.startswith(("/f/", "/form")):
+            if not same_site_request(_allowed_hosts()):
+                return _refuse_cross_site(path)
+            if path == DASH_CALLBACK_PATH:
+                expected = (
+                    csrf_token_for(server.config["SECRET_KEY"], g.klik_session_token)
+                    if g.klik_session_token
+                    else None
+                )
+                sent = request.headers.get(CSRF_HEADER, "")
+                if expected is None or not hmac.compare_digest(sent, expected):
+                    if g.klik_user is None:
+                        return _anonymous(path)
+                    return _refuse_cross_site(path)
+        if is_public(path) or g.klik_user is not None:
+            return None
+        return _anonymous(path)
+
+    @server.after_request
+    def security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("klik_user") is not None:
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @server.get("/login")
+    def login_form() -> Response:
+        if g.klik_user is not None:
+            return redirect(safe_next(request.args.get("next")))
+        info = TEXTS["logged_out"][context.lang()] if request.args.get("out") else ""
+        return _login_page(info=info)
+
+    @server.post("/login")
+    def login_submit() -> Response:
+        language = context.lang()
+        address = request.remote_addr or "?"
+        username = request.form.get("username", "")
+        password = request.form.get("password", "")
+        now = context.now()
+        wait = throttle.blocked_until(address, now)
+        if wait is not None:
+            return _locked_page(wait, now, username)
+        with context.container().sessions.begin() as s:
+            result = attempt_login(s, username, password, at=now, address=address)
+        if result.token is None:
+            throttle.fail(address, now)
+            if result.locked_until is not None and result.locked_until > now:
+                return _locked_page(result.locked_until, now, username)
+            return _login_page(TEXTS["bad"][language], status=401, username=username)
+        throttle.clear(address)
+        resp = redirect(safe_next(request.form.get("next")))
+        _set_cookie(resp, SESSION_COOKIE, result.token, http_only=True, strict=False)
+        csrf = csrf_token_for(server.config["SECRET_KEY"], result.token)
+        _set_cookie(resp, CSRF_COOKIE, csrf, http_only=False, strict=True)
+        return resp
+
+    @server.post("/logout")
+    def logout() -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with context.container().sessions.begin() as s:
+                revoke(s, token, at=context.now())
+                if g.klik_user is not None:
+                    audit.record(
+                        s, at=context.now(), actor=g.klik_user.username, action="logout",
+                        entity="app_user", entity_id=g.klik_user.id,
+                    )  # fmt: skip
+        resp = redirect("/login?out=1")
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        resp.delete_cookie(CSRF_COOKIE, path="/")
+        return resp
+
+    @server.get("/lang/<code>")
+    def switch_language(code: str) -> Response:
+        target = request.args.get("next") or _local_referrer() or "/"
+        resp = redirect(safe_next(target))
+        if code in context.LANGS:
+            resp.set_cookie(
+                "lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                secure=context.container().settings.secure_cookies,
+            )  # fmt: skip
+        return resp
+
+    @server.errorhandler(KlikError)
+    def klik_error(exc: KlikError) -> tuple[Response, int]:
+        return jsonify(error=exc.message(context.lang())), exc.status
+
+    def _locked_page(until: dt.datetime, now: dt.datetime, username: str) -> Response:
+        minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+        text = TEXTS["locked"][context.lang()].format(minutes=minutes)
+        resp = _login_page(text, status=429, username=username)
+        resp.headers["Retry-After"] = str(minutes * 60)
+        return resp
+
+
+def _local_referrer() -> str | None:
+    ref = request.headers.get("Referer")
+    if not ref:
+        return None
+    parsed = urlparse(ref)
+    if parsed.netloc.lower() != request.host.lower():
+        return None
+    return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+
+
+def _anonymous(path: str) -> Response:
+    if _wants_json(path) or request.method != "GET":
+        resp = jsonify(error=TEXTS["title"][context.lang()])
+        resp.status_code = 401
+        return resp
+    target = path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    return redirect(f"/login?next={_quote(target)}")
+
+
+def _refuse_cross_site(path: str) -> Response:
+    resp = jsonify(error=TEXTS["cross_site"][context.lang()])
+    resp.status_code = 403
+    return resp
+
+
+def _quote(target: str) -> str:
+    from urllib.parse import quote
+
+    return quote(safe_next(target), safe="/")

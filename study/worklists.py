@@ -1,0 +1,125 @@
+"""Small read models for the dashboard's lists: organisations, jobcoaches, forms to fill in.
+
+Like :mod:`study.read_models`, every function takes a SELECT of visible trajectory ids from
+:mod:`study.access` (or a study id for study-wide lookups) and returns a DataFrame from one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from study.models import Invitation, Jobcoach, Organisation, Participant, Trajectory
+from study.vocab import InvitationStatus
+
+
+def _frame(session: Session, stmt: Select) -> pd.DataFrame:
+    result = session.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def organisations(session: Session, study_id: int) -> pd.DataFrame:
+    """The organisations of a study.
+
+    Returns
+    -------
+    DataFrame
+        organisation_id, name, kind.
+    """
+    stmt = (
+        select(Organisation.id.label("organisation_id"), Organisation.name, Organisation.kind)
+        .where(Organisation.study_id == study_id)
+        .order_by(Organisation.name)
+    )
+    df = _frame(session, stmt)
+    df["kind"] = df["kind"].map(str) if not df.empty else pd.Series([], dtype=object)
+    return df
+
+
+def jobcoaches(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
+    """The jobcoaches of the visible trajectories, with their number of trajectories.
+
+    Returns
+    -------
+    DataFrame
+        jobcoach_id, code, name, organisation_id, n_trajectories.
+    """
+    from sqlalchemy import func
+
+    stmt = (
+        select(
+            Jobcoach.id.label("jobcoach_id"),
+            Jobcoach.code,
+            Jobcoach.name,
+            Jobcoach.organisation_id,
+            func.count(Trajectory.id).label("n_trajectories"),
+        )
+        .join(Trajectory, Trajectory.jobcoach_id == Jobcoach.id)
+        .where(Trajectory.id.in_(scope))
+        .group_by(Jobcoach.id, Jobcoach.code, Jobcoach.name, Jobcoach.organisation_id)
+        .order_by(Jobcoach.code)
+    )
+    return _frame(session, stmt)
+
+
+def open_forms(
+    session: Session,
+    scope: Select[tuple[int]],
+    *,
+    as_of: dt.date,
+    horizon_days: int = 14,
+) -> pd.DataFrame:
+    """Forms of the visible trajectories that are open now or open within ``horizon_days``.
+
+    Returns
+    -------
+    DataFrame
+        invitation_id, trajectory_id, study_code, jobcoach_id, wave, wave_index, respondent,
+        instrument_id, status, opens_on, due_on, closes_on, token_salt (to re-derive a link;
+        None until the scheduler has opened the form).
+    """
+    stmt = (
+        select(
+            Invitation.id.label("invitation_id"),
+            Invitation.trajectory_id,
+            Participant.study_code,
+            Trajectory.jobcoach_id,
+            Invitation.wave_code.label("wave"),
+            Invitation.wave_index,
+            Invitation.respondent,
+            Invitation.instrument_id,
+            Invitation.status,
+            Invitation.opens_on,
+            Invitation.due_on,
+            Invitation.closes_on,
+            Invitation.token_salt,
+        )
+        .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
+        .join(Participant, Participant.id == Trajectory.participant_id)
+        .where(
+            Invitation.trajectory_id.in_(scope),
+            Invitation.status.in_([InvitationStatus.SCHEDULED, InvitationStatus.OPEN]),
+            Invitation.opens_on <= as_of + dt.timedelta(days=horizon_days),
+            Invitation.closes_on >= as_of,
+        )
+        .order_by(Invitation.due_on, Participant.study_code, Invitation.respondent)
+    )
+    df = _frame(session, stmt)
+    for col in ("respondent", "status"):
+        if not df.empty:
+            df[col] = df[col].map(str)
+    return df
+
+
+def visible_invitation(
+    session: Session, scope: Select[tuple[int]], invitation_id: int
+) -> Invitation | None:
+    """The invitation if it belongs to one of the visible trajectories, else None."""
+    return session.scalar(
+        select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.trajectory_id.in_(scope)
+        )
+    )

@@ -1,0 +1,116 @@
+"""Fixtures for the dashboard: an app on a fresh database with a small cohort and four logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard.app import create_app
+from klik.settings import Settings
+from klik.wiring import Container
+from study.clock import SimulatedClock
+from study.services.users import add_user
+from tests.conftest import Database
+from tests.factory import Cohort, build_cohort
+
+PASSWORD = "correct horse battery"
+ORIGIN = {"Origin": "http://localhost"}
+
+
+@dataclass
+class Env:
+    """An app, its container, the cohort and the usernames of four logins."""
+
+    app: Flask
+    container: Container
+    cohort: Cohort
+    clock: SimulatedClock
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def login(self, username: str, client: FlaskClient | None = None) -> FlaskClient:
+        c = client or self.client()
+        resp = c.post("/login", data={"username": username, "password": PASSWORD}, headers=ORIGIN)
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return c
+
+
+def make_container(db: Database, clock: SimulatedClock, **settings: object) -> Container:
+    return Container(
+        settings=Settings(database_url=db.url, secret_key="k" * 64, **settings),
+        engine=db.engine,
+        sessions=db.sessions,
+        read_sessions=db.read_sessions,
+        clock=clock,
+    )
+
+
+def add_logins(container: Container, cohort: Cohort, at: dt.datetime) -> None:
+    """researcher, coach1 (first jobcoach), coach2 (second jobcoach), viewer."""
+    with container.sessions.begin() as s:
+        sid = cohort.study_id
+        add_user(s, sid, "researcher", PASSWORD, "researcher", display_name="Rita Onderzoek",
+                 actor="test", at=at)  # fmt: skip
+        add_user(s, sid, "coach1", PASSWORD, "jobcoach", cohort.jobcoach_ids[0],
+                 display_name="Coach Een", actor="test", at=at)  # fmt: skip
+        add_user(s, sid, "coach2", PASSWORD, "jobcoach", cohort.jobcoach_ids[1],
+                 display_name="Coach Twee", actor="test", at=at)  # fmt: skip
+        add_user(s, sid, "viewer", PASSWORD, "viewer", display_name="Vera Kijker",
+                 actor="test", at=at)  # fmt: skip
+
+
+@pytest.fixture
+def env(db: Database, clock: SimulatedClock) -> Iterator[Env]:
+    container = make_container(db, clock)
+    at = clock.now()
+    with container.sessions.begin() as s:
+        cohort = build_cohort(s, at, n_trajectories=6, n_coaches=2, first_start=dt.date(2025, 6, 2))
+    add_logins(container, cohort, at)
+    yield Env(create_app(container), container, cohort, clock)
+
+
+def csrf_headers(client: FlaskClient) -> dict[str, str]:
+    """The headers the Dash renderer sends with a callback: same Origin and the CSRF token."""
+    cookie = client.get_cookie("_csrf_token")
+    return {**ORIGIN, "X-CSRFToken": cookie.value if cookie else ""}
+
+
+def dash_post(
+    client: FlaskClient,
+    outputs: list[tuple[str, str]],
+    inputs: list[tuple[str, str, object]],
+    state: list[tuple[str, str, object]] = (),  # type: ignore[assignment]
+    headers: dict[str, str] | None = None,
+):
+    """POST a callback request to ``/_dash-update-component`` as the browser would (or crafted)."""
+    output = "...".join(f"{i}.{p}" for i, p in outputs)
+    body = {
+        "output": f"..{output}.." if len(outputs) > 1 else output,
+        "outputs": [{"id": i, "property": p} for i, p in outputs]
+        if len(outputs) > 1
+        else {"id": outputs[0][0], "property": outputs[0][1]},
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"] if inputs else [],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
+    return client.post(
+        "/_dash-update-component",
+        json=body,
+        headers=csrf_headers(client) if headers is None else headers,
+    )
+
+
+def route_to(client: FlaskClient, path: str, search: str = "", headers: dict | None = None):
+    """Ask Dash's page router for the layout of ``path`` (what a client-side navigation does)."""
+    return dash_post(
+        client,
+        [("_pages_content", "children"), ("_pages_store", "data")],
+        [("_pages_location", "pathname", path), ("_pages_location", "search", search)],
+        headers=headers,
+    )

@@ -1,0 +1,229 @@
+"""Logins, sessions, lockout, cookie flags, CSRF and who may open which page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+
+from dashboard.auth import ACCOUNT_MAX_FAILURES, ADDRESS_MAX_FAILURES, SESSION_COOKIE, safe_next
+from study.models import AuditEvent, User, UserSession
+from tests.dashboard.conftest import ORIGIN, PASSWORD, Env, csrf_headers, route_to
+
+
+def _login(env: Env, username: str, password: str, client=None, address: str = "10.0.0.1"):
+    c = client or env.client()
+    return c.post(
+        "/login",
+        data={"username": username, "password": password},
+        headers=ORIGIN,
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _user(env: Env, username: str) -> User:
+    with env.container.read_sessions() as s:
+        return s.scalar(select(User).where(User.username == username))
+
+
+def test_anonymous_visitors_are_sent_to_login_everywhere(env: Env) -> None:
+    c = env.client()
+    for path in ("/", "/monitor", "/workspace", "/exports", "/outbox", "/anything"):
+        resp = c.get(path)
+        assert resp.status_code == 302
+        assert resp.headers["Location"].startswith("/login?next=")
+    assert c.get("/_dash-layout").status_code == 401
+    assert c.get("/_dash-dependencies").status_code == 401
+    assert c.get("/export/csv_long").status_code == 401
+    assert route_to(c, "/monitor", headers=ORIGIN).status_code == 401
+    assert c.get("/health").status_code == 200
+    assert c.get("/login").status_code == 200
+
+
+def test_password_is_stored_as_argon2_hash(env: Env) -> None:
+    assert _user(env, "researcher").password_hash.startswith("$argon2id$")
+    assert PASSWORD not in _user(env, "researcher").password_hash
+
+
+def test_login_sets_hardened_cookies_and_opens_pages(env: Env) -> None:
+    c = env.client()
+    resp = _login(env, "researcher", PASSWORD)
+    cookies = resp.headers.getlist("Set-Cookie")
+    session_cookie = next(x for x in cookies if x.startswith(SESSION_COOKIE + "="))
+    assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+    assert "Secure" not in session_cookie
+    csrf_cookie = next(x for x in cookies if x.startswith("_csrf_token="))
+    assert "SameSite=Strict" in csrf_cookie and "HttpOnly" not in csrf_cookie
+    c = env.login("researcher")
+    page = c.get("/")
+    assert page.status_code == 200 and "_dash-config" in page.get_data(as_text=True)
+    layout = c.get("/_dash-layout").get_data(as_text=True)
+    assert "Rita Onderzoek" in layout and "Uitloggen" in layout
+
+
+def test_secure_flag_when_configured(db, clock) -> None:
+    from dashboard.app import create_app
+    from tests.dashboard.conftest import add_logins, make_container
+    from tests.factory import build_cohort
+
+    container = make_container(db, clock, secure_cookies=True)
+    with container.sessions.begin() as s:
+        cohort = build_cohort(s, clock.now())
+    add_logins(container, cohort, clock.now())
+    c = create_app(container).test_client()
+    resp = c.post("/login", data={"username": "viewer", "password": PASSWORD}, headers=ORIGIN)
+    for cookie in resp.headers.getlist("Set-Cookie"):
+        assert "Secure" in cookie
+
+
+def test_wrong_password_is_refused_and_counted(env: Env) -> None:
+    resp = _login(env, "coach1", "not the password")
+    assert resp.status_code == 401
+    assert "klopt niet" in resp.get_data(as_text=True)
+    assert SESSION_COOKIE not in (resp.headers.get("Set-Cookie") or "")
+    assert _user(env, "coach1").failed_logins == 1
+    unknown = _login(env, "nobody", "whatever")
+    assert unknown.status_code == 401
+    with env.container.read_sessions() as s:
+        failed = s.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login_failed")
+        )
+    assert failed == 2
+
+
+def test_account_locks_after_repeated_failures_and_unlocks_later(env: Env) -> None:
+    for i in range(ACCOUNT_MAX_FAILURES):
+        _login(env, "coach1", f"wrong {i}", address=f"10.0.1.{i}")
+    locked = _login(env, "coach1", PASSWORD, address="10.0.2.1")
+    assert locked.status_code == 429
+    assert "Te veel mislukte pogingen" in locked.get_data(as_text=True)
+    assert _user(env, "coach1").locked_until is not None
+    env.clock.advance(dt.timedelta(minutes=16))
+    assert _login(env, "coach1", PASSWORD, address="10.0.2.1").status_code == 302
+    assert _user(env, "coach1").failed_logins == 0
+
+
+def test_address_is_throttled_across_accounts(env: Env) -> None:
+    for i in range(ADDRESS_MAX_FAILURES):
+        _login(env, f"guess{i}", "wrong", address="10.9.9.9")
+    assert _login(env, "researcher", PASSWORD, address="10.9.9.9").status_code == 429
+    # another address is not affected, and the account itself is not locked
+    assert _login(env, "researcher", PASSWORD, address="10.9.9.8").status_code == 302
+    env.clock.advance(dt.timedelta(minutes=16))
+    assert _login(env, "researcher", PASSWORD, address="10.9.9.9").status_code == 302
+
+
+def test_logout_really_ends_the_server_session(env: Env) -> None:
+    c = env.login("researcher")
+    token = c.get_cookie(SESSION_COOKIE).value
+    assert c.get("/_dash-layout").status_code == 200
+    resp = c.post("/logout", headers=ORIGIN)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    with env.container.read_sessions() as s:
+        row = s.scalars(select(UserSession)).one()
+    assert row.revoked_at is not None
+    # a stolen copy of the old cookie opens nothing any more
+    thief = env.client()
+    thief.set_cookie(SESSION_COOKIE, token)
+    assert thief.get("/_dash-layout").status_code == 401
+
+
+def test_sessions_expire(env: Env) -> None:
+    c = env.login("viewer")
+    env.clock.advance(dt.timedelta(hours=13))
+    assert c.get("/monitor").status_code == 302
+
+
+def test_inactive_account_cannot_log_in(env: Env) -> None:
+    with env.container.sessions.begin() as s:
+        s.scalar(select(User).where(User.username == "viewer")).active = False
+    assert _login(env, "viewer", PASSWORD).status_code == 401
+
+
+def test_login_form_post_from_another_site_is_refused(env: Env) -> None:
+    c = env.client()
+    resp = c.post(
+        "/login",
+        data={"username": "researcher", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert resp.status_code == 403
+    assert (
+        c.post("/login", data={"username": "researcher", "password": PASSWORD}).status_code == 403
+    )
+
+
+def test_dash_callbacks_refuse_cross_site_requests(env: Env) -> None:
+    c = env.login("researcher")
+    good = csrf_headers(c)
+    assert route_to(c, "/monitor", headers=good).status_code == 200
+    # another site's page posting with the user's cookies: wrong Origin
+    assert (
+        route_to(c, "/monitor", headers={**good, "Origin": "https://evil.example"}).status_code
+        == 403
+    )
+    # no Origin and no Referer
+    assert route_to(c, "/monitor", headers={"X-CSRFToken": good["X-CSRFToken"]}).status_code == 403
+    # right Origin but no CSRF header (a plain cross-site form cannot add one)
+    assert route_to(c, "/monitor", headers=ORIGIN).status_code == 403
+    # a token of another session does not fit
+    other = env.login("coach1")
+    assert route_to(c, "/monitor", headers=csrf_headers(other)).status_code == 403
+
+
+def test_pages_refuse_roles_that_may_not_open_them(env: Env) -> None:
+    coach = env.login("coach1")
+    body = route_to(coach, "/outbox").get_data(as_text=True)
+    assert "geen toegang" in body
+    viewer = env.login("viewer")
+    body = route_to(viewer, "/workspace").get_data(as_text=True)
+    assert "geen toegang" in body
+
+
+def test_navigation_depends_on_role(env: Env) -> None:
+    def links(username: str) -> set[str]:
+        layout = json.loads(env.login(username).get("/_dash-layout").get_data(as_text=True))
+        found: set[str] = set()
+
+        def walk(node: object) -> None:
+            if isinstance(node, dict):
+                props = node.get("props", {})
+                if node.get("type") == "Link" and "href" in props:
+                    found.add(props["href"])
+                for v in props.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(layout)
+        return found
+
+    assert {"/monitor", "/workspace", "/exports", "/outbox"} <= links("researcher")
+    coach = links("coach1")
+    assert "/workspace" in coach and "/outbox" not in coach and "/monitor" not in coach
+    viewer = links("viewer")
+    assert "/monitor" in viewer and "/workspace" not in viewer and "/outbox" not in viewer
+
+
+def test_language_switch_sets_a_cookie_and_changes_the_ui(env: Env) -> None:
+    c = env.login("researcher")
+    resp = c.get("/lang/en?next=/monitor")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/monitor"
+    assert "Log out" in c.get("/_dash-layout").get_data(as_text=True)
+    c.get("/lang/nl")
+    assert "Uitloggen" in c.get("/_dash-layout").get_data(as_text=True)
+
+
+def test_login_redirect_target_must_be_local() -> None:
+    assert safe_next("/monitor?x=1") == "/monitor?x=1"
+    for bad in (
+        "//evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "",
+        None,
+        "/\\evil",
+    ):
+        assert safe_next(bad) == "/"

@@ -9,6 +9,7 @@ through ``study.services``, ``study.scheduling.tick`` and ``study.responses.subm
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -36,10 +37,14 @@ class Plan:
     employee: dict[str, tuple[int, int]] = field(default_factory=dict)
     jobcoach: dict[str, tuple[int, int]] = field(default_factory=dict)
     end: tuple[int, str] | None = None  # (day, end reason)
+    jitter: bool = False  # move each item answer by -1, 0 or +1 at random
 
 
-def answers_with(instrument: Instrument, value: int) -> dict[str, str | list[str]]:
-    """Raw answers giving every numeric rating item ``value`` (clipped into its range)."""
+def answers_with(
+    instrument: Instrument, value: int, rng: random.Random | None = None
+) -> dict[str, str | list[str]]:
+    """Raw answers giving every numeric rating item ``value`` (clipped into its range), moved by
+    -1, 0 or +1 per item when ``rng`` is given."""
     out: dict[str, str | list[str]] = {}
     for item in instrument.answerable_items:
         if item.type == "multiple":
@@ -50,7 +55,8 @@ def answers_with(instrument: Instrument, value: int) -> dict[str, str | list[str
             out[item.id] = "24" if "hours" in item.id else "0"
         elif item.value_range is not None:
             lo, hi = item.value_range
-            out[item.id] = str(int(min(max(value, lo), hi)))
+            given = value + (rng.choice((-1, 0, 0, 1)) if rng is not None else 0)
+            out[item.id] = str(int(min(max(given, lo), hi)))
     return out
 
 
@@ -94,7 +100,11 @@ def run_plans(
             for wave, (value, delay) in waves.items():
                 due = add_months(start, WAVE_MONTHS[wave])
                 actions.append(
-                    (due + dt.timedelta(days=delay), 1, ("submit", tid, role, wave, value))
+                    (
+                        due + dt.timedelta(days=delay),
+                        1,
+                        ("submit", tid, role, wave, value, plan.jitter),
+                    )
                 )
         if plan.end is not None:
             day, reason = plan.end
@@ -113,7 +123,7 @@ def _apply(
 ) -> None:
     kind = act[0]
     if kind == "submit":
-        _, tid, role, wave, value = act
+        _, tid, role, wave, value, jitter = act
         inv = s.scalar(
             select(Invitation).where(
                 Invitation.trajectory_id == tid,
@@ -126,7 +136,9 @@ def _apply(
         responses.submit(
             s,
             inv.id,
-            answers_with(instruments[inv.instrument_id], value),
+            answers_with(
+                instruments[inv.instrument_id], value, random.Random(inv.id) if jitter else None
+            ),
             submission_id=f"sub-{inv.id}",
             instruments=instruments,
             actor=role,
@@ -186,3 +198,43 @@ def known_plans() -> list[Plan]:
         Plan(end=(27, "working_independently")),
         Plan(contacts=[(100, 90)], employee={"T0": (3, 0)}),
     ]
+
+
+def random_plans(n: int, seed: int = 1, *, days: int = 200) -> list[Plan]:
+    """``n`` trajectories with random klik, contacts, answers and ends (for page and report
+    tests that need spread, not hand-derived numbers). Higher klik: higher scores, fewer job
+    losses."""
+    rng = random.Random(seed)
+    plans = []
+    for _ in range(n):
+        klik = rng.choice([2, 3, 3, 4, 4, 5])
+        contacts = [
+            (d, rng.choice([30, 45, 60, 90])) for d in sorted(rng.sample(range(1, days), 4))
+        ]
+        employee = {"T0": (klik, rng.choice([0, 1, 3, 10]))}
+        if rng.random() < 0.85:
+            employee["T1"] = (
+                max(1, min(5, klik + rng.choice([-1, 0, 0, 1]))),
+                rng.choice([0, 2, 12]),
+            )
+        if rng.random() < 0.8:
+            employee["T2"] = (max(1, min(5, klik + rng.choice([-1, 0, 1]))), rng.choice([0, 5]))
+        end = None
+        if rng.random() < 0.5 - 0.08 * klik:
+            end = (rng.randint(20, days - 5), "job_loss")
+        elif rng.random() < 0.1:
+            end = (rng.randint(20, days - 5), "working_independently")
+        if end is not None:
+            contacts = [c for c in contacts if c[0] <= end[0]]
+            cutoff = end[0] - 35
+            employee = {w: v for w, v in employee.items() if WAVE_MONTHS[w] * 30.4 <= cutoff}
+        plans.append(
+            Plan(
+                contacts=contacts,
+                employee=employee,
+                jobcoach={"T0": (klik, 0)},
+                end=end,
+                jitter=True,
+            )
+        )
+    return plans

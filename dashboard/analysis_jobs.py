@@ -1,0 +1,231 @@
+"""The computations behind the analysis pages, run by :mod:`dashboard.jobs` in the background.
+
+Each ``*_job`` function returns the callable a :class:`dashboard.jobs.JobRunner` runs: it opens
+its own read session, builds the frames of the given scope (a SELECT of trajectory ids that
+:func:`study.access.visible_trajectories` made for the user) and computes everything the page
+shows for every choice on it (e.g. all stratifications), unsuppressed; the page applies the
+viewer's disclosure rules when it renders. Results carry n and the data snapshot hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.report import data_snapshot_hash
+from dashboard import analysis_views as views
+from dashboard.jobs import JobKey, Progress
+from study.models import Study
+from study.report_data import analysis_frames, data_version
+
+#: individual lines drawn at most (a random but fixed sample beyond this)
+MAX_LINES = 300
+
+
+def scope_fingerprint(scope: Select[tuple[int]]) -> str:
+    """A stable text identifying a scope: the SQL with its values inlined, hashed."""
+    sql = str(scope.compile(compile_kwargs={"literal_binds": True}))
+    return hashlib.sha256(sql.encode()).hexdigest()[:24]
+
+
+def job_key(
+    session: Session,
+    study_id: int,
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    analysis: str,
+    **params: Any,
+) -> JobKey:
+    """The cache key of ``analysis`` on ``scope``: data version, day, scope and parameters."""
+    version = f"{data_version(session, study_id)}@{as_of.isoformat()}"
+    return JobKey.make(version, scope_fingerprint(scope), analysis, **params)
+
+
+def min_cell_size(session: Session, study_id: int) -> int:
+    """The study's minimum cell size for viewers."""
+    return int(session.scalar(select(Study.min_cell_size).where(Study.id == study_id)) or 10)
+
+
+def _frames(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    *,
+    include_items: bool = False,
+) -> dict[str, pd.DataFrame]:
+    with read_sessions() as session:
+        return analysis_frames(session, scope, as_of=as_of, include_items=include_items)
+
+
+def survival_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    *,
+    min_cell: int,
+    languages: tuple[str, ...] = ("nl", "en"),
+) -> Callable[[Progress], dict[str, Any]]:
+    """Kaplan–Meier per stratification (full and viewer-suppressed), Cox, time-varying Cox.
+
+    Result keys: ``views`` {(by, language, rows_allowed): SurvivalView}, ``cox`` and ``tv``
+    (CoxResult or None, and ``cox_error``/``tv_error`` texts), ``n``, ``events``, ``snapshot``,
+    ``timings`` (seconds per step).
+    """
+
+    def run(progress: Progress) -> dict[str, Any]:
+        timings: dict[str, float] = {}
+        clock = _Stopwatch(timings)
+        progress(0.05, "frames")
+        frames = _frames(read_sessions, scope, as_of)
+        clock.lap("frames")
+        surv = frames["survival"]
+        result: dict[str, Any] = {
+            "n": len(surv),
+            "events": int(surv["event"].sum()) if len(surv) else 0,
+            "snapshot": data_snapshot_hash(
+                {k: frames[k] for k in ("survival", "counting_process")}
+            ),
+            "views": {},
+            "timings": timings,
+        }
+        combos = [(b, lang, rows) for b in views.STRATA for lang in languages for rows in (1, 0)]
+        for i, (by, language, rows) in enumerate(combos):
+            progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
+            result["views"][(by, language, bool(rows))] = views.survival_view(
+                surv, by, language=language, rows_allowed=bool(rows), min_cell=min_cell
+            )
+        clock.lap("kaplan_meier")
+        progress(0.5, "cox")
+        result["cox"], result["cox_error"] = _attempt(lambda: views.cox_model(surv))
+        clock.lap("cox")
+        progress(0.75, "cox_time_varying")
+        counting = frames["counting_process"]
+        result["tv"], result["tv_error"] = _attempt(lambda: views.time_varying_model(counting))
+        result["tv_n"] = int(counting["trajectory_id"].nunique()) if len(counting) else 0
+        clock.lap("cox_time_varying")
+        return result
+
+    return run
+
+
+def trajectories_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+) -> Callable[[Progress], dict[str, Any]]:
+    """Capability counts per wave (published early as ``partial``), then the mixed model.
+
+    Result keys: ``long`` (views.capability_long), ``lines`` (the trajectories drawn
+    individually, at most :data:`MAX_LINES`), ``n``, ``snapshot``, ``mixed`` (MixedResult or
+    None), ``mixed_error``, ``predicted`` (model-estimated trajectories or None),
+    ``mixed_n_obs``, ``timings``.
+    """
+
+    def run(progress: Progress) -> dict[str, Any]:
+        timings: dict[str, float] = {}
+        clock = _Stopwatch(timings)
+        progress(0.05, "frames")
+        frames = _frames(read_sessions, scope, as_of)
+        clock.lap("frames")
+        long = views.capability_long(frames["person_wave"])
+        ids = pd.Series(long["trajectory_id"].unique())
+        lines = set(ids.sample(min(MAX_LINES, len(ids)), random_state=1)) if len(ids) else set()
+        result: dict[str, Any] = {
+            "long": long,
+            "lines": lines,
+            "n": int(long["trajectory_id"].nunique()),
+            "snapshot": data_snapshot_hash({k: frames[k] for k in ("trajectories", "person_wave")}),
+            "timings": timings,
+            "mixed": None,
+            "predicted": None,
+        }
+        progress(0.2, "mixed_model", partial=dict(result))
+        data = views.mixed_frame(frames["person_wave"], frames["trajectories"])
+        clock.lap("prepare")
+        result["mixed_n_obs"] = len(data)
+        result["mixed"], result["mixed_error"] = _attempt(lambda: views.fit_mixed(data))
+        clock.lap("mixed_model")
+        if result["mixed"] is not None:
+            progress(0.9, "predictions")
+            result["predicted"] = {
+                language: views.model_trajectories(result["mixed"], data, language=language)
+                for language in ("nl", "en")
+            }
+            # the statsmodels result is large and not needed any more
+            result["mixed"].model_result = None
+        return result
+
+    return run
+
+
+def quality_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+) -> Callable[[Progress], dict[str, Any]]:
+    """Alpha per scale and wave, missingness per item, timeliness per wave and role.
+
+    Result keys: ``alpha``, ``missing``, ``timeliness`` (unsuppressed tables, see
+    :mod:`dashboard.analysis_views`), ``responses``, ``snapshot``, ``timings``.
+    """
+
+    def run(progress: Progress) -> dict[str, Any]:
+        from questionnaires.registry import load_instruments
+
+        timings: dict[str, float] = {}
+        clock = _Stopwatch(timings)
+        progress(0.05, "frames")
+        instruments = load_instruments()
+        frames = _frames(read_sessions, scope, as_of, include_items=True)
+        clock.lap("frames")
+        items = frames["response_items"]
+        progress(0.5, "alpha")
+        alpha = views.alpha_table(items, views.scales_of(instruments))
+        clock.lap("alpha")
+        expected = {i: [it.id for it in inst.answerable_items] for i, inst in instruments.items()}
+        missing = views.missingness_table(items, expected)
+        timeliness = views.timeliness_table(frames["person_wave"])
+        clock.lap("tables")
+        return {
+            "alpha": alpha,
+            "missing": missing,
+            "timeliness": timeliness,
+            "responses": int(items["response_id"].nunique()) if len(items) else 0,
+            "snapshot": data_snapshot_hash(
+                {k: frames[k] for k in ("response_items", "person_wave")}
+            ),
+            "timings": timings,
+        }
+
+    return run
+
+
+def _attempt(make: Callable[[], Any]) -> tuple[Any, str | None]:
+    """Run one model; a model that cannot be fitted on these data says why instead of failing
+    the whole page."""
+    try:
+        return make(), None
+    except (ValueError, KeyError, ArithmeticError, RuntimeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # lifelines and statsmodels raise their own convergence errors
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+class _Stopwatch:
+    def __init__(self, into: dict[str, float]) -> None:
+        import time
+
+        self._time = time.perf_counter
+        self._into = into
+        self._last = self._time()
+
+    def lap(self, name: str) -> None:
+        now = self._time()
+        self._into[name] = now - self._last
+        self._last = now

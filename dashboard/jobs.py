@@ -1,0 +1,323 @@
+"""Background computation of analyses, so that no request ever fits a model.
+
+A :class:`JobRunner` (one per application, in ``server.extensions["klik_jobs"]``) runs jobs on a
+small thread pool. A job is identified by a :class:`JobKey` (data version, scope and filter,
+analysis, parameters): asking for a key that is already running or done returns that job, so
+any number of users asking for the same result cause one computation. Finished results stay in
+an in-memory LRU cache (and, when a directory is given, in pickles on disk that survive a
+restart). A job reports progress through the callable it receives; pages poll
+:meth:`JobRunner.status` with a ``dcc.Interval``.
+
+Threads, not processes: the heavy parts (numpy, statsmodels' linear algebra, lifelines) release
+the GIL, the results need no pickling, and progress is a shared object. Requests only ever look
+up a status, which takes a lock for microseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import pickle
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+EXTENSION = "klik_jobs"
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+
+Progress = Callable[..., None]
+"""``progress(fraction, message="", partial=None)``: how far a job is (0-1), what it is doing,
+and optionally a first part of the result that pages may show while the rest is computed."""
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """What a result depends on.
+
+    Attributes
+    ----------
+    version : str
+        Fingerprint of the data (``study.report_data.data_version``) and the ``as_of`` day.
+    scope : str
+        Whose view: the study, the jobcoach (for a jobcoach's own clients) and the filters.
+    analysis : str
+        Which computation (e.g. ``"survival"``, ``"mixed"``).
+    params : str
+        Canonical JSON of the analysis' parameters.
+    """
+
+    version: str
+    scope: str
+    analysis: str
+    params: str = "{}"
+
+    @classmethod
+    def make(cls, version: str, scope: Any, analysis: str, **params: Any) -> JobKey:
+        """Build a key; ``scope`` and ``params`` are serialised canonically (sorted JSON)."""
+        return cls(
+            version=version,
+            scope=json.dumps(scope, sort_keys=True, default=str),
+            analysis=analysis,
+            params=json.dumps(params, sort_keys=True, default=str),
+        )
+
+    @property
+    def digest(self) -> str:
+        """A file-name-safe hash of the key."""
+        raw = "\x1f".join((self.version, self.scope, self.analysis, self.params))
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass
+class JobStatus:
+    """The state of one job, as pages show it.
+
+    Attributes
+    ----------
+    key : JobKey
+    state : str
+        ``queued``, ``running``, ``done`` or ``failed``.
+    progress : float
+        0 to 1.
+    message : str
+        What the job is doing (or why it failed).
+    result : Any
+        The result once done.
+    error : str or None
+        The exception text when failed.
+    submitted, started, finished : float or None
+        Monotonic times.
+    cached : bool
+        True when the result came from the cache without computing.
+    partial : Any
+        What the job published before finishing (see :data:`Progress`).
+    """
+
+    key: JobKey
+    state: str = QUEUED
+    progress: float = 0.0
+    message: str = ""
+    result: Any = None
+    error: str | None = None
+    submitted: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    cached: bool = False
+    partial: Any = None
+    _future: Future | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.state in (DONE, FAILED)
+
+    @property
+    def seconds(self) -> float | None:
+        """Computation time, once finished."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+
+class JobRunner:
+    """Runs analyses in the background and caches their results.
+
+    Parameters
+    ----------
+    max_workers : int
+        Threads computing at once; further jobs queue.
+    cache_size : int
+        Finished results kept in memory (least recently used dropped first).
+    cache_dir : Path, optional
+        Also keep finished results as pickles here; they are read back after a restart. Only
+        results of this application are ever read from it.
+    clock : callable
+        Monotonic time source (for tests).
+    """
+
+    def __init__(
+        self,
+        max_workers: int = 2,
+        cache_size: int = 64,
+        cache_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_workers < 1 or cache_size < 1:
+            raise ValueError("max_workers and cache_size must be at least 1")
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="klik-job")
+        self._cache_size = cache_size
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if self._cache_dir is not None:
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[JobKey, JobStatus] = OrderedDict()
+        self.computed = 0  # how many jobs actually ran (cache hits do not count)
+
+    # -- asking --------------------------------------------------------------------------------
+
+    def submit(self, key: JobKey, fn: Callable[[Progress], Any]) -> JobStatus:
+        """Start computing ``fn(progress)`` for ``key`` unless it is running or done already.
+
+        A failed job is retried on the next submit. Returns the job's status (a snapshot).
+        """
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.state != FAILED:
+                self._jobs.move_to_end(key)
+                return self._snapshot(job)
+            disk = self._read_disk(key)
+            now = self._clock()
+            if disk is not None:
+                job = JobStatus(key, DONE, 1.0, "", disk, None, now, now, now, cached=True)
+                self._remember(key, job)
+                return self._snapshot(job)
+            job = JobStatus(key, QUEUED, 0.0, "", submitted=now)
+            self._remember(key, job)
+            job._future = self._pool.submit(self._run, job, fn)
+            return self._snapshot(job)
+
+    def status(self, key: JobKey) -> JobStatus | None:
+        """The job's status, or None when it was never submitted (or was evicted)."""
+        with self._lock:
+            job = self._jobs.get(key)
+            return None if job is None else self._snapshot(job)
+
+    def result(self, key: JobKey) -> Any:
+        """The finished result, or None when not done."""
+        status = self.status(key)
+        return status.result if status is not None and status.state == DONE else None
+
+    def wait(self, key: JobKey, timeout: float) -> JobStatus | None:
+        """Wait up to ``timeout`` seconds for the job to finish; returns its status."""
+        with self._lock:
+            job = self._jobs.get(key)
+            future = job._future if job is not None else None
+        if future is not None:
+            # a timeout or the job's own failure (which the job records) both just end the wait
+            with contextlib.suppress(Exception):
+                future.result(timeout=timeout)
+        return self.status(key)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop accepting jobs; with ``wait``, let running ones finish."""
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def _run(self, job: JobStatus, fn: Callable[[Progress], Any]) -> None:
+        def progress(fraction: float, message: str = "", partial: Any = None) -> None:
+            with self._lock:
+                job.progress = max(0.0, min(1.0, float(fraction)))
+                job.message = message
+                if partial is not None:
+                    job.partial = partial
+
+        with self._lock:
+            job.state = RUNNING
+            job.started = self._clock()
+        try:
+            result = fn(progress)
+        except Exception as exc:  # a failing analysis must show its reason, not kill the pool
+            with self._lock:
+                job.state = FAILED
+                job.error = f"{type(exc).__name__}: {exc}"
+                job.message = job.error
+                job.finished = self._clock()
+                job._detail = traceback.format_exc()  # type: ignore[attr-defined]
+            return
+        with self._lock:
+            job.result = result
+            job.state = DONE
+            job.progress = 1.0
+            job.finished = self._clock()
+            self.computed += 1
+        self._write_disk(job.key, result)
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _remember(self, key: JobKey, job: JobStatus) -> None:
+        self._jobs[key] = job
+        self._jobs.move_to_end(key)
+        # evict the least recently used finished jobs; running ones stay
+        excess = len(self._jobs) - self._cache_size
+        for old_key in list(self._jobs):
+            if excess <= 0:
+                break
+            if self._jobs[old_key].done and old_key != key:
+                del self._jobs[old_key]
+                excess -= 1
+
+    @staticmethod
+    def _snapshot(job: JobStatus) -> JobStatus:
+        return JobStatus(
+            job.key,
+            job.state,
+            job.progress,
+            job.message,
+            job.result,
+            job.error,
+            job.submitted,
+            job.started,
+            job.finished,
+            job.cached,
+            job.partial,
+        )
+
+    def _path(self, key: JobKey) -> Path | None:
+        return None if self._cache_dir is None else self._cache_dir / f"{key.digest}.pickle"
+
+    def _read_disk(self, key: JobKey) -> Any:
+        path = self._path(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as fh:
+                stored_key, result = pickle.load(fh)
+        except Exception:  # a damaged cache file is recomputed, not trusted
+            return None
+        return result if stored_key == key else None
+
+    def _write_disk(self, key: JobKey, result: Any) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        tmp = path.with_suffix(".tmp")
+        try:
+            with tmp.open("wb") as fh:
+                pickle.dump((key, result), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            tmp.unlink(missing_ok=True)
+
+
+def get_runner() -> JobRunner:
+    """The application's job runner (``server.extensions["klik_jobs"]``).
+
+    When the application factory did not create one, a runner with default settings is made on
+    first use and kept on the application.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = app.extensions.get(EXTENSION)
+    if runner is None:
+        with _create_lock:
+            runner = app.extensions.get(EXTENSION)
+            if runner is None:
+                runner = JobRunner()
+                app.extensions[EXTENSION] = runner
+    return runner
+
+
+_create_lock = threading.Lock()

@@ -34,6 +34,7 @@ from study.models import (
     Response,
     Trajectory,
 )
+from study.protocol import WaveSpec
 from study.responses import AnswersInvalid, submit
 from study.scheduling.tick import tick
 from study.services import bulk
@@ -88,6 +89,8 @@ def local_moment(day: dt.date, hour: int) -> dt.datetime:
 
 def _by_day(days: np.ndarray) -> dict[int, np.ndarray]:
     """Indices of ``days`` grouped by value."""
+    if len(days) == 0:
+        return {}
     order = np.argsort(days, kind="stable")
     values, starts = np.unique(days[order], return_index=True)
     return {int(v): g for v, g in zip(values, np.split(order, starts[1:]), strict=True)}
@@ -161,13 +164,21 @@ class Simulation:
             skipped_answers=state.skipped,
         )
 
+    def waves(self) -> list[WaveSpec] | None:
+        """The protocol: the default one, or T0 plus waves at ``params.wave_months``."""
+        if self.p.wave_months is None:
+            return None
+        return [WaveSpec("T0", "Nulmeting", 0, opens_days_before=0)] + [
+            WaveSpec(f"T{i + 1}", f"{m} maanden", m) for i, m in enumerate(self.p.wave_months)
+        ]
+
     def _setup(self) -> _State:
         p, coaches = self.p, self.truth.coaches
         at = local_moment(p.start_date, 9)
         self.clock.set(at)
         with self.sessions.begin() as s:
             study = services.create_study(
-                s, code=p.study_code, name=p.study_name, actor=p.actor, at=at
+                s, code=p.study_code, name=p.study_name, actor=p.actor, at=at, waves=self.waves()
             )
             org_ids = [
                 services.add_organisation(

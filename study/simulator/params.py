@@ -83,6 +83,9 @@ class SimulationParams(BaseModel):
     months: int = Field(12, ge=1, le=60)
     start_date: dt.date = dt.date(2025, 1, 6)
     recruitment_months: float = Field(6.0, gt=0)
+    wave_months: tuple[int, ...] | None = Field(
+        None, description="months of the waves after T0; None: the default protocol"
+    )
     study_code: str = "DEMO"
     study_name: str = "Klik demonstratiestudie (gesimuleerd)"
 

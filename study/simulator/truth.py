@@ -495,3 +495,15 @@ def response_delay_days(p: SimulationParams, u: float, window_days: int) -> int:
     else:
         day = 14 + (window_days - 15) * (u - last) / (1 - last)
     return int(min(max(day, 0), max(window_days - 1, 0)))
+
+
+def expected_job_retention(p: SimulationParams, days: float) -> float:
+    """The share of trajectories without job loss ``days`` after their start, as the parameters
+    imply (job loss not censored by other ends); ``retention_6m`` at six months."""
+    sd_lp = math.sqrt(
+        math.log(p.hr_klik) ** 2 + math.log(p.hr_intensity) ** 2 + math.log(p.hr_match) ** 2
+    )
+    scale = calibrate_scale(p.retention_6m, sd_lp, SIX_MONTHS, p.weibull_shape)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+    return float(np.sum(weights * np.exp(-scale * days**p.weibull_shape * np.exp(nodes * sd_lp))))

@@ -118,8 +118,12 @@ def trajectories_job(
     read_sessions: sessionmaker[Session],
     scope: Select[tuple[int]],
     as_of: dt.date,
+    *,
+    min_cell: int = 10,
 ) -> Callable[[Progress], dict[str, Any]]:
     """Capability counts per wave (published early as ``partial``), then the mixed model.
+
+    ``min_cell`` is not used: viewers' suppression happens when rendering.
 
     Result keys: ``long`` (views.capability_long), ``lines`` (the trajectories drawn
     individually, at most :data:`MAX_LINES`), ``n``, ``snapshot``, ``mixed`` (MixedResult or
@@ -168,8 +172,11 @@ def quality_job(
     read_sessions: sessionmaker[Session],
     scope: Select[tuple[int]],
     as_of: dt.date,
+    *,
+    min_cell: int = 10,
 ) -> Callable[[Progress], dict[str, Any]]:
-    """Alpha per scale and wave, missingness per item, timeliness per wave and role.
+    """Alpha per scale and wave, missingness per item, timeliness per wave and role
+    (``min_cell`` is not used: viewers' suppression happens when rendering).
 
     Result keys: ``alpha``, ``missing``, ``timeliness`` (unsuppressed tables, see
     :mod:`dashboard.analysis_views`), ``responses``, ``snapshot``, ``timings``.

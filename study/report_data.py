@@ -27,6 +27,9 @@ from study.models import (
     Trajectory,
 )
 
+NON_DATA_ACTIONS: tuple[str, ...] = ("read", "login", "login_failed", "login_locked", "logout")
+NON_DATA_ENTITIES: tuple[str, ...] = ("app_user", "user_session")
+
 FRAME_NAMES: tuple[str, ...] = (
     "trajectories",
     "survival",
@@ -100,7 +103,8 @@ def analysis_frames(
 def data_version(session: Session, study_id: int) -> str:
     """A short fingerprint of a study's data that changes with every write that matters.
 
-    It combines the last audit event (every service and every submission writes one), the
+    It combines the last audit event that records a change of data (every service and every
+    submission writes one; reads, logins and user administration do not count), the
     counts of invitations per status (the scheduler changes statuses without an audit event),
     and the counts and largest ids of trajectories, contacts and submitted responses. A few
     indexed aggregate queries: cheap enough to run in every request.
@@ -111,7 +115,15 @@ def data_version(session: Session, study_id: int) -> str:
         16 hexadecimal characters.
     """
     parts: list[object] = [study_id]
-    parts.append(session.scalar(select(func.max(AuditEvent.id))))
+    # reads, logins and user administration are audited too but change no data
+    parts.append(
+        session.scalar(
+            select(func.max(AuditEvent.id)).where(
+                AuditEvent.action.not_in(NON_DATA_ACTIONS),
+                AuditEvent.entity.not_in(NON_DATA_ENTITIES),
+            )
+        )
+    )
     status_counts = session.execute(
         select(Invitation.status, func.count(), func.max(Invitation.id))
         .where(Invitation.study_id == study_id)

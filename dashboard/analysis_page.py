@@ -1,0 +1,189 @@
+"""What the three analysis pages share: filters, the job round trip, tables and notes.
+
+A page callback is glue: :func:`run_analysis` checks the user, builds the user's scope through
+:func:`dashboard.context.scope` (which asks :func:`study.access.visible_trajectories`), submits
+the analysis to the job runner and returns its status; the page renders the result or a progress
+line and keeps its ``dcc.Interval`` polling until the job is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dash import dash_table, html
+
+from dashboard import context
+from dashboard.analysis_jobs import job_key, min_cell_size
+from dashboard.jobs import DONE, FAILED, JobStatus, get_runner
+from study.access import CohortFilter, may_see_rows
+from study.models import User
+from study.vocab import CoachType, Method, Role
+
+#: how long a callback waits for a quick job before answering "computing" (seconds)
+QUICK_WAIT = 0.4
+POLL_MS = 800
+
+TEXT = {
+    "computing": {"nl": "Bezig met berekenen", "en": "Computing"},
+    "failed": {"nl": "De berekening is mislukt", "en": "The computation failed"},
+    "snapshot": {"nl": "gegevens", "en": "data"},
+    "computed_in": {"nl": "berekend in", "en": "computed in"},
+    "cached": {"nl": "uit de cache", "en": "from the cache"},
+    "too_few": {
+        "nl": "Te weinig gegevens om dit te tonen.",
+        "en": "Too little data to show this.",
+    },
+    "coach_type": {"nl": "Jobcoach", "en": "Jobcoach"},
+    "method": {"nl": "Methode", "en": "Method"},
+    "all": {"nl": "alle", "en": "all"},
+    "viewer_note": {
+        "nl": "U ziet alleen totalen; groepen van minder dan {n} personen zijn weggelaten.",
+        "en": "You see aggregates only; groups of fewer than {n} people are left out.",
+    },
+}
+
+STEPS = {
+    "frames": {"nl": "gegevens ophalen", "en": "loading data"},
+    "kaplan_meier": {"nl": "Kaplan–Meier-curves", "en": "Kaplan–Meier curves"},
+    "cox": {"nl": "Cox-model", "en": "Cox model"},
+    "cox_time_varying": {
+        "nl": "Cox-model met tijdsafhankelijke covariaten",
+        "en": "time-varying Cox",
+    },
+    "mixed_model": {"nl": "mixed model schatten", "en": "fitting the mixed model"},
+    "predictions": {"nl": "modelvoorspellingen", "en": "model predictions"},
+    "alpha": {"nl": "betrouwbaarheid", "en": "reliability"},
+}
+
+
+def tx(key: str, language: str, **fmt: Any) -> str:
+    text = TEXT[key].get(language, TEXT[key]["nl"])
+    return text.format(**fmt) if fmt else text
+
+
+def parse_filters(coach_types: Any, methods: Any) -> CohortFilter:
+    """A CohortFilter from callback inputs, keeping only known values (inputs are untrusted)."""
+    known_types = {m.value for m in CoachType}
+    known_methods = {m.value for m in Method}
+    return CohortFilter(
+        coach_types=tuple(sorted(v for v in _as_list(coach_types) if v in known_types)),
+        methods=tuple(sorted(v for v in _as_list(methods) if v in known_methods)),
+    )
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if isinstance(v, str)]
+    return []
+
+
+@dataclass
+class Outcome:
+    """A job's status for the current user, with what rendering needs."""
+
+    user: User
+    language: str
+    rows_allowed: bool
+    min_cell: int
+    status: JobStatus
+
+
+def run_analysis(
+    analysis: str,
+    make_job: Callable[..., Callable],
+    filters: CohortFilter,
+    roles: Sequence[Role],
+    **params: Any,
+) -> Outcome:
+    """Check the user, build their scope, submit ``analysis`` and wait briefly for it.
+
+    ``make_job(read_sessions, scope, as_of, min_cell=)`` builds the job.
+    """
+    user = context.page_user(*roles)
+    language = context.lang()
+    scope = context.scope(filters)
+    as_of = context.today()
+    container = context.container()
+    with context.read_session() as session:
+        key = job_key(session, user.study_id, scope, as_of, analysis, **params)
+        min_cell = min_cell_size(session, user.study_id)
+    runner = get_runner()
+    status = runner.submit(key, make_job(container.read_sessions, scope, as_of, min_cell=min_cell))
+    if not status.done:
+        status = runner.wait(key, QUICK_WAIT) or status
+    return Outcome(user, language, may_see_rows(user), min_cell, status)
+
+
+def progress_line(status: JobStatus, language: str) -> html.Div:
+    """A progress bar and the current step, or the failure."""
+    if status.state == FAILED:
+        return html.Div(
+            f"{tx('failed', language)}: {status.error}", className="klik-alert", role="alert"
+        )
+    step = STEPS.get(status.message, {}).get(language, status.message)
+    pct = round(100 * status.progress)
+    return html.Div(
+        [
+            html.Span(f"{tx('computing', language)}… {step} ({pct}%)"),
+            html.Progress(value=str(pct), max="100", className="klik-progress"),
+        ],
+        className="klik-job-progress",
+        role="status",
+    )
+
+
+def footnote(result: dict[str, Any], status: JobStatus, language: str, n: int) -> html.P:
+    """n, the data snapshot and how the result was obtained."""
+    how = (
+        tx("cached", language)
+        if status.cached or status.seconds is None
+        else f"{tx('computed_in', language)} {status.seconds:.1f} s"
+    )
+    return html.P(
+        f"n = {n} · {tx('snapshot', language)} {result.get('snapshot', '')[:12]} · {how}",
+        className="klik-footnote",
+    )
+
+
+def table(frame: pd.DataFrame, table_id: str, digits: int = 3) -> dash_table.DataTable:
+    """A sortable table with numbers rounded for reading (p-values as <0.001)."""
+    shown = frame.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            if col == "p" or col.endswith("_p"):
+                shown[col] = shown[col].map(
+                    lambda v: "" if pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
+                )
+            else:
+                shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
+    shown = shown.replace({np.nan: ""})
+    return dash_table.DataTable(
+        id=table_id,
+        columns=[{"name": str(c), "id": str(c)} for c in shown.columns],
+        data=shown.astype(object).where(shown.notna(), "").to_dict("records"),
+        sort_action="native",
+        page_size=25,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "padding": "4px 8px", "textAlign": "right"},
+        style_cell_conditional=[{"if": {"column_id": str(shown.columns[0])}, "textAlign": "left"}]
+        if len(shown.columns)
+        else [],
+    )
+
+
+def viewer_note(outcome: Outcome) -> html.P | None:
+    if outcome.rows_allowed:
+        return None
+    return html.P(tx("viewer_note", outcome.language, n=outcome.min_cell), className="klik-note")
+
+
+def done(outcome: Outcome) -> bool:
+    return outcome.status.state == DONE

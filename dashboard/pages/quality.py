@@ -1,0 +1,159 @@
+"""Instruments and data quality: Cronbach's alpha per scale and wave, missingness, late forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import analysis_views as views
+from dashboard import context
+from dashboard.analysis_jobs import quality_job
+from dashboard.analysis_page import (
+    POLL_MS,
+    Outcome,
+    done,
+    footnote,
+    parse_filters,
+    progress_line,
+    run_analysis,
+    table,
+    viewer_note,
+)
+from dashboard.i18n import options
+from study.vocab import CoachType, Method, Role
+
+ROLES = (Role.RESEARCHER, Role.VIEWER)
+
+COACH_TYPES = "quality-coach-types"
+METHODS = "quality-methods"
+POLL = "quality-poll"
+STATUS = "quality-status"
+ALPHA = "quality-alpha"
+MISSING = "quality-missing"
+LATE = "quality-late"
+
+TEXT = {
+    "title": {"nl": "Instrumenten en datakwaliteit", "en": "Instruments and data quality"},
+    "alpha": {
+        "nl": "Betrouwbaarheid: Cronbachs alfa per schaal en meting (Feldt 95%-interval)",
+        "en": "Reliability: Cronbach's alpha per scale and wave (Feldt 95% interval)",
+    },
+    "missing": {
+        "nl": "Ontbrekende antwoorden per item (ingestuurde vragenlijsten)",
+        "en": "Missing answers per item (submitted questionnaires)",
+    },
+    "late": {
+        "nl": "Buiten het venster: te laat ingevulde vragenlijsten (na de eerste herinnering)",
+        "en": "Out of window: questionnaires answered late (after the first reminder)",
+    },
+    "none": {"nl": "Nog geen gegevens.", "en": "No data yet."},
+}
+
+
+def _t(key: str, language: str) -> str:
+    return TEXT[key].get(language, TEXT[key]["nl"])
+
+
+dash.register_page(
+    __name__,
+    path="/quality",
+    title="Klik – Datakwaliteit",
+    nav={"nl": "Datakwaliteit", "en": "Data quality"},
+    roles=tuple(r.value for r in ROLES),
+    order=50,
+)
+
+
+def layout(**_query: Any) -> html.Div:
+    context.page_user(*ROLES)
+    language = context.lang()
+    return html.Div(
+        className="klik-page",
+        children=[
+            html.H1(_t("title", language)),
+            html.Div(
+                className="klik-filters",
+                children=[
+                    dcc.Dropdown(
+                        id=COACH_TYPES,
+                        options=options(CoachType, language),
+                        multi=True,
+                        placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[
+                            language
+                        ],
+                    ),
+                    dcc.Dropdown(
+                        id=METHODS,
+                        options=options(Method, language),
+                        multi=True,
+                        placeholder={"nl": "Methode", "en": "Method"}[language],
+                    ),
+                ],
+            ),
+            html.Div(id=STATUS),
+            html.Div(id=ALPHA),
+            html.Div(id=MISSING),
+            html.Div(id=LATE),
+            dcc.Interval(id=POLL, interval=POLL_MS, disabled=True),
+        ],
+    )
+
+
+@callback(
+    Output(ALPHA, "children"),
+    Output(MISSING, "children"),
+    Output(LATE, "children"),
+    Output(STATUS, "children"),
+    Output(POLL, "disabled"),
+    Input(COACH_TYPES, "value"),
+    Input(METHODS, "value"),
+    Input(POLL, "n_intervals"),
+)
+def update(coach_types: Any, methods: Any, _tick: Any) -> tuple:
+    outcome = run_analysis("quality", quality_job, parse_filters(coach_types, methods), ROLES)
+    return render(outcome)
+
+
+def suppressed(table_: pd.DataFrame, count: str, outcome: Outcome) -> pd.DataFrame:
+    """Rows counting fewer than the minimum cell size left out, for viewers."""
+    if outcome.rows_allowed or table_.empty:
+        return table_
+    return table_[table_[count] >= outcome.min_cell].reset_index(drop=True)
+
+
+def render(outcome: Outcome) -> tuple:
+    """The outputs of :func:`update` for a job outcome."""
+    language = outcome.language
+    if not done(outcome):
+        keep = dash.no_update
+        return keep, keep, keep, progress_line(outcome.status, language), False
+    result = outcome.status.result
+    alpha = suppressed(result["alpha"], "n", outcome)
+    missing = suppressed(result["missing"], "responses", outcome)
+    late = suppressed(result["timeliness"], "responded", outcome)
+    none = html.P(_t("none", language))
+    alpha_part = [html.H2(_t("alpha", language))] + (
+        [
+            dcc.Graph(
+                id="quality-alpha-figure",
+                figure=views.alpha_figure(alpha, language=language),
+                config={"displaylogo": False},
+            ),
+            table(alpha, "quality-alpha-table"),
+        ]
+        if len(alpha)
+        else [none]
+    )
+    missing_part = [html.H2(_t("missing", language))] + (
+        [table(missing, "quality-missing-table")] if len(missing) else [none]
+    )
+    late_part = [html.H2(_t("late", language))] + (
+        [table(late, "quality-late-table", digits=2)] if len(late) else [none]
+    )
+    notes = [footnote(result, outcome.status, language, result["responses"])]
+    if not outcome.rows_allowed:
+        notes.append(viewer_note(outcome))
+    return alpha_part, missing_part, late_part, notes, True

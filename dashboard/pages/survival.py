@@ -1,0 +1,214 @@
+"""Survival explorer: time to job loss, Kaplan–Meier by stratum, log-rank, Cox models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import analysis_views as views
+from dashboard import context
+from dashboard.analysis_jobs import survival_job
+from dashboard.analysis_page import (
+    POLL_MS,
+    Outcome,
+    done,
+    footnote,
+    parse_filters,
+    progress_line,
+    run_analysis,
+    table,
+    viewer_note,
+)
+from dashboard.i18n import options
+from study.vocab import CoachType, Method, Role
+
+ROLES = (Role.RESEARCHER, Role.JOBCOACH, Role.VIEWER)
+
+STRATIFY = "survival-stratify"
+COACH_TYPES = "survival-coach-types"
+METHODS = "survival-methods"
+POLL = "survival-poll"
+STATUS = "survival-status"
+KM = "survival-km"
+LOGRANK = "survival-logrank"
+COX = "survival-cox"
+TV = "survival-tv"
+
+TEXT = {
+    "title": {"nl": "Overlevingsanalyse: tijd tot baanverlies", "en": "Survival: time to job loss"},
+    "intro": {
+        "nl": "Kaplan–Meier-curves met 95%-banden (log(−log), Greenwood) en het aantal dat nog "
+        "at risk is. Een traject telt als gebeurtenis bij baanverlies; andere einden en lopende "
+        "trajecten zijn gecensureerd.",
+        "en": "Kaplan–Meier curves with 95% bands (log(−log), Greenwood) and numbers at risk. "
+        "Job loss is the event; other ends and ongoing trajectories are censored.",
+    },
+    "stratify": {"nl": "Uitsplitsen naar", "en": "Stratify by"},
+    "logrank": {"nl": "Log-ranktoets", "en": "Log-rank test"},
+    "cox": {
+        "nl": "Cox-regressie (hazard ratio per SD; robuuste SE per jobcoach)",
+        "en": "Cox regression (hazard ratio per SD; robust SE by jobcoach)",
+    },
+    "ph": {
+        "nl": "Toets van proportionele hazards (Schoenfeld)",
+        "en": "Proportional-hazards check (Schoenfeld)",
+    },
+    "tv": {
+        "nl": "Cox met tijdsafhankelijke covariaten (klik, intensiteit en match van de vorige "
+        "meting)",
+        "en": "Cox with time-varying covariates (klik, intensity and match of the previous wave)",
+    },
+    "suppressed": {"nl": "Weggelaten (te klein)", "en": "Left out (too small)"},
+    "truncated": {
+        "nl": "Curves stoppen waar minder dan {n} personen at risk zijn.",
+        "en": "Curves stop where fewer than {n} people are at risk.",
+    },
+    "events": {"nl": "baanverlies", "en": "job losses"},
+    "not_fitted": {"nl": "Niet te schatten", "en": "Could not be fitted"},
+}
+
+
+def _t(key: str, language: str, **fmt: Any) -> str:
+    text = TEXT[key].get(language, TEXT[key]["nl"])
+    return text.format(**fmt) if fmt else text
+
+
+dash.register_page(
+    __name__,
+    path="/survival",
+    title="Klik – Overleving",
+    nav={"nl": "Overleving", "en": "Survival"},
+    roles=tuple(r.value for r in ROLES),
+    order=40,
+)
+
+
+def layout(**_query: Any) -> html.Div:
+    context.page_user(*ROLES)
+    language = context.lang()
+    strata = [{"label": views.t(k, language), "value": k} for k in views.STRATA]
+    return html.Div(
+        className="klik-page",
+        children=[
+            html.H1(_t("title", language)),
+            html.P(_t("intro", language)),
+            html.Div(
+                className="klik-filters",
+                children=[
+                    html.Label([_t("stratify", language)], htmlFor=STRATIFY),
+                    dcc.Dropdown(id=STRATIFY, options=strata, value="klik", clearable=False),
+                    dcc.Dropdown(
+                        id=COACH_TYPES,
+                        options=options(CoachType, language),
+                        multi=True,
+                        placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[
+                            language
+                        ],
+                    ),
+                    dcc.Dropdown(
+                        id=METHODS,
+                        options=options(Method, language),
+                        multi=True,
+                        placeholder={"nl": "Methode", "en": "Method"}[language],
+                    ),
+                ],
+            ),
+            html.Div(id=STATUS),
+            dcc.Graph(id=KM, figure={}, config={"displaylogo": False}),
+            html.Div(id=LOGRANK),
+            html.Div(id=COX),
+            html.Div(id=TV),
+            dcc.Interval(id=POLL, interval=POLL_MS, disabled=True),
+        ],
+    )
+
+
+@callback(
+    Output(KM, "figure"),
+    Output(LOGRANK, "children"),
+    Output(COX, "children"),
+    Output(TV, "children"),
+    Output(STATUS, "children"),
+    Output(POLL, "disabled"),
+    Input(STRATIFY, "value"),
+    Input(COACH_TYPES, "value"),
+    Input(METHODS, "value"),
+    Input(POLL, "n_intervals"),
+)
+def update(by: Any, coach_types: Any, methods: Any, _tick: Any) -> tuple:
+    outcome = run_analysis("survival", survival_job, parse_filters(coach_types, methods), ROLES)
+    return render(outcome, by if by in views.STRATA else "klik")
+
+
+def render(outcome: Outcome, by: str) -> tuple:
+    """The outputs of :func:`update` for a job outcome (pure apart from the outcome)."""
+    language = outcome.language
+    if not done(outcome):
+        keep = dash.no_update
+        return keep, keep, keep, keep, progress_line(outcome.status, language), False
+    result = outcome.status.result
+    view: views.SurvivalView = result["views"][(by, language, outcome.rows_allowed)]
+    figure = views.km_view_figure(
+        view, language=language, rows_allowed=outcome.rows_allowed, min_cell=outcome.min_cell
+    )
+    notes: list[Any] = [footnote(result, outcome.status, language, view.n)]
+    if not outcome.rows_allowed:
+        notes.append(viewer_note(outcome))
+        if view.suppressed:
+            notes.append(html.P(f"{_t('suppressed', language)}: {', '.join(view.suppressed)}"))
+        if view.truncated:
+            notes.append(html.P(_t("truncated", language, n=outcome.min_cell)))
+    logrank = []
+    if view.logrank is not None:
+        logrank = [html.H2(_t("logrank", language)), table(view.logrank, "survival-logrank-table")]
+    cox_part = _model_part(
+        result.get("cox"),
+        result.get("cox_error"),
+        "cox",
+        views.COX_COVARIATES,
+        outcome,
+        with_ph=True,
+    )
+    tv_part = _model_part(
+        result.get("tv"), result.get("tv_error"), "tv", views.TV_COVARIATES, outcome
+    )
+    return figure, logrank, cox_part, tv_part, notes, True
+
+
+def _model_part(
+    model: Any,
+    error: str | None,
+    title: str,
+    labels: dict,
+    outcome: Outcome,
+    *,
+    with_ph: bool = False,
+) -> list:
+    language = outcome.language
+    head = html.H2(_t(title, language))
+    if model is None:
+        reason = error or _t("not_fitted", language)
+        return [head, html.P(f"{_t('not_fitted', language)}: {reason}" if error else reason)]
+    if not outcome.rows_allowed and model.n < outcome.min_cell:
+        return [head, html.P({"nl": "Te weinig personen.", "en": "Too few people."}[language])]
+    summary = views.labelled_summary(model.summary, labels, language)
+    lr = model.lr_test
+    parts = [
+        head,
+        html.P(
+            f"n = {model.n}, {_t('events', language)} = {model.events}"
+            + (f", C = {model.concordance:.3f}" if model.concordance == model.concordance else "")
+            + f", LR χ² = {lr['stat']:.2f} (df {lr['df']:.0f}, p = {lr['p']:.3g})"
+        ),
+        table(summary, f"survival-{title}-table"),
+        dcc.Graph(
+            figure=views.figures.forest_plot(summary, lang=language),
+            id=f"survival-{title}-forest",
+            config={"displaylogo": False},
+        ),
+    ]
+    if with_ph and len(model.ph_check):
+        parts += [html.H3(_t("ph", language)), table(model.ph_check, "survival-ph-table")]
+    return parts

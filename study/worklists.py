@@ -123,3 +123,65 @@ def visible_invitation(
             Invitation.id == invitation_id, Invitation.trajectory_id.in_(scope)
         )
     )
+
+
+def narrow(scope: Select[tuple[int]], trajectory_id: int) -> Select[tuple[int]]:
+    """``scope`` narrowed to one trajectory (empty when that trajectory is not in it)."""
+    return scope.where(Trajectory.id == trajectory_id)
+
+
+def is_visible(session: Session, scope: Select[tuple[int]], trajectory_id: int) -> bool:
+    """Whether ``trajectory_id`` is one of the trajectories in ``scope``."""
+    return session.scalar(narrow(scope, trajectory_id)) is not None
+
+
+def min_cell_size(session: Session, study_id: int) -> int:
+    """The study's smallest cell shown to viewers."""
+    from study.models import Study
+
+    value = session.scalar(select(Study.min_cell_size).where(Study.id == study_id))
+    return int(value or 10)
+
+
+def scheduler_leases(session: Session) -> pd.DataFrame:
+    """Which process holds the scheduler lease, until when.
+
+    Returns
+    -------
+    DataFrame
+        name, holder, expires_at (UTC).
+    """
+    from study.models import SchedulerLease
+
+    return _frame(
+        session,
+        select(SchedulerLease.name, SchedulerLease.holder, SchedulerLease.expires_at),
+    )
+
+
+def trajectory_events(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
+    """Employment events of the visible trajectories, newest first.
+
+    Returns
+    -------
+    DataFrame
+        trajectory_id, event_date, kind, hours, job_end_reason.
+    """
+    from study.models import EmploymentEvent
+
+    stmt = (
+        select(
+            EmploymentEvent.trajectory_id,
+            EmploymentEvent.event_date,
+            EmploymentEvent.kind,
+            EmploymentEvent.hours,
+            EmploymentEvent.job_end_reason,
+        )
+        .where(EmploymentEvent.trajectory_id.in_(scope))
+        .order_by(EmploymentEvent.event_date.desc(), EmploymentEvent.id.desc())
+    )
+    df = _frame(session, stmt)
+    for col in ("kind", "job_end_reason"):
+        if not df.empty:
+            df[col] = df[col].map(lambda v: None if v is None else str(v))
+    return df

@@ -114,3 +114,57 @@ def route_to(client: FlaskClient, path: str, search: str = "", headers: dict | N
         [("_pages_location", "pathname", path), ("_pages_location", "search", search)],
         headers=headers,
     )
+
+
+TICK_DAYS = (
+    dt.date(2025, 6, 9),
+    dt.date(2025, 7, 14),
+    dt.date(2025, 9, 1),
+    dt.date(2025, 10, 6),
+    dt.date(2025, 12, 1),
+    dt.date(2026, 1, 5),
+)
+
+
+def populate_forms(container: Container, *, answer_share: float = 0.7, seed: int = 3) -> None:
+    """Run the scheduler on a few days and answer a share of the open forms in between."""
+    import random
+
+    from sqlalchemy import select
+
+    from questionnaires.registry import load_registry
+    from study import responses
+    from study.models import Invitation
+    from study.scheduling.tick import tick
+    from study.vocab import InvitationStatus
+    from tests.forms_support import full_answers
+
+    registry = load_registry(())
+    rng = random.Random(seed)
+    for day in TICK_DAYS:
+        at = dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC)
+        with container.sessions.begin() as s:
+            tick(s, as_of=at, secret_key=container.settings.secret_key)
+        with container.sessions.begin() as s:
+            open_ids = s.execute(
+                select(Invitation.id, Invitation.instrument_id, Invitation.instrument_version)
+                .where(Invitation.status == InvitationStatus.OPEN)
+                .order_by(Invitation.id)
+            ).all()
+        for inv_id, instrument_id, version in open_ids:
+            if rng.random() > answer_share:
+                continue
+            instrument = responses.instrument_for(registry, instrument_id, version)
+            with container.sessions.begin() as s:
+                responses.submit(
+                    s, inv_id, full_answers(instrument, seed=inv_id),
+                    submission_id=f"sub-{inv_id:08d}-0000000000000000", instruments=registry,
+                    actor="test", at=at + dt.timedelta(hours=1),
+                )  # fmt: skip
+
+
+@pytest.fixture
+def forms_env(env: Env) -> Env:
+    """``env`` with invitations from the scheduler and a share of them answered."""
+    populate_forms(env.container)
+    return env

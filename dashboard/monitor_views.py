@@ -1,0 +1,339 @@
+"""Pure builders for the cohort monitor: tables and figures from the read-model frames.
+
+Every function takes frames shaped by ``analysis.frames`` (plus ``as_of`` and the viewer's
+minimum cell size ``k``; 0 means no suppression) and returns data or Dash components.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from analysis.attrition import response_rates
+from dashboard.disclosure import protect_counts, protect_groups, too_small
+from dashboard.i18n import fmt_pct, label_of
+from dashboard.tables import kpi, table
+from study.access import CohortFilter
+from study.vocab import Benefit, CoachType, EndReason, Method, Respondent
+
+STATUS_COLUMNS = ("on_time", "late", "missing", "open")
+STATUS_LABELS = {
+    "on_time": {"nl": "Op tijd", "en": "On time"},
+    "late": {"nl": "Te laat", "en": "Late"},
+    "missing": {"nl": "Gemist", "en": "Missed"},
+    "open": {"nl": "Open", "en": "Open"},
+}
+T = {
+    "title": {"nl": "Cohortmonitor", "en": "Cohort monitor"},
+    "trajectories": {"nl": "Trajecten", "en": "Trajectories"},
+    "active": {"nl": "Lopend", "en": "Ongoing"},
+    "response": {"nl": "Respons (gesloten metingen)", "en": "Response (closed waves)"},
+    "overdue": {"nl": "Achterstallig (open, na vervaldatum)", "en": "Overdue (open, past due)"},
+    "enrolment": {"nl": "Instroom per {period}", "en": "Enrolment per {period}"},
+    "month": {"nl": "maand", "en": "month"},
+    "quarter": {"nl": "kwartaal", "en": "quarter"},
+    "new": {"nl": "Nieuwe trajecten", "en": "New trajectories"},
+    "cumulative": {"nl": "Totaal", "en": "Total"},
+    "completion": {"nl": "Vragenlijsten per meting en rol", "en": "Forms per wave and role"},
+    "wave": {"nl": "Meting", "en": "Wave"},
+    "role": {"nl": "Rol", "en": "Role"},
+    "rate": {"nl": "Respons", "en": "Response"},
+    "attrition": {"nl": "Uitstroom en uitval", "en": "Endings and attrition"},
+    "end_reason": {"nl": "Stand", "en": "Status"},
+    "n": {"nl": "Aantal", "en": "Number"},
+    "still_active": {"nl": "Loopt nog", "en": "Still ongoing"},
+    "overdue_list": {"nl": "Achterstallige vragenlijsten", "en": "Overdue forms"},
+    "study_code": {"nl": "Studiecode", "en": "Study code"},
+    "due": {"nl": "Vervaldatum", "en": "Due"},
+    "days": {"nl": "Dagen te laat", "en": "Days overdue"},
+    "too_small": {
+        "nl": "Deze selectie bevat minder dan {k} trajecten; er wordt niets getoond.",
+        "en": "This selection holds fewer than {k} trajectories; nothing is shown.",
+    },
+    "suppressed_note": {
+        "nl": "Cellen met minder dan {k} personen (en cellen waaruit die af te leiden zijn) "
+        "zijn verborgen.",
+        "en": "Cells of fewer than {k} people (and cells they could be derived from) are hidden.",
+    },
+    "empty": {"nl": "Nog geen gegevens.", "en": "No data yet."},
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    return T[key][lang].format(**kw)
+
+
+def cohort_filter(
+    organisations: object, coach_types: object, methods: object, benefits: object
+) -> CohortFilter:
+    """A :class:`CohortFilter` from dropdown values; anything that is not a known value is dropped.
+
+    Callback inputs can be crafted, so nothing passes unchecked.
+    """
+
+    def listed(value: object) -> list[object]:
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list | tuple) else [value]
+
+    def known(values: object, allowed: set[str]) -> tuple[str, ...]:
+        return tuple(sorted({str(v) for v in listed(values) if str(v) in allowed}))
+
+    org_ids = tuple(
+        sorted(
+            {int(v) for v in listed(organisations) if isinstance(v, int | str) and str(v).isdigit()}
+        )
+    )
+    return CohortFilter(
+        organisation_ids=org_ids,
+        coach_types=known(coach_types, {m.value for m in CoachType}),
+        methods=known(methods, {m.value for m in Method}),
+        benefits=known(benefits, {m.value for m in Benefit}),
+    )
+
+
+def enrolment_counts(trajectories: pd.DataFrame, freq: str = "M") -> pd.DataFrame:
+    """New trajectories per calendar period of their start date.
+
+    Returns
+    -------
+    DataFrame
+        period (str, e.g. ``2026-01`` or ``2026Q1``), n, cumulative.
+    """
+    if trajectories.empty:
+        return pd.DataFrame({"period": [], "n": [], "cumulative": []})
+    periods = trajectories["start_date"].dt.to_period(freq)
+    full = pd.period_range(periods.min(), periods.max(), freq=freq)
+    n = periods.value_counts().reindex(full, fill_value=0).sort_index()
+    return pd.DataFrame(
+        {"period": n.index.astype(str), "n": n.to_numpy(), "cumulative": n.cumsum().to_numpy()}
+    )
+
+
+def status_counts(person_wave: pd.DataFrame) -> pd.DataFrame:
+    """Invitations per wave and respondent by status (on_time, late, missing, open).
+
+    Returns
+    -------
+    DataFrame
+        wave, wave_index, respondent, on_time, late, missing, open.
+    """
+    cols = ["wave", "wave_index", "respondent", *STATUS_COLUMNS]
+    if person_wave.empty:
+        return pd.DataFrame(columns=cols)
+    rates = response_rates(person_wave, by=("wave", "respondent"))
+    return rates[cols].reset_index(drop=True)
+
+
+def completion_table(counts: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
+    """The per-wave-and-role table as shown: protected counts and the response rate.
+
+    The rate (on time + late over closed) is shown only where every count it uses is shown.
+    """
+    shown_cols = [STATUS_LABELS[s][lang] for s in STATUS_COLUMNS]
+    heads = [_t("wave", lang), _t("role", lang), *shown_cols, _t("rate", lang)]
+    if counts.empty:
+        return pd.DataFrame(columns=heads)
+    inner = counts[list(STATUS_COLUMNS)].astype(float)
+    cells = protect_counts(inner, k).cells if k else inner
+    closed = cells["on_time"] + cells["late"] + cells["missing"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = (cells["on_time"] + cells["late"]) / closed.replace(0, np.nan)
+    out = pd.DataFrame(
+        {
+            heads[0]: counts["wave"].to_numpy(),
+            heads[1]: [label_of(Respondent, r, lang) for r in counts["respondent"]],
+        }
+    )
+    for col, head in zip(STATUS_COLUMNS, shown_cols, strict=True):
+        out[head] = cells[col].to_numpy()
+    out[heads[-1]] = [fmt_pct(v, lang) if v == v else "–" for v in rate.to_numpy()]
+    return out
+
+
+def endings(trajectories: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
+    """Trajectories still ongoing and ended per reason (competing outcomes), protected.
+
+    Returns
+    -------
+    DataFrame
+        two columns: the status label and the number (NaN where suppressed).
+    """
+    reasons = trajectories["end_reason"].fillna("__active__")
+    order = ["__active__", *[m.value for m in EndReason]]
+    n = reasons.value_counts().reindex(order, fill_value=0)
+    labels = [
+        _t("still_active", lang) if r == "__active__" else label_of(EndReason, r, lang)
+        for r in order
+    ]
+    frame = pd.DataFrame({"label": labels, "n": n.to_numpy()})
+    frame = protect_groups(frame, n_col="n", min_size=k).drop(columns="suppressed")
+    return frame.rename(columns={"label": _t("end_reason", lang), "n": _t("n", lang)})
+
+
+def overdue_forms(
+    person_wave: pd.DataFrame, trajectories: pd.DataFrame, as_of: dt.date
+) -> pd.DataFrame:
+    """Open invitations past their due date, oldest first.
+
+    Returns
+    -------
+    DataFrame
+        study_code, wave, respondent, due_date, days_overdue.
+    """
+    cols = ["study_code", "wave", "respondent", "due_date", "days_overdue"]
+    if person_wave.empty:
+        return pd.DataFrame(columns=cols)
+    inv = person_wave.drop_duplicates(["trajectory_id", "wave", "respondent", "instrument_id"])
+    late = inv[(inv["status"] == "open") & (inv["due_date"] < pd.Timestamp(as_of))]
+    late = late.merge(trajectories[["trajectory_id", "study_code"]], on="trajectory_id")
+    late = late.assign(days_overdue=(pd.Timestamp(as_of) - late["due_date"]).dt.days)
+    return late.sort_values("days_overdue", ascending=False)[cols].reset_index(drop=True)
+
+
+def enrolment_figure(counts: pd.DataFrame, lang: str, *, cumulative: bool) -> go.Figure:
+    """Bars of new trajectories per period (NaN bars are suppressed), optionally the running total."""
+    fig = go.Figure()
+    fig.add_bar(x=counts["period"], y=counts["n"], name=_t("new", lang), marker_color="#0b6e4f")
+    if cumulative:
+        fig.add_scatter(
+            x=counts["period"], y=counts["cumulative"], name=_t("cumulative", lang),
+            mode="lines+markers", yaxis="y2", line={"color": "#b44d12"},
+        )  # fmt: skip
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
+    fig.update_layout(
+        margin={"l": 40, "r": 40, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2}, yaxis={"rangemode": "tozero", "gridcolor": "#eee"},
+    )  # fmt: skip
+    return fig
+
+
+def response_figure(counts: pd.DataFrame, lang: str) -> go.Figure:
+    """Response rate per wave, one line per respondent role (closed invitations only)."""
+    fig = go.Figure()
+    if not counts.empty:
+        closed = counts["on_time"] + counts["late"] + counts["missing"]
+        rate = (counts["on_time"] + counts["late"]) / closed.replace(0, np.nan)
+        frame = counts.assign(rate=rate).sort_values("wave_index")
+        for role, part in frame.groupby("respondent", sort=False):
+            fig.add_scatter(
+                x=part["wave"], y=part["rate"], name=label_of(Respondent, role, lang),
+                mode="lines+markers",
+            )  # fmt: skip
+    fig.update_layout(
+        margin={"l": 40, "r": 10, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
+        yaxis={"range": [0, 1.05], "tickformat": ".0%", "gridcolor": "#eee"},
+        legend={"orientation": "h", "y": -0.2},
+    )  # fmt: skip
+    return fig
+
+
+def monitor_view(
+    trajectories: pd.DataFrame,
+    person_wave: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    k: int,
+    lang: str,
+    show_rows: bool,
+) -> html.Div:
+    """The whole monitor for one selection: headline numbers, enrolment, response, endings.
+
+    ``k`` > 0 (viewers) protects every table and figure; ``show_rows`` adds the list of overdue
+    forms (researchers only).
+    """
+    n = len(trajectories)
+    if too_small(n, k):
+        return html.Div(html.P(_t("too_small", lang, k=k), className="klik-warn"))
+    if n == 0:
+        return html.Div(html.P(_t("empty", lang), className="klik-muted"))
+    counts = status_counts(person_wave)
+    active = int(trajectories["end_date"].isna().sum())
+    overdue = overdue_forms(person_wave, trajectories, as_of)
+    closed = counts[["on_time", "late", "missing"]].to_numpy().sum() if not counts.empty else 0
+    responded = counts[["on_time", "late"]].to_numpy().sum() if not counts.empty else 0
+
+    def count_text(value: float) -> str:
+        return f"< {k}" if too_small(int(value), k) and value > 0 else f"{int(value)}"
+
+    kpis = html.Div(
+        [
+            kpi(count_text(n), _t("trajectories", lang)),
+            kpi(count_text(active), _t("active", lang)),
+            kpi(fmt_pct(responded / closed if closed else None, lang), _t("response", lang)),
+            kpi(count_text(len(overdue)), _t("overdue", lang)),
+        ],
+        className="klik-kpis",
+    )
+    freq = "Q" if k else "M"
+    enrol = enrolment_counts(trajectories, freq)
+    if k:
+        enrol = protect_groups(enrol, n_col="n", min_size=k, value_cols=[])
+    enrol_fig = enrolment_figure(enrol, lang, cumulative=not k)
+    plot_counts = counts
+    if k and not counts.empty:
+        plot_counts = counts.copy()
+        plot_counts[list(STATUS_COLUMNS)] = protect_counts(
+            counts[list(STATUS_COLUMNS)].astype(float), k
+        ).cells.to_numpy()
+    parts = [
+        kpis,
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H2(
+                            _t("enrolment", lang, period=_t("quarter" if k else "month", lang))
+                        ),
+                        dcc.Graph(
+                            figure=enrol_fig, config={"displaylogo": False}, id="monitor-enrolment"
+                        ),
+                    ],
+                    className="klik-card",
+                ),
+                html.Div(
+                    [
+                        html.H2(_t("rate", lang)),
+                        dcc.Graph(
+                            figure=response_figure(plot_counts, lang),
+                            config={"displaylogo": False},
+                            id="monitor-response",
+                        ),
+                    ],
+                    className="klik-card",
+                ),
+            ],
+            className="klik-grid-2",
+        ),
+        html.Div(
+            [
+                html.H2(_t("completion", lang)),
+                table(completion_table(counts, k, lang), min_size=k, table_id="monitor-completion"),
+            ],
+            className="klik-card",
+        ),
+        html.Div(
+            [html.H2(_t("attrition", lang)), table(endings(trajectories, k, lang), min_size=k)],
+            className="klik-card",
+        ),
+    ]
+    if show_rows and not overdue.empty:
+        shown = overdue.head(200).assign(
+            respondent=lambda d: [label_of(Respondent, r, lang) for r in d["respondent"]],
+            due_date=lambda d: d["due_date"].dt.strftime(
+                "%d-%m-%Y" if lang == "nl" else "%Y-%m-%d"
+            ),
+        )
+        heads = [_t(h, lang) for h in ("study_code", "wave", "role", "due", "days")]
+        parts.append(
+            html.Div(
+                [html.H2(_t("overdue_list", lang)), table(shown, heads)], className="klik-card"
+            )
+        )
+    if k:
+        parts.append(html.P(_t("suppressed_note", lang, k=k), className="klik-note"))
+    return html.Div(parts)

@@ -1,0 +1,111 @@
+"""Disclosure control: no shown or derivable cell of fewer than the minimum number of people."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from dashboard.disclosure import min_size_for, protect_counts, protect_groups, too_small
+
+K = 10
+
+
+def _bounds(full: np.ndarray, hidden: np.ndarray) -> dict[tuple[int, int], tuple[float, float]]:
+    """What an attacker can work out: the range of every hidden number given the shown ones."""
+    n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
+    unknown = [tuple(p) for p in np.argwhere(hidden)]
+    index = {p: i for i, p in enumerate(unknown)}
+    eqs, rhs = [], []
+    lines = [([(i, j) for j in range(n_cols)], (i, n_cols)) for i in range(n_rows + 1)]
+    lines += [([(i, j) for i in range(n_rows)], (n_rows, j)) for j in range(n_cols + 1)]
+    for cells, total in lines:
+        row = np.zeros(len(unknown))
+        b = 0.0
+        for c in cells:
+            if hidden[c]:
+                row[index[c]] += 1
+            else:
+                b -= full[c]
+        if hidden[total]:
+            row[index[total]] -= 1
+        else:
+            b += full[total]
+        eqs.append(row)
+        rhs.append(b)
+    out = {}
+    for p in unknown:
+        c = np.zeros(len(unknown))
+        c[index[p]] = 1
+        lo = linprog(c, A_eq=np.array(eqs), b_eq=np.array(rhs), bounds=(0, None), method="highs")
+        hi = linprog(-c, A_eq=np.array(eqs), b_eq=np.array(rhs), bounds=(0, None), method="highs")
+        out[p] = (lo.fun, np.inf if hi.status == 3 else -hi.fun)  # 3: unbounded
+    return out
+
+
+def _full(result) -> tuple[np.ndarray, np.ndarray]:
+    table = result.with_totals().to_numpy(dtype=float)
+    return table, np.isnan(table)
+
+
+tables = st.integers(1, 5).flatmap(
+    lambda r: st.integers(1, 5).flatmap(
+        lambda c: st.lists(
+            st.lists(st.one_of(st.integers(0, 12), st.integers(0, 60)), min_size=c, max_size=c),
+            min_size=r,
+            max_size=r,
+        )
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tables)
+def test_no_small_number_is_shown_or_derivable(rows: list[list[int]]) -> None:
+    counts = pd.DataFrame(rows)
+    original = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1))
+    original[:-1, :-1] = counts.to_numpy()
+    original[:-1, -1] = counts.sum(axis=1)
+    original[-1, :-1] = counts.sum(axis=0)
+    original[-1, -1] = counts.to_numpy().sum()
+    shown, hidden = _full(protect_counts(counts, K))
+    # every shown number is the true one, and none is a small group
+    assert np.allclose(shown[~hidden], original[~hidden])
+    assert not ((shown[~hidden] > 0) & (shown[~hidden] < K)).any()
+    # no hidden number can be pinned down from the shown ones
+    for (i, j), (lo, hi) in _bounds(original, hidden).items():
+        assert hi - lo > 0.5, f"cell {(i, j)} = {original[i, j]} is derivable"
+
+
+def test_a_single_small_cell_takes_a_partner_in_its_row_and_column() -> None:
+    counts = pd.DataFrame([[3, 20, 30], [25, 40, 50]], columns=["a", "b", "c"])
+    result = protect_counts(counts, K)
+    assert np.isnan(result.cells.loc[0, "a"])
+    assert result.cells.loc[0].isna().sum() >= 2
+    assert result.cells["a"].isna().sum() >= 2
+    assert result.grand_total == 168
+
+
+def test_no_suppression_without_a_minimum() -> None:
+    counts = pd.DataFrame([[1, 2], [3, 4]])
+    result = protect_counts(counts, 0)
+    assert result.cells.to_numpy().tolist() == [[1, 2], [3, 4]]
+    assert result.grand_total == 10
+
+
+def test_groups_below_minimum_are_blanked_with_a_partner() -> None:
+    table = pd.DataFrame({"group": list("abcd"), "n": [4, 30, 12, 50], "mean": [1.0, 2, 3, 4]})
+    out = protect_groups(table, n_col="n", min_size=K)
+    assert out["suppressed"].tolist() == [True, False, True, False]
+    assert out.loc[0, ["n", "mean"]].isna().all() and out.loc[2, ["n", "mean"]].isna().all()
+    alone = protect_groups(table, n_col="n", min_size=K, total_shown=False)
+    assert alone["suppressed"].tolist() == [True, False, False, False]
+
+
+def test_only_viewers_get_a_minimum() -> None:
+    assert min_size_for("viewer", 10) == 10
+    assert min_size_for("researcher", 10) == 0
+    assert min_size_for("jobcoach", 10) == 0
+    assert too_small(9, 10) and not too_small(10, 10) and not too_small(3, 0)

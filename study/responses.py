@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -292,6 +293,37 @@ def _value_rows(instrument: Instrument, response_id: int, values: Mapping[str, A
     return rows
 
 
+@dataclass(frozen=True)
+class CheckedAnswers:
+    """A full answer set validated and scored, ready to store (see :func:`check_answers`)."""
+
+    instrument_key: tuple[str, str]
+    source: dict[str, Any]
+    values: dict[str, Any]
+    scores: dict[str, float | None]
+
+
+def check_answers(
+    instrument: Instrument, raw: Mapping[str, Any], lang: str = "nl"
+) -> CheckedAnswers:
+    """Validate and score a full answer set without touching the database.
+
+    Scoring is the slowest step of a submission; a caller that does it before opening the write
+    transaction (and hands the result to :func:`submit` as ``checked``) keeps the write lock short.
+
+    Raises
+    ------
+    AnswersInvalid
+        When the answers break the instrument's rules.
+    """
+    result = validate_answers(instrument, raw, lang, partial=False)
+    if not result.ok:
+        raise AnswersInvalid(result.errors)
+    return CheckedAnswers(
+        instrument.key, dict(raw), result.values, score_response(instrument, result.values)
+    )
+
+
 def submit(
     session: Session,
     invitation_id: int,
@@ -302,6 +334,7 @@ def submit(
     lang: str = "nl",
     actor: str,
     at: dt.datetime,
+    checked: CheckedAnswers | None = None,
 ) -> Response:
     """Submit the answers to an invitation, once.
 
@@ -312,6 +345,9 @@ def submit(
 
     Idempotent: a repeated ``submission_id``, or any submission for an invitation already submitted,
     returns the stored response and writes nothing.
+
+    ``checked`` may carry the result of :func:`check_answers` computed before the transaction; it
+    is used only when it was computed from exactly the answers being submitted.
 
     Raises
     ------
@@ -347,11 +383,10 @@ def submit(
         raw = {k: v for k, v in (response.answers if response else {}).items() if v is not None}
     else:
         raw = dict(raw_or_none)
-    result = validate_answers(instrument, raw, lang, partial=False)
-    if not result.ok:
-        raise AnswersInvalid(result.errors)
-    values = result.values
-    scores = score_response(instrument, values)
+    if checked is None or checked.instrument_key != instrument.key or checked.source != raw:
+        checked = check_answers(instrument, raw, lang)
+    values = checked.values
+    scores = checked.scores
     answers = {it.id: _storable(values.get(it.id)) for it in instrument.answerable_items}
     if response is None:
         response = Response(invitation_id=invitation.id, started_at=at)

@@ -252,7 +252,7 @@ class FormFlow:
         ``actor`` None means the respondent through a personal link (``link:<role>`` in the audit
         log).
         """
-        problem, invitation, answers, _submitted = self._check(state)
+        problem, invitation, answers, submitted = self._check(state)
         if problem is not None:
             return problem
         assert state is not None and invitation is not None
@@ -260,11 +260,20 @@ class FormFlow:
             return self._stale(state, urls)
         instrument = self._instrument(invitation)
         try:
+            # Validate and score the draft as read, outside the write transaction (scoring is the
+            # slow part); submit() re-checks only if the draft changed in between.
+            draft = {k: v for k, v in answers.items() if v is not None}
+            checked = (
+                None
+                if submitted or invitation.status == InvitationStatus.COMPLETED
+                else responses.check_answers(instrument, draft, state.lang)
+            )
             with self.sessions.begin() as s:
                 responses.submit(
                     s,
                     invitation.id,
                     None,
+                    checked=checked,
                     submission_id=form.get("submission_id") or "",
                     instruments=self.instruments,
                     lang=state.lang,

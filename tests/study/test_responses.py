@@ -536,3 +536,27 @@ def test_wrong_instrument_version_is_refused(
         s.get(Invitation, link.invitation_id).instrument_version = "0.9"
     with pytest.raises(Conflict):
         submit(db, link, full_answers(employee), instruments)
+
+
+def test_a_stale_precomputed_check_is_not_trusted(
+    db: Database, employee: Instrument, instruments: dict[str, Instrument]
+) -> None:
+    (link,) = make_links(db, employee, n=1)
+    raw = {**full_answers(employee), "job_sat": "1"}
+    stale = responses.check_answers(employee, {**raw, "job_sat": "5"})
+    with db.sessions.begin() as s:
+        response = responses.submit(
+            s,
+            link.invitation_id,
+            raw,
+            submission_id="s",
+            instruments=instruments,
+            actor="employee",
+            at=AT,
+            checked=stale,
+        )
+        response_id = response.id
+    with db.read_sessions() as s:
+        assert s.get(ResponseScore, (response_id, "job_satisfaction")).value == 1.0
+    with pytest.raises(AnswersInvalid):
+        responses.check_answers(employee, {**raw, "job_sat": "8"})

@@ -24,6 +24,7 @@ __all__ = [
     "cumulative_incidence",
     "kaplan_meier",
     "logrank",
+    "survival_at",
 ]
 
 SUMMARY_COLUMNS = ["term", "coef", "hr", "se", "hr_lower", "hr_upper", "z", "p"]

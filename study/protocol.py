@@ -96,7 +96,7 @@ def change_protocol(
         .where(Invitation.id.in_(future))
         .execution_options(synchronize_session=False)
     ).rowcount
-    created = create_invitations(session, as_of=at, study_id=study_id)
+    created, _ = create_invitations(session, as_of=at, study_id=study_id)
     audit.record(
         session,
         at=at.astimezone(dt.UTC),

@@ -7,7 +7,7 @@ A tick, for the calendar day ``as_of`` falls on in Europe/Amsterdam:
 2. creates every invitation the current protocol asks for and that does not exist yet (one
    ``INSERT ... SELECT ... WHERE NOT EXISTS`` with ``ON CONFLICT DO NOTHING`` on the unique key
    trajectory + wave + respondent + instrument), as ``scheduled`` with its due, opening and closing
-   dates computed in SQL;
+   dates computed in SQL (as ``missed`` when its window closed before today);
 3. marks open and scheduled invitations whose window has closed as ``missed``;
 4. opens scheduled invitations whose window has opened, gives each a token salt and hash, and
    queues the invitation mail;
@@ -45,6 +45,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -123,8 +124,8 @@ def tick(
     today = local_date(as_of)
     lock_ticks(session)
     cancelled = _cancel_withdrawn(session) + _cancel_after_end(session)
-    created = create_invitations(session, as_of=as_of)
-    missed = _mark_missed(session, today)
+    created, created_missed = create_invitations(session, as_of=as_of)
+    missed = created_missed + _mark_missed(session, today)
     opened_ids = _open(session, as_of, today, instrument_versions or {})
     _give_tokens(session, opened_ids, secret_key)
     reminded = _remind(session, as_of, today)
@@ -281,14 +282,23 @@ def insert_ignoring_duplicates(session: Session, model: Any) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
-def create_invitations(session: Session, *, as_of: dt.datetime, study_id: int | None = None) -> int:
+def create_invitations(
+    session: Session, *, as_of: dt.datetime, study_id: int | None = None
+) -> tuple[int, int]:
     """Insert every invitation the current protocol asks for that does not exist yet.
 
-    Returns the number of invitations created. Existing invitations (of any status, of any
-    protocol version) are never touched: the unique key keeps the past as it was.
+    An invitation whose window closed before the day of ``as_of`` (a trajectory registered late,
+    or a scheduler that was down) is created as ``missed`` straight away. Returns the numbers
+    created in all and created as missed. Existing invitations (of any status, of any protocol
+    version) are never touched: the unique key keeps the past as it was.
     """
+    today = local_date(as_of)
     d = due_set(study_id=study_id)
     existing = aliased(Invitation)
+    status = case(
+        (d.c.closes_on < today, literal(InvitationStatus.MISSED.value)),
+        else_=literal(InvitationStatus.SCHEDULED.value),
+    )
     rows = select(
         d.c.study_id,
         d.c.trajectory_id,
@@ -300,7 +310,7 @@ def create_invitations(session: Session, *, as_of: dt.datetime, study_id: int | 
         d.c.due_on,
         d.c.opens_on,
         d.c.closes_on,
-        literal(InvitationStatus.SCHEDULED.value).label("status"),
+        status.label("status"),
         literal(0).label("reminders_sent"),
         literal(as_of, UTCDateTime()).label("created_at"),
     ).where(
@@ -332,12 +342,30 @@ def create_invitations(session: Session, *, as_of: dt.datetime, study_id: int | 
         .on_conflict_do_nothing(
             index_elements=["trajectory_id", "wave_code", "respondent", "instrument_id"]
         )
+        .returning(Invitation.__table__.c.status)
     )
+    missed = InvitationStatus.MISSED.value
     if session.get_bind().dialect.name == "postgresql":
-        # psycopg reports no row count for INSERT ... SELECT here; count the RETURNING rows instead
-        inserted = statement.returning(Invitation.__table__.c.id).cte("inserted")
-        return int(session.scalar(select(func.count()).select_from(inserted)) or 0)
-    return max(session.connection().execute(statement).rowcount, 0)
+        # With stale statistics (a new or fast-growing table) PostgreSQL plans the NOT EXISTS as a
+        # nested loop over a sequential scan of the table being inserted into, which turns
+        # quadratic as the insert proceeds; a hash anti-join is linear at every size.
+        previous = session.scalar(text("SELECT current_setting('enable_nestloop')"))
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+        # Count in the database rather than fetching a row per invitation created.
+        inserted = statement.cte("inserted")
+        created, created_missed = session.execute(
+            select(func.count(), func.count().filter(inserted.c.status == missed))
+        ).one()
+        session.execute(
+            text("SELECT set_config('enable_nestloop', :value, true)"), {"value": previous}
+        )
+        return int(created), int(created_missed)
+    # SQLite buffers the RETURNING rows itself; they are counted as they stream by.
+    created = created_missed = 0
+    for (row_status,) in session.connection().execute(statement):
+        created += 1
+        created_missed += row_status == missed
+    return created, created_missed
 
 
 # -- 3. missed -----------------------------------------------------------------------------------

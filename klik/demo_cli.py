@@ -182,16 +182,17 @@ def create_demo_users(
     """
     from sqlalchemy import func, select
 
-    from study.models import Trajectory
+    from study.models import Jobcoach, Trajectory
     from study.services.users import add_user
 
     logins = []
     with container.sessions.begin() as s:  # type: ignore[attr-defined]
         busiest = s.scalars(
-            select(Trajectory.jobcoach_id)
-            .where(Trajectory.study_id == study_id)
-            .group_by(Trajectory.jobcoach_id)
-            .order_by(func.count().desc(), Trajectory.jobcoach_id)
+            select(Jobcoach.id)
+            .outerjoin(Trajectory, Trajectory.jobcoach_id == Jobcoach.id)
+            .where(Jobcoach.study_id == study_id)
+            .group_by(Jobcoach.id)
+            .order_by(func.count(Trajectory.id).desc(), Jobcoach.id)
             .limit(2)
         ).all()
         coach_ids = iter(busiest)

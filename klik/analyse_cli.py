@@ -1,0 +1,124 @@
+"""``klik analyse``: one self-contained HTML report of a study, in Dutch or English."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+LANGS = ("nl", "en")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``analyse`` command to ``app``."""
+
+    @app.command("analyse")
+    def analyse(
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="Where to write the HTML report.")
+        ] = Path("report.html"),
+        lang: Annotated[str, typer.Option("--lang", help="Report language: nl or en.")] = "nl",
+        database: Annotated[
+            str | None,
+            typer.Option(
+                "--database",
+                "-d",
+                help="Database URL. Default: KLIK_DATABASE_URL, else klik.db here.",
+            ),
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of", help="Look at the data as on this day (YYYY-MM-DD). Default: today."
+            ),
+        ] = None,
+        study: Annotated[
+            str | None, typer.Option("--study", help="Study code (needed with several studies).")
+        ] = None,
+    ) -> None:
+        """Write the analysis report (survival, mixed models, reliability, response) as HTML."""
+        if lang not in LANGS:
+            raise typer.BadParameter("use nl or en", param_hint="--lang")
+        day = None
+        if as_of is not None:
+            try:
+                day = dt.date.fromisoformat(as_of)
+            except ValueError as exc:
+                raise typer.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from exc
+        try:
+            report = write_report(out, lang=lang, database=database, as_of=day, study=study)
+        except LookupError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(
+            f"{out}: {report.n_trajectories} trajecten, {report.n_jobcoaches} jobcoaches, "
+            f"peildatum {report.as_of}, momentopname {report.snapshot[:12]}"
+        )
+
+
+class ReportSummary:
+    """What was written: where, on which data."""
+
+    def __init__(
+        self, path: Path, snapshot: str, as_of: dt.date, n_trajectories: int, n_jobcoaches: int
+    ) -> None:
+        self.path = path
+        self.snapshot = snapshot
+        self.as_of = as_of
+        self.n_trajectories = n_trajectories
+        self.n_jobcoaches = n_jobcoaches
+
+
+def write_report(
+    out: Path,
+    *,
+    lang: str = "nl",
+    database: str | None = None,
+    as_of: dt.date | None = None,
+    study: str | None = None,
+) -> ReportSummary:
+    """Build the report of a study's data as of ``as_of`` (default today) and write it to ``out``.
+
+    Returns
+    -------
+    ReportSummary
+        path, snapshot (SHA-256 of the frames the report was computed on), as_of,
+        n_trajectories, n_jobcoaches.
+    """
+    import klik
+    from analysis.report import analysis_versions, build_report, data_snapshot_hash
+    from klik.api import resolve_study
+    from klik.cli import settings_for
+    from klik.wiring import build
+    from study.access import trajectory_scope
+    from study.clock import local_date
+    from study.report_data import analysis_frames
+
+    container = build(settings_for(database))
+    try:
+        now = container.clock.now()
+        day = as_of or local_date(now)
+        with container.read_sessions() as session:
+            chosen = resolve_study(session, study)
+            frames = analysis_frames(session, trajectory_scope(chosen.id), as_of=day)
+            title = f"Klik: {chosen.name} ({chosen.code})"
+    finally:
+        container.dispose()
+    used = {k: frames[k] for k in ("trajectories", "survival", "person_wave", "response_items")}
+    snapshot = data_snapshot_hash(used)
+    versions = {"klik": klik.__version__, **analysis_versions()}
+    html_text = build_report(
+        used, snapshot=snapshot, generated_at=now, lang=lang, versions=versions, title=title
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html_text, encoding="utf-8")
+    trajectories = frames["trajectories"]
+    return ReportSummary(
+        out,
+        snapshot,
+        day,
+        len(trajectories),
+        int(trajectories["jobcoach_id"].nunique()) if len(trajectories) else 0,
+    )

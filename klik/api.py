@@ -1,0 +1,93 @@
+"""A Python API for notebooks: the study's analysis frames in one call.
+
+Example
+-------
+>>> from klik.api import load_frames                      # doctest: +SKIP
+>>> frames = load_frames("sqlite:///klik.db")              # doctest: +SKIP
+>>> frames["survival"].groupby("coach_type")["event"].mean()  # doctest: +SKIP
+
+The frames follow the contracts in :mod:`analysis.frames`, so every function of ``analysis``
+takes them directly (e.g. ``analysis.survival.kaplan_meier(frames["survival"], "duration_days",
+"event", by="method")``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from study.access import trajectory_scope
+from study.clock import local_date
+from study.models import Study
+from study.report_data import analysis_frames
+
+__all__ = ["load_frames", "resolve_study"]
+
+
+def resolve_study(session: Session, study: str | None) -> Study:
+    """The study with code ``study``, or the only study when ``study`` is None.
+
+    Raises
+    ------
+    LookupError
+        When there is no such study, no study at all, or several and none was named.
+    """
+    if study is not None:
+        found = session.scalar(select(Study).where(Study.code == study))
+        if found is None:
+            raise LookupError(f"no study with code {study!r}")
+        return found
+    studies = session.scalars(select(Study).order_by(Study.id)).all()
+    if not studies:
+        raise LookupError("the database holds no study")
+    if len(studies) > 1:
+        codes = ", ".join(s.code for s in studies)
+        raise LookupError(f"the database holds several studies ({codes}); name one")
+    return studies[0]
+
+
+def load_frames(
+    database_url: str | None = None,
+    *,
+    study: str | None = None,
+    as_of: dt.date | None = None,
+    jobcoach_id: int | None = None,
+    include_items: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Every analysis frame of a study, as a researcher sees it.
+
+    Parameters
+    ----------
+    database_url : str, optional
+        Database URL; ``KLIK_DATABASE_URL`` (or ``sqlite:///klik.db``) when omitted.
+    study : str, optional
+        Study code; may be omitted when the database holds one study.
+    as_of : date, optional
+        The day to look at the data (default: today in Europe/Amsterdam).
+    jobcoach_id : int, optional
+        Only this jobcoach's trajectories.
+    include_items : bool
+        Also load the item answers (``response_items``).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``trajectories``, ``survival``, ``person_wave``, ``contacts``, ``counting_process`` and
+        ``response_items``; columns as in :mod:`analysis.frames` (see
+        :func:`study.report_data.analysis_frames`).
+    """
+    from klik.settings import Settings
+    from klik.wiring import build
+
+    container = build(Settings.from_env(database_url=database_url))
+    try:
+        day = as_of or local_date(container.clock.now())
+        with container.read_sessions() as session:
+            chosen = resolve_study(session, study)
+            scope = trajectory_scope(chosen.id, jobcoach_id=jobcoach_id)
+            return analysis_frames(session, scope, as_of=day, include_items=include_items)
+    finally:
+        container.dispose()

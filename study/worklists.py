@@ -185,3 +185,8 @@ def trajectory_events(session: Session, scope: Select[tuple[int]]) -> pd.DataFra
         if not df.empty:
             df[col] = df[col].map(lambda v: None if v is None else str(v))
     return df
+
+
+def for_jobcoach(scope: Select[tuple[int]], jobcoach_id: int) -> Select[tuple[int]]:
+    """``scope`` narrowed to one jobcoach's trajectories."""
+    return scope.where(Trajectory.jobcoach_id == jobcoach_id)

@@ -99,11 +99,14 @@ def dash_post(
         "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"] if inputs else [],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
     }
-    return client.post(
+    resp = client.post(
         "/_dash-update-component",
         json=body,
         headers=csrf_headers(client) if headers is None else headers,
     )
+    # the same JSON, with non-ASCII characters written as themselves (easier to assert on)
+    resp.set_data(body_text(resp).encode())
+    return resp
 
 
 def route_to(client: FlaskClient, path: str, search: str = "", headers: dict | None = None):
@@ -168,3 +171,12 @@ def forms_env(env: Env) -> Env:
     """``env`` with invitations from the scheduler and a share of them answered."""
     populate_forms(env.container)
     return env
+
+
+def body_text(resp) -> str:
+    """A response body as text, with JSON's \\u escapes turned back into characters."""
+    import json
+
+    if resp.is_json:
+        return json.dumps(resp.get_json(), ensure_ascii=False)
+    return resp.get_data(as_text=True)

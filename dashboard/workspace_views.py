@@ -1,0 +1,298 @@
+"""Pure builders for the jobcoach workspace: clients, forms to fill in, signals, entry forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+from dash import dcc, html
+
+from dashboard.i18n import fmt_date, label_of, options
+from dashboard.tables import table
+from study.vocab import (
+    Activity,
+    ContactMode,
+    ContactWith,
+    EndReason,
+    EventKind,
+    JobEndReason,
+    Respondent,
+)
+
+T = {
+    "title": {"nl": "Werkplek", "en": "Workspace"},
+    "clients": {"nl": "Mijn cliënten", "en": "My clients"},
+    "forms": {"nl": "Vragenlijsten die klaarstaan", "en": "Forms that are due"},
+    "signals": {"nl": "Signalen", "en": "Signals"},
+    "no_signals": {"nl": "Geen signalen.", "en": "No signals."},
+    "no_forms": {"nl": "Er staan geen vragenlijsten klaar.", "en": "No forms are due."},
+    "no_clients": {"nl": "Nog geen cliënten.", "en": "No clients yet."},
+    "study_code": {"nl": "Studiecode", "en": "Study code"},
+    "start": {"nl": "Start", "en": "Start"},
+    "status": {"nl": "Stand", "en": "Status"},
+    "contacts": {"nl": "Contacten", "en": "Contacts"},
+    "ongoing": {"nl": "Loopt", "en": "Ongoing"},
+    "wave": {"nl": "Meting", "en": "Wave"},
+    "respondent": {"nl": "Wie vult in", "en": "Respondent"},
+    "due": {"nl": "Vervaldatum", "en": "Due"},
+    "state": {"nl": "", "en": ""},
+    "link": {"nl": "Link", "en": "Link"},
+    "overdue": {"nl": "te laat", "en": "overdue"},
+    "due_soon": {"nl": "nu invullen", "en": "due now"},
+    "upcoming": {"nl": "binnenkort", "en": "upcoming"},
+    "fill_in": {"nl": "Zelf invullen", "en": "Fill in"},
+    "not_yet": {"nl": "(link volgt bij opening)", "en": "(link follows when it opens)"},
+    "score": {"nl": "Score", "en": "Score"},
+    "before": {"nl": "Vorige meting", "en": "Previous wave"},
+    "now": {"nl": "Laatste meting", "en": "Latest wave"},
+    "klik": {"nl": "Klik met de jobcoach", "en": "Klik with the job coach"},
+    "capability_count": {
+        "nl": "Duurzame inzetbaarheid (capabilities)",
+        "en": "Sustainable employability (capabilities)",
+    },
+    "client": {"nl": "Cliënt", "en": "Client"},
+    "choose_client": {"nl": "Kies een cliënt", "en": "Choose a client"},
+    "coach": {"nl": "Jobcoach", "en": "Job coach"},
+    "choose_coach": {"nl": "Kies een jobcoach", "en": "Choose a job coach"},
+    "log_contact": {"nl": "Contact vastleggen", "en": "Log a contact"},
+    "log_event": {"nl": "Werkgebeurtenis vastleggen", "en": "Log an employment event"},
+    "date": {"nl": "Datum", "en": "Date"},
+    "minutes": {"nl": "Minuten", "en": "Minutes"},
+    "mode": {"nl": "Vorm", "en": "Mode"},
+    "with_whom": {"nl": "Met wie", "en": "With whom"},
+    "activity": {"nl": "Activiteit", "en": "Activity"},
+    "note": {"nl": "Notitie (geen namen)", "en": "Note (no names)"},
+    "kind": {"nl": "Gebeurtenis", "en": "Event"},
+    "hours": {"nl": "Uren per week", "en": "Hours per week"},
+    "reason": {"nl": "Reden einde baan", "en": "Reason the job ended"},
+    "save": {"nl": "Opslaan", "en": "Save"},
+    "saved": {"nl": "Opgeslagen.", "en": "Saved."},
+    "not_found": {
+        "nl": "Dit traject bestaat niet of hoort niet bij uw cliënten.",
+        "en": "This trajectory does not exist or is not one of your clients.",
+    },
+    "events": {"nl": "Werkgebeurtenissen", "en": "Employment events"},
+    "details": {"nl": "Traject", "en": "Trajectory"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    return T[key][lang]
+
+
+def clients_table(trajectories: pd.DataFrame, lang: str) -> html.Div:
+    """My clients: study code, start date, ongoing or why it ended, number of contacts."""
+    if trajectories.empty:
+        return html.P(t("no_clients", lang), className="klik-muted")
+    frame = pd.DataFrame(
+        {
+            "code": trajectories["study_code"],
+            "start": [fmt_date(d, lang) for d in trajectories["start_date"]],
+            "status": [
+                t("ongoing", lang) if r is None or r != r else label_of(EndReason, r, lang)
+                for r in trajectories["end_reason"]
+            ],
+            "contacts": trajectories["n_contacts"].astype(int),
+        }
+    )
+    heads = [t(k, lang) for k in ("study_code", "start", "status", "contacts")]
+    return table(frame, heads, table_id="workspace-clients")
+
+
+def form_state(row_due: dt.date, row_opens: dt.date, as_of: dt.date) -> str:
+    """overdue (past due), due (open now) or upcoming (opens later)."""
+    if row_due < as_of:
+        return "overdue"
+    if row_opens <= as_of:
+        return "due"
+    return "upcoming"
+
+
+def forms_table(
+    forms: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    lang: str,
+    personal_link: Callable[[int, str], str],
+) -> html.Div:
+    """Forms open now or soon, most urgent first, each with how to fill it in.
+
+    A jobcoach's own form links to the dashboard's form route; an employee's or employer's form
+    shows its personal link (``personal_link(invitation_id, salt)``) to pass on.
+    """
+    if forms.empty:
+        return html.P(t("no_forms", lang), className="klik-muted")
+    state_label = {"overdue": "overdue", "due": "due_soon", "upcoming": "upcoming"}
+    rows = []
+    for r in forms.itertuples(index=False):
+        state = form_state(r.due_on, r.opens_on, as_of)
+        if r.respondent == Respondent.JOBCOACH.value:
+            how: object = html.A(t("fill_in", lang), href=f"/coach/forms/{int(r.invitation_id)}")
+        elif r.token_salt:
+            link = personal_link(int(r.invitation_id), r.token_salt)
+            how = dcc.Input(value=link, readOnly=True, className="klik-link", size="40")
+        else:
+            how = html.Span(t("not_yet", lang), className="klik-muted")
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(r.study_code),
+                    html.Td(r.wave),
+                    html.Td(label_of(Respondent, r.respondent, lang)),
+                    html.Td(fmt_date(r.due_on, lang)),
+                    html.Td(
+                        html.Span(t(state_label[state], lang), className=f"klik-badge {state}")
+                    ),
+                    html.Td(how),
+                ]
+            )
+        )
+    heads = [t(k, lang) for k in ("study_code", "wave", "respondent", "due", "state", "link")]
+    return html.Div(
+        html.Table(
+            [html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(rows)],
+            className="klik-table",
+            id="workspace-forms",
+        ),
+        className="klik-table-wrap",
+    )
+
+
+def signals(person_wave: pd.DataFrame, scores: tuple[str, ...] = ("klik", "capability_count")):
+    """Scores of the employee that fell between their last two measured waves.
+
+    Returns
+    -------
+    DataFrame
+        trajectory_id, score, previous_wave, previous, latest_wave, latest; one row per fall.
+    """
+    cols = ["trajectory_id", "score", "previous_wave", "previous", "latest_wave", "latest"]
+    if person_wave.empty:
+        return pd.DataFrame(columns=cols)
+    pw = person_wave[
+        (person_wave["respondent"] == "employee")
+        & person_wave["score"].isin(scores)
+        & person_wave["value"].notna()
+    ].sort_values(["trajectory_id", "score", "wave_index"])
+    if pw.empty:
+        return pd.DataFrame(columns=cols)
+    last_two = pw.groupby(["trajectory_id", "score"]).tail(2)
+    prev = last_two.groupby(["trajectory_id", "score"]).nth(0)
+    last = last_two.groupby(["trajectory_id", "score"]).nth(-1)
+    pair = prev[["trajectory_id", "score", "wave", "value", "wave_index"]].merge(
+        last[["trajectory_id", "score", "wave", "value", "wave_index"]],
+        on=["trajectory_id", "score"],
+        suffixes=("_p", "_l"),
+    )
+    fell = pair[(pair["wave_index_l"] > pair["wave_index_p"]) & (pair["value_l"] < pair["value_p"])]
+    return fell.rename(
+        columns={
+            "wave_p": "previous_wave",
+            "value_p": "previous",
+            "wave_l": "latest_wave",
+            "value_l": "latest",
+        }
+    )[cols].reset_index(drop=True)
+
+
+def signals_table(found: pd.DataFrame, trajectories: pd.DataFrame, lang: str) -> html.Div:
+    if found.empty:
+        return html.P(t("no_signals", lang), className="klik-muted")
+    frame = found.merge(trajectories[["trajectory_id", "study_code"]], on="trajectory_id")
+    shown = pd.DataFrame(
+        {
+            "code": frame["study_code"],
+            "score": [t(s, lang) for s in frame["score"]],
+            "before": [
+                f"{w}: {v:.1f}"
+                for w, v in zip(frame["previous_wave"], frame["previous"], strict=True)
+            ],
+            "now": [
+                f"{w}: {v:.1f}" for w, v in zip(frame["latest_wave"], frame["latest"], strict=True)
+            ],
+        }
+    )
+    heads = [t(k, lang) for k in ("study_code", "score", "before", "now")]
+    return html.Div([table(shown, heads, table_id="workspace-signals")], className="klik-warn-box")
+
+
+def _field(label: str, control: object) -> html.Div:
+    return html.Div([html.Label(label), control])
+
+
+def contact_form(ids: dict[str, str], lang: str, today: dt.date) -> html.Div:
+    """The form to log a coaching contact (ids: date, minutes, mode, with, activity, note, save, msg)."""
+    return html.Div(
+        [
+            html.H3(t("log_contact", lang)),
+            html.Div(
+                [
+                    _field(t("date", lang), dcc.DatePickerSingle(id=ids["date"], date=today.isoformat(), display_format="DD-MM-YYYY")),
+                    _field(t("minutes", lang), dcc.Input(id=ids["minutes"], type="number", min=1, max=1440, value=30)),
+                    _field(t("mode", lang), dcc.Dropdown(id=ids["mode"], options=options(ContactMode, lang), value="on_site", clearable=False)),
+                    _field(t("with_whom", lang), dcc.Dropdown(id=ids["with"], options=options(ContactWith, lang), value="employee", clearable=False)),
+                    _field(t("activity", lang), dcc.Dropdown(id=ids["activity"], options=options(Activity, lang), value="on_the_job_guidance", clearable=False)),
+                    _field(t("note", lang), dcc.Input(id=ids["note"], type="text", maxLength=2000)),
+                    html.Button(t("save", lang), id=ids["save"], className="klik-primary", n_clicks=0),
+                ],
+                className="klik-form",
+            ),
+            html.Div(id=ids["msg"], role="status"),
+        ],
+        className="klik-card",
+    )  # fmt: skip
+
+
+def event_form(ids: dict[str, str], lang: str, today: dt.date) -> html.Div:
+    """The form to log an employment event (ids: date, kind, hours, reason, note, save, msg)."""
+    return html.Div(
+        [
+            html.H3(t("log_event", lang)),
+            html.Div(
+                [
+                    _field(t("date", lang), dcc.DatePickerSingle(id=ids["date"], date=today.isoformat(), display_format="DD-MM-YYYY")),
+                    _field(t("kind", lang), dcc.Dropdown(id=ids["kind"], options=options(EventKind, lang), value="hours_change", clearable=False)),
+                    _field(t("hours", lang), dcc.Input(id=ids["hours"], type="number", min=0, max=60)),
+                    _field(t("reason", lang), dcc.Dropdown(id=ids["reason"], options=options(JobEndReason, lang))),
+                    _field(t("note", lang), dcc.Input(id=ids["note"], type="text", maxLength=2000)),
+                    html.Button(t("save", lang), id=ids["save"], className="klik-primary", n_clicks=0),
+                ],
+                className="klik-form",
+            ),
+            html.Div(id=ids["msg"], role="status"),
+        ],
+        className="klik-card",
+    )  # fmt: skip
+
+
+def detail_view(trajectory: pd.DataFrame, events: pd.DataFrame, lang: str) -> html.Div:
+    """One client's trajectory at a glance (pseudonymous: study code, no name)."""
+    if trajectory.empty:
+        return html.P(t("not_found", lang), className="klik-alert")
+    r = trajectory.iloc[0]
+    facts = [
+        (t("study_code", lang), r["study_code"]),
+        (t("start", lang), fmt_date(r["start_date"], lang)),
+        (t("status", lang), t("ongoing", lang) if r["end_reason"] is None or r["end_reason"] != r["end_reason"] else label_of(EndReason, r["end_reason"], lang)),
+        (t("contacts", lang), int(r["n_contacts"])),
+    ]  # fmt: skip
+    ev = (
+        events.assign(
+            event_date=[fmt_date(d, lang) for d in events["event_date"]],
+            kind=[label_of(EventKind, k, lang) for k in events["kind"]],
+            job_end_reason=[label_of(JobEndReason, k, lang) for k in events["job_end_reason"]],
+        ).drop(columns="trajectory_id")
+        if not events.empty
+        else events
+    )
+    return html.Div(
+        [
+            html.H2(f"{t('details', lang)} {r['study_code']}"),
+            html.Dl([c for k, v in facts for c in (html.Dt(k), html.Dd(str(v)))], className="klik-facts"),
+            html.H3(t("events", lang)),
+            table(ev, [t(k, lang) for k in ("date", "kind", "hours", "reason")]) if not ev.empty else html.P("–", className="klik-muted"),
+        ],
+        className="klik-card",
+        id="workspace-detail-card",
+    )  # fmt: skip

@@ -96,13 +96,25 @@ def audit_read(
     entity: str, entity_id: int | None, *, what: dict[str, Any] | None = None, reason: str = ""
 ) -> None:
     """Log that the current user read an individual record (researchers' reads are audited)."""
+    audit_record(entity, entity_id, action="read", what=what, reason=reason)
+
+
+def audit_record(
+    entity: str,
+    entity_id: int | None,
+    *,
+    action: str = "export",
+    what: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
+    """Append an event by the current user to the audit log (its own short transaction)."""
     user = require_user()
     with container().sessions.begin() as s:
         audit.record(
             s,
             at=now(),
             actor=user.username,
-            action="read",
+            action=action,
             entity=entity,
             entity_id=entity_id,
             new=what,

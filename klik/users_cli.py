@@ -1,0 +1,109 @@
+"""``klik users``: create and list dashboard logins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", "-d", help="Database URL (default: KLIK_DATABASE_URL or klik.db)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``users`` command group (``add``, ``list``) to ``app``."""
+    users = typer.Typer(
+        help="Dashboard logins (researcher, jobcoach, viewer).", no_args_is_help=True
+    )
+
+    @users.command("add")
+    def add(
+        username: Annotated[str, typer.Argument(help="Login name: lower case, digits, . _ -")],
+        role: Annotated[str, typer.Option("--role", help="researcher, jobcoach or viewer")],
+        jobcoach: Annotated[
+            str | None, typer.Option("--jobcoach", help="Code of the jobcoach (role jobcoach)")
+        ] = None,
+        name: Annotated[
+            str | None, typer.Option("--name", help="Name shown in the dashboard")
+        ] = None,
+        study: Annotated[
+            str | None, typer.Option("--study", help="Study code (default: the only study)")
+        ] = None,
+        password: Annotated[
+            str | None, typer.Option("--password", help="For scripts; otherwise you are asked")
+        ] = None,
+        database: DatabaseOption = None,
+    ) -> None:
+        """Create a login. The password is asked twice unless --password is given."""
+        from sqlalchemy import select
+
+        from klik.settings import Settings
+        from klik.wiring import build
+        from study.errors import KlikError
+        from study.models import Jobcoach, Study
+        from study.services.users import add_user
+
+        secret = password or typer.prompt(
+            "Wachtwoord / password", hide_input=True, confirmation_prompt=True
+        )
+        container = build(Settings.from_env(database_url=database))
+        try:
+            with container.sessions.begin() as s:
+                studies = s.execute(select(Study.id, Study.code)).all()
+                chosen = [r for r in studies if study is None or r.code == study]
+                if len(chosen) != 1:
+                    typer.echo(
+                        "Kies een studie met --study / choose a study with --study: "
+                        + ", ".join(r.code for r in studies), err=True,
+                    )  # fmt: skip
+                    raise typer.Exit(2)
+                study_id = chosen[0].id
+                jobcoach_id = None
+                if jobcoach is not None:
+                    jobcoach_id = s.scalar(
+                        select(Jobcoach.id).where(
+                            Jobcoach.study_id == study_id, Jobcoach.code == jobcoach
+                        )
+                    )
+                    if jobcoach_id is None:
+                        typer.echo(f"Jobcoach {jobcoach} bestaat niet / does not exist.", err=True)
+                        raise typer.Exit(2)
+                user = add_user(
+                    s, study_id, username, secret, role, jobcoach_id,
+                    display_name=name or username, actor="cli", at=container.clock.now(),
+                )  # fmt: skip
+                typer.echo(f"Login {user.username} ({user.role.value}) aangemaakt / created.")
+        except KlikError as exc:
+            typer.echo(f"{exc.message('nl')} / {exc.message('en')}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            container.dispose()
+
+    @users.command("list")
+    def list_(database: DatabaseOption = None) -> None:
+        """List the logins: username, role, jobcoach, active, locked."""
+        from sqlalchemy import select
+
+        from klik.settings import Settings
+        from klik.wiring import build
+        from study.models import Jobcoach, User
+
+        container = build(Settings.from_env(database_url=database))
+        try:
+            with container.read_sessions() as s:
+                rows = s.execute(
+                    select(User.username, User.role, Jobcoach.code, User.active, User.locked_until)
+                    .outerjoin(Jobcoach, Jobcoach.id == User.jobcoach_id)
+                    .order_by(User.username)
+                ).all()
+            now = container.clock.now()
+            for r in rows:
+                locked = " locked" if r.locked_until is not None and r.locked_until > now else ""
+                active = "" if r.active else " inactive"
+                typer.echo(f"{r.username}\t{r.role.value}\t{r.code or '-'}{active}{locked}")
+        finally:
+            container.dispose()
+
+    app.add_typer(users, name="users")

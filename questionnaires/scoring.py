@@ -160,7 +160,64 @@ def score_frame(instrument: Instrument, responses: pd.DataFrame) -> pd.DataFrame
 
 
 def score_response(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, float | None]:
-    """Score one response (typed answers by item id); missing scores are ``None``."""
-    row = pd.DataFrame([{k: v for k, v in values.items() if not isinstance(v, list | tuple)}])
-    scores = score_frame(instrument, row).iloc[0]
-    return {k: (None if math.isnan(v) else float(v)) for k, v in scores.items()}
+    """Score one response (typed answers by item id); missing scores are ``None``.
+
+    The same rules as :func:`score_frame`, in plain Python: one form submission should not pay
+    for building DataFrames (a test holds the two paths equal).
+    """
+    items: dict[str, float] = {}
+    for sc in instrument.scores:
+        for item_id in sc.items:
+            if item_id not in items:
+                items[item_id] = _one_value(instrument.item(item_id), values.get(item_id))
+    out: dict[str, float | None] = {}
+    for sc in instrument.scores:
+        value = _one_score(sc, [items[i] for i in sc.items])
+        out[sc.id] = None if math.isnan(value) else float(value * sc.multiplier)
+    return out
+
+
+def _one_value(item: Item, raw: Any) -> float:
+    if raw is None or isinstance(raw, list | tuple) or (isinstance(raw, str) and not raw.strip()):
+        return math.nan
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"item {item.id!r}: 1 answer(s) are not numbers (for example {raw!r})"
+        ) from None
+    if math.isnan(value):
+        return value
+    lo, hi = item.value_range or (-math.inf, math.inf)
+    codes = (
+        {float(o.code) for o in item.options}
+        if item.type in ("likert", "single", "yesno")
+        else None
+    )
+    if value < lo or value > hi or (codes is not None and value not in codes):
+        raise ValueError(
+            f"item {item.id!r}: 1 answer(s) outside the item's range or options "
+            f"(for example {value:g})"
+        )
+    return lo + hi - value if item.reverse else value
+
+
+def _one_score(score: Score, block: list[float]) -> float:
+    answered = [v for v in block if not math.isnan(v)]
+    n_missing = len(block) - len(answered)
+    if score.rule in ("mean", "sum", "item"):
+        if n_missing > score.max_missing or not answered:
+            return math.nan
+        mean = sum(answered) / len(answered)
+        return mean * len(block) if score.rule == "sum" else mean
+    if score.rule == "capability_flag":
+        if n_missing:
+            return math.nan
+        return float(all(v >= score.threshold for v in block))
+    if score.rule == "capability_count":
+        triples = [block[i : i + 3] for i in range(0, len(block), 3)]
+        complete = [t for t in triples if not any(math.isnan(v) for v in t)]
+        if len(triples) - len(complete) > score.max_missing:
+            return math.nan
+        return float(sum(all(v >= score.threshold for v in t) for t in complete))
+    raise ValueError(f"score {score.id!r}: unknown rule {score.rule!r}")  # pragma: no cover

@@ -207,8 +207,11 @@ def enrolment_figure(counts: pd.DataFrame, lang: str, *, cumulative: bool) -> go
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
     fig.update_layout(
         margin={"l": 40, "r": 40, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2}, yaxis={"rangemode": "tozero", "gridcolor": "#eee"},
+        legend={"orientation": "h", "y": -0.2}, xaxis={"type": "category"},
+        yaxis={"rangemode": "tozero", "gridcolor": "#eee", "tickformat": ",d"},
     )  # fmt: skip
+    if cumulative:
+        fig.update_layout(yaxis2={"tickformat": ",d", "showgrid": False})
     return fig
 
 

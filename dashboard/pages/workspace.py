@@ -91,10 +91,12 @@ def layout(**_query: Any) -> html.Div:
             coach_picker,
             dcc.Loading(html.Div(id=OVERVIEW), type="dot"),
             html.Div(
-                [
-                    html.Label(t("client", lang), htmlFor=CLIENT),
-                    dcc.Dropdown(id=CLIENT, placeholder=t("choose_client", lang)),
-                ],
+                html.Div(
+                    [
+                        html.Label(t("client", lang), htmlFor=CLIENT),
+                        dcc.Dropdown(id=CLIENT, placeholder=t("choose_client", lang)),
+                    ]
+                ),
                 className="klik-filters",
             ),
             html.Div(id=DETAIL),

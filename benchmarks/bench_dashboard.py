@@ -1,0 +1,161 @@
+"""Server time of the dashboard's callbacks (monitor, workspace, outbox, exports) by cohort size.
+
+Run ``python -m benchmarks.bench_dashboard --trajectories 134 10000 100000``. Each cohort is built
+once with the simulator into ``--cache`` (SQLite) and reused. The callbacks are called through the
+real Flask app in-process (login, cookies, CSRF header), so the times are server times without a
+network. Prints one JSON line per cohort size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "benchmark password"
+
+
+def _ensure_cohort(trajectories: int, database: Path) -> None:
+    if database.exists():
+        return
+    from benchmarks.bench_demo import run
+
+    coaches = max(84, trajectories // 12)
+    run(trajectories, coaches, 12, database)
+
+
+def _ensure_users(container: Any) -> None:
+    from sqlalchemy import select
+
+    from study.models import Jobcoach, Study, User
+    from study.services.users import add_user
+
+    with container.sessions.begin() as s:
+        if s.scalar(select(User.id).where(User.username == "bench-researcher")):
+            return
+        study_id = s.scalar(select(Study.id))
+        coach_id = s.scalar(
+            select(Jobcoach.id).where(Jobcoach.study_id == study_id).order_by(Jobcoach.id)
+        )
+        at = container.clock.now()
+        for name, role, coach in (
+            ("bench-researcher", "researcher", None),
+            ("bench-viewer", "viewer", None),
+            ("bench-coach", "jobcoach", coach_id),
+        ):
+            add_user(
+                s, study_id, name, PASSWORD, role, coach, display_name=name, actor="bench", at=at
+            )
+
+
+def _post(client: Any, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]]) -> Any:
+    output = "...".join(f"{i}.{p}" for i, p in outputs)
+    body = {
+        "output": f"..{output}.." if len(outputs) > 1 else output,
+        "outputs": [{"id": i, "property": p} for i, p in outputs]
+        if len(outputs) > 1
+        else {"id": outputs[0][0], "property": outputs[0][1]},
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "state": [],
+    }
+    token = client.get_cookie("_csrf_token").value
+    resp = client.post(
+        "/_dash-update-component",
+        json=body,
+        headers={"Origin": "http://localhost", "X-CSRFToken": token},
+    )
+    if resp.status_code != 200:
+        raise RuntimeError(f"{resp.status_code}: {resp.get_data(as_text=True)[:200]}")
+    return resp
+
+
+def _time(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return round(statistics.median(times), 3)
+
+
+def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
+    """Median server seconds of each callback on the cohort in ``database``."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from dashboard.app import create_app
+    from klik.settings import Settings
+    from klik.wiring import build
+    from study.clock import SimulatedClock
+    from study.models import Trajectory
+
+    settings = Settings(database_url=f"sqlite:///{database}", secret_key="b" * 64)
+    container = build(settings, clock=SimulatedClock(dt.datetime(2026, 1, 10, 9, tzinfo=dt.UTC)))
+    _ensure_users(container)
+    with container.read_sessions() as s:
+        n = s.scalar(select(func.count()).select_from(Trajectory))
+        coach = s.scalar(select(Trajectory.jobcoach_id).order_by(Trajectory.id))
+    app = create_app(container)
+    clients = {}
+    for name in ("bench-researcher", "bench-viewer", "bench-coach"):
+        c = app.test_client()
+        c.post(
+            "/login",
+            data={"username": name, "password": PASSWORD},
+            headers={"Origin": "http://localhost"},
+        )
+        clients[name] = c
+    monitor_inputs = [
+        (i, "value", None)
+        for i in ("monitor-organisation", "monitor-coach-type", "monitor-method", "monitor-benefit")
+    ]
+    filtered = [("monitor-organisation", "value", None), ("monitor-coach-type", "value", ["external"]),
+                ("monitor-method", "value", ["ips"]), ("monitor-benefit", "value", None)]  # fmt: skip
+    overview = [("workspace-overview", "children"), ("workspace-client", "options")]
+    r, v, j = clients["bench-researcher"], clients["bench-viewer"], clients["bench-coach"]
+    result: dict[str, Any] = {"trajectories": n}
+    result["monitor_researcher_s"] = _time(
+        lambda: _post(r, [("monitor-content", "children")], monitor_inputs), repeat
+    )
+    result["monitor_filtered_s"] = _time(
+        lambda: _post(r, [("monitor-content", "children")], filtered), repeat
+    )
+    result["monitor_viewer_s"] = _time(
+        lambda: _post(v, [("monitor-content", "children")], monitor_inputs), repeat
+    )
+    result["workspace_coach_s"] = _time(
+        lambda: _post(j, overview, [("workspace-coach", "value", None)]), repeat
+    )
+    result["workspace_researcher_s"] = _time(
+        lambda: _post(r, overview, [("workspace-coach", "value", coach)]), repeat
+    )
+    result["outbox_s"] = _time(
+        lambda: _post(r, [("outbox-content", "children")], [("outbox-refresh", "n_intervals", 1)]),
+        repeat,
+    )
+    result["export_csv_wide_s"] = _time(lambda: r.get("/export/csv_wide"), 1)
+    container.dispose()
+    return result  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trajectories", type=int, nargs="+", default=[134])
+    parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    for n in args.trajectories:
+        database = args.cache / f"dashboard_{n}.db"
+        _ensure_cohort(n, database)
+        print(json.dumps(measure(database, args.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

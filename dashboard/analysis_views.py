@@ -14,7 +14,7 @@ applied here, so it is tested without a browser:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -429,7 +429,9 @@ def model_figure(predicted: pd.DataFrame, *, language: str = "nl") -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         xaxis_title=figures.TEXT["time_months"][language],
-        yaxis_title="capability_count",
+        yaxis_title={"nl": "Aantal capabilities (0-7)", "en": "Number of capabilities (0-7)"}[
+            language
+        ],
         legend_title={"nl": "werkalliantie", "en": "working alliance"}[language],
     )
     return fig
@@ -440,27 +442,34 @@ def trajectory_view_figure(
     *,
     language: str = "nl",
     individual: bool = False,
+    lines: Collection[int] | None = None,
     rows_allowed: bool = True,
     min_cell: int = 10,
 ) -> go.Figure:
     """Mean capability count per wave (95% t-interval), with individual lines when allowed.
 
-    For viewers waves with fewer than ``min_cell`` answers are left out and no individual line
-    is drawn, whatever ``individual`` says.
+    ``lines`` limits the individual lines to these trajectory ids (all when None); the means
+    always use every trajectory. For viewers waves with fewer than ``min_cell`` answers are left
+    out and no individual line is drawn, whatever ``individual`` says.
     """
     data = long
     if not rows_allowed:
         counts = data.groupby("wave_months")["capability_count"].transform("count")
         data = data[counts >= min_cell]
         individual = False
-    return figures.trajectory_figure(
-        data,
-        "capability_count",
-        x="wave_months",
-        individual=individual,
-        lang=language,
-        y_label={"nl": "Aantal capabilities (0-7)", "en": "Number of capabilities (0-7)"}[language],
-    ).update_xaxes(title_text=figures.TEXT["time_months"][language])
+    y_label = {"nl": "Aantal capabilities (0-7)", "en": "Number of capabilities (0-7)"}[language]
+    means = figures.trajectory_figure(
+        data, "capability_count", x="wave_months", lang=language, y_label=y_label
+    )
+    means.update_xaxes(title_text=figures.TEXT["time_months"][language])
+    if not individual:
+        return means
+    drawn = data if lines is None else data[data["trajectory_id"].isin(list(lines))]
+    persons = figures.trajectory_figure(
+        drawn, "capability_count", x="wave_months", individual=True, lang=language
+    )
+    behind = [trace for trace in persons.data if trace.name == "individual"]
+    return go.Figure(data=[*behind, *means.data], layout=means.layout)
 
 
 # -- data quality ----------------------------------------------------------------------------

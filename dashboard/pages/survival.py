@@ -67,6 +67,10 @@ TEXT = {
     },
     "events": {"nl": "baanverlies", "en": "job losses"},
     "not_fitted": {"nl": "Niet te schatten", "en": "Could not be fitted"},
+    "too_little": {
+        "nl": "Niet te schatten: te weinig baanverlies of te weinig variatie in de covariaten.",
+        "en": "Could not be fitted: too few job losses or too little variation in the covariates.",
+    },
 }
 
 
@@ -189,8 +193,9 @@ def _model_part(
     language = outcome.language
     head = html.H2(_t(title, language))
     if model is None:
-        reason = error or _t("not_fitted", language)
-        return [head, html.P(f"{_t('not_fitted', language)}: {reason}" if error else reason)]
+        if error:
+            return [head, html.P(f"{_t('not_fitted', language)}: {error}")]
+        return [head, html.P(_t("too_little", language))]
     if not outcome.rows_allowed and model.n < outcome.min_cell:
         return [head, html.P({"nl": "Te weinig personen.", "en": "Too few people."}[language])]
     summary = views.labelled_summary(model.summary, labels, language)
@@ -210,5 +215,6 @@ def _model_part(
         ),
     ]
     if with_ph and len(model.ph_check):
-        parts += [html.H3(_t("ph", language)), table(model.ph_check, "survival-ph-table")]
+        ph = views.labelled_summary(model.ph_check, labels, language)
+        parts += [html.H3(_t("ph", language)), table(ph, "survival-ph-table")]
     return parts

@@ -164,24 +164,14 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
         return keep, keep, progress_line(status, language), False
     long = result["long"]
     show_lines = individual and outcome.rows_allowed
-    drawn = long[long["trajectory_id"].isin(result["lines"])] if show_lines else long
     figure = views.trajectory_view_figure(
         long,
         language=language,
-        individual=False,
+        individual=show_lines,
+        lines=result["lines"],
         rows_allowed=outcome.rows_allowed,
         min_cell=outcome.min_cell,
     )
-    if show_lines:
-        lines = views.figures.trajectory_figure(
-            drawn, "capability_count", x="wave_months", individual=True, lang=language
-        )
-        individual_traces = [tr for tr in lines.data if tr.name == "individual"]
-        figure.add_traces(individual_traces)
-        # lines behind the means
-        figure.data = tuple(individual_traces) + tuple(
-            tr for tr in figure.data if tr.name != "individual"
-        )
     notes: list[Any] = [footnote(result, status, language, result["n"])]
     if show_lines and len(result["lines"]) < result["n"]:
         notes.append(html.P(_t("lines_sampled", language, k=len(result["lines"]), n=result["n"])))

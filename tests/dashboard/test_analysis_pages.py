@@ -218,6 +218,11 @@ def test_viewer_trajectory_figure_has_no_lines_and_no_small_waves() -> None:
     assert sorted(means[0].x) == [0.0, 3.0]
     full = views.trajectory_view_figure(long, individual=True)
     assert len([tr for tr in full.data if tr.name == "individual"]) == 30
+    some = views.trajectory_view_figure(long, individual=True, lines={1, 2, 3})
+    assert [tr.name for tr in some.data][:3] == ["individual"] * 3
+    assert len([tr for tr in some.data if tr.name == "individual"]) == 3
+    # the means still use everyone
+    assert max(some.data[3].customdata) == 30
 
 
 # -- data quality -------------------------------------------------------------------------------

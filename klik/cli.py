@@ -111,9 +111,12 @@ def serve(
 
 
 def _register_commands() -> None:
-    from klik import scheduler_cli
+    from klik import analyse_cli, demo_cli, scheduler_cli, users_cli
 
     scheduler_cli.register(app)
+    demo_cli.register(app)
+    users_cli.register(app)
+    analyse_cli.register(app)
 
 
 _register_commands()

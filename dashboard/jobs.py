@@ -150,7 +150,7 @@ class JobRunner:
     def __init__(
         self,
         max_workers: int = 2,
-        cache_size: int = 64,
+        cache_size: int = 16,
         cache_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

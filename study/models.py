@@ -491,6 +491,22 @@ class ResponseScore(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
 
+class TrajectoryPlan(Base):
+    """For which protocol version and end date a trajectory's invitations were last planned.
+
+    The scheduler tick plans only trajectories whose row is missing or differs (new trajectories,
+    a trajectory that ended, a new protocol version), so a daily tick does not re-check every
+    trajectory x wave of the study.
+    """
+
+    __tablename__ = "trajectory_plan"
+
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectory.id"), primary_key=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"))
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    planned_at: Mapped[dt.datetime]
+
+
 class SchedulerLease(Base):
     """A lease row that lets exactly one scheduler process tick on SQLite."""
 

@@ -66,6 +66,7 @@ from study.models import (
     ParticipantIdentity,
     Protocol,
     Trajectory,
+    TrajectoryPlan,
     UTCDateTime,
     Wave,
     WaveInstrument,
@@ -170,8 +171,30 @@ def _cancel_withdrawn(session: Session) -> int:
     ).rowcount
 
 
+def stale_trajectories(*, study_id: int | None = None) -> Any:
+    """Ids of trajectories whose invitations are not planned for their current protocol version
+    and end date (a subquery): new trajectories, ended ones, and those of a changed protocol."""
+    plan = aliased(TrajectoryPlan)
+    statement = (
+        select(Trajectory.id)
+        .join(Protocol, and_(Protocol.study_id == Trajectory.study_id, Protocol.is_current))
+        .outerjoin(plan, plan.trajectory_id == Trajectory.id)
+        .where(
+            or_(
+                plan.trajectory_id.is_(None),
+                plan.protocol_id != Protocol.id,
+                plan.end_date.is_distinct_from(Trajectory.end_date),
+            )
+        )
+    )
+    if study_id is not None:
+        statement = statement.where(Trajectory.study_id == study_id)
+    return statement
+
+
 def _cancel_after_end(session: Session) -> int:
-    # Waves that require an active trajectory go only while it is open on the due date.
+    # Waves that require an active trajectory go only while it is open on the due date. Only a
+    # trajectory whose end date changed since it was planned can have such invitations.
     beyond_end = (
         select(Invitation.id)
         .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
@@ -180,6 +203,7 @@ def _cancel_after_end(session: Session) -> int:
             and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
         )
         .where(
+            Trajectory.id.in_(stale_trajectories()),
             Trajectory.end_date.is_not(None),
             Invitation.status.in_(LIVE),
             Invitation.due_on > Trajectory.end_date,
@@ -197,12 +221,14 @@ def _cancel_after_end(session: Session) -> int:
 # -- 2. create -----------------------------------------------------------------------------------
 
 
-def due_set(*, study_id: int | None = None) -> Any:
+def due_set(*, study_id: int | None = None, only_stale: bool = False) -> Any:
     """SELECT of every invitation the current protocols ask for, with its dates, as a subquery.
 
     Columns: study_id, trajectory_id, protocol_id, wave_code, wave_index, respondent,
     instrument_id, due_on, opens_on, closes_on. Consent withdrawal, the trajectory end (for
-    end-anchored waves and waves that require an active trajectory) are applied here.
+    end-anchored waves and waves that require an active trajectory) are applied here. With
+    ``only_stale``, only trajectories not yet planned as they are now (see
+    :func:`stale_trajectories`).
     """
     wave_index = func.row_number().over(partition_by=Wave.protocol_id, order_by=Wave.id) - 1
     current_wave = (
@@ -251,6 +277,8 @@ def due_set(*, study_id: int | None = None) -> Any:
     )
     if study_id is not None:
         candidate = candidate.where(Trajectory.study_id == study_id)
+    if only_stale:
+        candidate = candidate.where(Trajectory.id.in_(stale_trajectories(study_id=study_id)))
     c = candidate.subquery("candidate")
     return (
         select(
@@ -293,7 +321,7 @@ def create_invitations(
     version) are never touched: the unique key keeps the past as it was.
     """
     today = local_date(as_of)
-    d = due_set(study_id=study_id)
+    d = due_set(study_id=study_id, only_stale=True)
     existing = aliased(Invitation)
     status = case(
         (d.c.closes_on < today, literal(InvitationStatus.MISSED.value)),
@@ -359,13 +387,41 @@ def create_invitations(
         session.execute(
             text("SELECT set_config('enable_nestloop', :value, true)"), {"value": previous}
         )
-        return int(created), int(created_missed)
-    # SQLite buffers the RETURNING rows itself; they are counted as they stream by.
-    created = created_missed = 0
-    for (row_status,) in session.connection().execute(statement):
-        created += 1
-        created_missed += row_status == missed
-    return created, created_missed
+    else:
+        # SQLite buffers the RETURNING rows itself; they are counted as they stream by.
+        created = created_missed = 0
+        for (row_status,) in session.connection().execute(statement):
+            created += 1
+            created_missed += row_status == missed
+    _record_plan(session, as_of, study_id)
+    return int(created), int(created_missed)
+
+
+def _record_plan(session: Session, as_of: dt.datetime, study_id: int | None) -> None:
+    """Note that the stale trajectories are now planned for their protocol and end date."""
+    rows = (
+        select(
+            Trajectory.id,
+            Protocol.id,
+            Trajectory.end_date,
+            literal(as_of, UTCDateTime()),
+        )
+        .join(Protocol, and_(Protocol.study_id == Trajectory.study_id, Protocol.is_current))
+        .where(Trajectory.id.in_(stale_trajectories(study_id=study_id)))
+    )
+    statement = insert_ignoring_duplicates(session, TrajectoryPlan).from_select(
+        ["trajectory_id", "protocol_id", "end_date", "planned_at"], rows
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["trajectory_id"],
+            set_={
+                "protocol_id": statement.excluded.protocol_id,
+                "end_date": statement.excluded.end_date,
+                "planned_at": statement.excluded.planned_at,
+            },
+        )
+    )
 
 
 # -- 3. missed -----------------------------------------------------------------------------------

@@ -232,6 +232,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_trajectory_study_id'), ['study_id'], unique=False)
         batch_op.create_index('uq_trajectory_open_participant_employer', ['participant_id', 'employer_id'], unique=True, sqlite_where=sa.text('end_date IS NULL'), postgresql_where=sa.text('end_date IS NULL'))
 
+    op.create_table('trajectory_plan',
+    sa.Column('trajectory_id', sa.Integer(), nullable=False),
+    sa.Column('protocol_id', sa.Integer(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('planned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['protocol_id'], ['protocol.id'], name=op.f('fk_trajectory_plan_protocol_id_protocol')),
+    sa.ForeignKeyConstraint(['trajectory_id'], ['trajectory.id'], name=op.f('fk_trajectory_plan_trajectory_id_trajectory')),
+    sa.PrimaryKeyConstraint('trajectory_id', name=op.f('pk_trajectory_plan'))
+    )
     op.create_table('wave_instrument',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('wave_id', sa.Integer(), nullable=False),
@@ -447,6 +456,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_coaching_contact_trajectory_date')
 
     op.drop_table('coaching_contact')
+    op.drop_table('trajectory_plan')
     with op.batch_alter_table('wave_instrument', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wave_instrument_wave_id'))
 

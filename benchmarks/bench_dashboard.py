@@ -25,7 +25,10 @@ def _ensure_cohort(trajectories: int, database: Path) -> None:
     from benchmarks.bench_demo import run
 
     coaches = max(84, trajectories // 12)
-    run(trajectories, coaches, 12, database)
+    # build under another name, so an interrupted build is never taken for a finished cohort
+    building = database.with_suffix(".building")
+    run(trajectories, coaches, 12, building)
+    building.rename(database)
 
 
 def _ensure_users(container: Any) -> None:

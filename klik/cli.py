@@ -94,20 +94,24 @@ def serve(
     database: DatabaseOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the scheduler (invitations, reminders, mail) in this process. Use "
+            "--no-scheduler when `klik scheduler` runs separately.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the dashboard and the questionnaire links."""
-    from waitress import serve as waitress_serve
-
-    from dashboard.app import create_app
+    from klik.serving import serve as serve_container
     from klik.wiring import build
     from study.migrate import upgrade
 
     settings = Settings.from_env(database_url=database, host=host, port=port)
     container = build(settings)
     upgrade(container.engine)
-    server = create_app(container)
-    typer.echo(f"Klik draait op http://{settings.host}:{settings.port}/  (Ctrl+C stopt)")
-    waitress_serve(server, host=settings.host, port=settings.port, threads=16, _quiet=True)
+    serve_container(container, scheduler=scheduler)
 
 
 def _register_commands() -> None:

@@ -226,15 +226,9 @@ def _print_logins(logins: list[tuple[str, str, str]], address: str) -> None:
 
 
 def _serve(settings: object, simulated_now: dt.datetime) -> None:
-    from waitress import serve as waitress_serve
-
-    from dashboard.app import create_app
+    from klik.serving import serve
     from klik.wiring import build as wire
     from study.clock import SystemClock
 
     clock = ShiftedClock(simulated_now - SystemClock().now())
-    container = wire(settings, clock)  # type: ignore[arg-type]
-    server = create_app(container)
-    host, port = settings.host, settings.port  # type: ignore[attr-defined]
-    typer.echo(f"Klik draait op http://{host}:{port}/  (Ctrl+C stopt / stops)")
-    waitress_serve(server, host=host, port=port, threads=16, _quiet=True)
+    serve(wire(settings, clock))  # type: ignore[arg-type]

@@ -66,7 +66,10 @@ def run(
         "seconds": round(time.perf_counter() - began, 1),
         "peak_memory_mib": round(peak_memory_mb(), 1),
         "database_mib": round(database.stat().st_size / 2**20, 1),
-        **report.counts,
+        "days_per_transaction": params.transaction_days,
+        "mail_delivered": params.deliver_mail,
+        "rows": report.counts,
+        "split_seconds": report.timings,
     }
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from questionnaires.model import Instrument, Item
@@ -28,7 +28,7 @@ from questionnaires.validation import ValidationResult, validate_answers
 from study import audit
 from study.clock import local_date
 from study.errors import Conflict, InvalidInput, KlikError, NotFound
-from study.models import Invitation, Response, ResponseScore, ResponseValue
+from study.models import AuditEvent, Invitation, Response, ResponseScore, ResponseValue
 from study.services.common import utc
 from study.tokens import hash_token, is_well_formed
 from study.vocab import InvitationStatus, ResponseStatus
@@ -280,7 +280,9 @@ def _value_columns(item: Item, value: Any) -> tuple[float | None, str | None]:
     return None, str(value)
 
 
-def _value_rows(instrument: Instrument, response_id: int, values: Mapping[str, Any]) -> list:
+def _value_dicts(
+    instrument: Instrument, response_id: int, values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     rows = []
     for item in instrument.answerable_items:
         value = values.get(item.id)
@@ -288,9 +290,13 @@ def _value_rows(instrument: Instrument, response_id: int, values: Mapping[str, A
             continue
         num, text = _value_columns(item, value)
         rows.append(
-            ResponseValue(response_id=response_id, item_id=item.id, value_num=num, value_text=text)
+            {"response_id": response_id, "item_id": item.id, "value_num": num, "value_text": text}
         )
     return rows
+
+
+def _value_rows(instrument: Instrument, response_id: int, values: Mapping[str, Any]) -> list:
+    return [ResponseValue(**row) for row in _value_dicts(instrument, response_id, values)]
 
 
 @dataclass(frozen=True)
@@ -426,6 +432,266 @@ def submit(
     )
     session.flush()
     return response
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission of :func:`submit_many`: what :func:`submit` takes for one invitation.
+
+    ``answers`` is the full set of raw answers, or ``None`` to submit the saved draft; ``actor``
+    falls back to the batch's actor; ``checked`` may carry :func:`check_answers`'s result.
+    """
+
+    invitation_id: int
+    answers: Mapping[str, Any] | None
+    submission_id: str
+    actor: str | None = None
+    lang: str = "nl"
+    checked: CheckedAnswers | None = None
+
+
+@dataclass
+class _Planned:
+    invitation_id: int
+    submission_id: str
+    actor: str
+    lang: str
+    instrument: Instrument
+    raw: dict[str, Any]
+    checked: CheckedAnswers
+    draft: bool
+    opened: bool
+
+
+BULK_CHUNK = 5000
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + BULK_CHUNK] for i in range(0, len(values), BULK_CHUNK)]
+
+
+def submit_many(
+    session: Session,
+    items: Sequence[Submission],
+    *,
+    instruments: Instruments,
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Submit many answer sets at once, exactly as :func:`submit` would one after the other.
+
+    Every item is checked as :func:`submit` checks it (submission id, invitation exists and can
+    still be answered, instrument loaded) and validated and scored with :func:`check_answers`
+    before anything is written; the first refusal raises and nothing of the batch is stored. Then
+    the ``Response``, ``ResponseValue`` and ``ResponseScore`` rows are written with multi-row
+    INSERTs, the invitations are marked completed with one UPDATE, and each response gets its own
+    ``submit_response`` audit event with the same content :func:`submit` records. An invitation
+    with a saved draft goes through :func:`submit` itself (the draft row is updated).
+
+    Idempotent as :func:`submit`: a repeated ``submission_id`` (in the database or earlier in the
+    batch), or an invitation already submitted, gives the stored response and writes nothing.
+
+    Returns
+    -------
+    list[int]
+        The response id of each item, in order.
+
+    Raises
+    ------
+    AnswersInvalid, LinkGone, NotFound, Conflict
+        As :func:`submit`, for the first item that is refused; nothing is stored.
+    """
+    at = utc(at)
+    for item in items:
+        _check_submission_id(item.submission_id)
+    sids = sorted({item.submission_id for item in items})
+    inv_ids = sorted({item.invitation_id for item in items})
+    earlier: dict[str, tuple[int, int]] = {}
+    invitations: dict[int, Any] = {}
+    existing: dict[int, tuple[int, ResponseStatus, dict[str, Any]]] = {}
+    for chunk in _chunks(sids):
+        rows = session.execute(
+            select(Response.submission_id, Response.id, Response.invitation_id).where(
+                Response.submission_id.in_(chunk)
+            )
+        )
+        earlier.update({sid: (rid, iid) for sid, rid, iid in rows})
+    for chunk in _chunks(inv_ids):
+        # FOR UPDATE as in submit: serialises concurrent submits of one invitation on PostgreSQL.
+        rows = session.execute(
+            select(
+                Invitation.id,
+                Invitation.status,
+                Invitation.opens_on,
+                Invitation.closes_on,
+                Invitation.instrument_id,
+                Invitation.instrument_version,
+                Invitation.opened_at,
+            )
+            .where(Invitation.id.in_(chunk))
+            .with_for_update()
+        )
+        invitations.update({row.id: row for row in rows})
+        rows = session.execute(
+            select(Response.invitation_id, Response.id, Response.status, Response.answers).where(
+                Response.invitation_id.in_(chunk)
+            )
+        )
+        existing.update({iid: (rid, status, answers) for iid, rid, status, answers in rows})
+
+    results: list[int | _Planned] = []
+    by_sid: dict[str, tuple[int | _Planned, int]] = {}
+    by_invitation: dict[int, int | _Planned] = {}
+    for item in items:
+        inv_id = item.invitation_id
+        known = earlier.get(item.submission_id) or by_sid.get(item.submission_id)
+        if known is not None:
+            if known[1] != inv_id:
+                raise Conflict(
+                    "deze verzending hoort bij een andere vragenlijst",
+                    "this submission belongs to another questionnaire",
+                    field="submission_id",
+                )
+            results.append(known[0])
+            continue
+        invitation = invitations.get(inv_id)
+        if invitation is None:
+            raise NotFound(
+                f"uitnodiging {inv_id} bestaat niet",
+                f"invitation {inv_id} does not exist",
+            )
+        if inv_id in by_invitation:
+            results.append(by_invitation[inv_id])
+            continue
+        stored = existing.get(inv_id)
+        if stored is not None and stored[1] == ResponseStatus.SUBMITTED:
+            results.append(stored[0])
+            continue
+        ensure_answerable(invitation, at)
+        instrument = instrument_for(
+            instruments, invitation.instrument_id, invitation.instrument_version
+        )
+        if item.answers is None:
+            draft = stored[2] if stored is not None else {}
+            raw = {k: v for k, v in (draft or {}).items() if v is not None}
+        else:
+            raw = dict(item.answers)
+        checked = item.checked
+        if checked is None or checked.instrument_key != instrument.key or checked.source != raw:
+            checked = check_answers(instrument, raw, item.lang)
+        planned = _Planned(
+            invitation_id=inv_id,
+            submission_id=item.submission_id,
+            actor=item.actor or actor,
+            lang=item.lang,
+            instrument=instrument,
+            raw=raw,
+            checked=checked,
+            draft=stored is not None,
+            opened=invitation.opened_at is not None,
+        )
+        results.append(planned)
+        by_sid[item.submission_id] = (planned, inv_id)
+        by_invitation[inv_id] = planned
+
+    fresh = [p for p in results if isinstance(p, _Planned) and not p.draft]
+    fresh = list({id(p): p for p in fresh}.values())
+    response_ids = _insert_responses(session, fresh, at)
+    ids_of: dict[int, int] = {id(p): rid for p, rid in zip(fresh, response_ids, strict=True)}
+    for p in {id(p): p for p in results if isinstance(p, _Planned) and p.draft}.values():
+        response = submit(
+            session,
+            p.invitation_id,
+            p.raw,
+            submission_id=p.submission_id,
+            instruments=instruments,
+            lang=p.lang,
+            actor=p.actor,
+            at=at,
+            checked=p.checked,
+        )
+        ids_of[id(p)] = response.id
+    return [ids_of[id(r)] if isinstance(r, _Planned) else r for r in results]
+
+
+def _insert_responses(session: Session, planned: list[_Planned], at: dt.datetime) -> list[int]:
+    """Write new submitted responses with their values, scores and audit events."""
+    if not planned:
+        return []
+    answers = [
+        {it.id: _storable(p.checked.values.get(it.id)) for it in p.instrument.answerable_items}
+        for p in planned
+    ]
+    rows = [
+        {
+            "invitation_id": p.invitation_id,
+            "instrument_id": p.instrument.id,
+            "instrument_version": p.instrument.version,
+            "status": ResponseStatus.SUBMITTED,
+            "submission_id": p.submission_id,
+            "answers": a,
+            "lang": p.lang,
+            "started_at": at,
+            "updated_at": at,
+            "submitted_at": at,
+            "submitted_by": p.actor,
+        }
+        for p, a in zip(planned, answers, strict=True)
+    ]
+    ids: list[int] = []
+    for chunk in _chunks(rows):
+        result = session.execute(
+            insert(Response).returning(Response.id, sort_by_parameter_order=True), chunk
+        )
+        ids.extend(result.scalars().all())
+    values = [
+        row
+        for p, rid in zip(planned, ids, strict=True)
+        for row in _value_dicts(p.instrument, rid, p.checked.values)
+    ]
+    scores = [
+        {"response_id": rid, "score_id": k, "value": v}
+        for p, rid in zip(planned, ids, strict=True)
+        for k, v in p.checked.scores.items()
+    ]
+    for chunk in _chunks(values):
+        session.execute(insert(ResponseValue), chunk)
+    for chunk in _chunks(scores):
+        session.execute(insert(ResponseScore), chunk)
+    inv_ids = [p.invitation_id for p in planned]
+    unopened = [p.invitation_id for p in planned if not p.opened]
+    for chunk in _chunks(inv_ids):
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(chunk))
+            .values(status=InvitationStatus.COMPLETED, completed_at=at)
+        )
+    for chunk in _chunks(unopened):
+        session.execute(update(Invitation).where(Invitation.id.in_(chunk)).values(opened_at=at))
+    events = [
+        {
+            "at": at,
+            "actor": p.actor,
+            "action": "submit_response",
+            "entity": "response",
+            "entity_id": rid,
+            "old_values": None,
+            "new_values": audit.jsonable(
+                {
+                    "invitation_id": p.invitation_id,
+                    "instrument": f"{p.instrument.id} {p.instrument.version}",
+                    "submission_id": p.submission_id,
+                    "answers": a,
+                    "scores": p.checked.scores,
+                }
+            ),
+            "reason": None,
+        }
+        for p, rid, a in zip(planned, ids, answers, strict=True)
+    ]
+    for chunk in _chunks(events):
+        session.execute(insert(AuditEvent), chunk)
+    return ids
 
 
 def _scores_of(session: Session, response_id: int) -> dict[str, float | None]:

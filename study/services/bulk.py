@@ -1,9 +1,10 @@
-"""Bulk forms of the logging services, for imports and large simulated cohorts.
+"""Bulk forms of the services, for imports and large simulated cohorts.
 
 Each function validates every entry exactly as its one-at-a-time service does (the same input
-models and rules: trajectory in the study, consent not withdrawn, dates inside the trajectory,
-job-end reasons), refuses the whole batch on the first bad entry, and then writes all rows and
-their audit events with a few multi-row INSERTs instead of one flush per row.
+models and rules: rows of the study, unique codes and names, consent not withdrawn, dates inside the
+trajectory, job-end reasons, one open trajectory per employee and employer), refuses the whole batch
+on the first bad entry, and then writes all rows and one audit event per row (with the same content
+as the single service's) with a few multi-row INSERTs instead of one flush per row.
 """
 
 from __future__ import annotations
@@ -12,14 +13,35 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from study import audit
-from study.errors import ConsentWithdrawn, InvalidInput, NotFound
-from study.inputs import ContactInput, EmploymentEventInput, parse
-from study.models import AuditEvent, CoachingContact, Consent, EmploymentEvent, Trajectory
-from study.services.common import utc
+from study.errors import Conflict, ConsentWithdrawn, InvalidInput, NotFound
+from study.inputs import (
+    ContactInput,
+    EmployerInput,
+    EmploymentEventInput,
+    EnrolmentInput,
+    JobcoachInput,
+    TrajectoryEndInput,
+    TrajectoryInput,
+    parse,
+)
+from study.models import (
+    AuditEvent,
+    CoachingContact,
+    Consent,
+    Employer,
+    EmploymentEvent,
+    Jobcoach,
+    Organisation,
+    Participant,
+    ParticipantIdentity,
+    Study,
+    Trajectory,
+)
+from study.services.common import ENTITY_NAMES, get_in_study, utc
 from study.vocab import EventKind
 
 CHUNK = 5000
@@ -44,7 +66,13 @@ def _trajectories(
             f"traject {missing[0]} bestaat niet in deze studie",
             f"trajectory {missing[0]} does not exist in this study",
         )
-    participants = sorted({p for _, _, p in found.values()})
+    _ensure_consent(session, {p for _, _, p in found.values()})
+    return {t: (s, e) for t, (s, e, _) in found.items()}
+
+
+def _consenting(session: Session, participant_ids: set[int]) -> set[int]:
+    """The participants among ``participant_ids`` whose latest consent is not withdrawn."""
+    participants = sorted(participant_ids)
     consenting: set[int] = set()
     for i in range(0, len(participants), CHUNK):
         latest = (
@@ -59,13 +87,61 @@ def _trajectories(
                 )
             ).all()
         )
-    for _start, _end, participant in found.values():
-        if participant not in consenting:
-            raise ConsentWithdrawn(
-                "deze deelnemer heeft de toestemming ingetrokken; er kan niets meer worden vastgelegd",
-                "this participant withdrew consent; nothing more can be recorded",
-            )
-    return {t: (s, e) for t, (s, e, _) in found.items()}
+    return consenting
+
+
+def _ensure_consent(session: Session, participant_ids: set[int]) -> None:
+    """Refuse like ``ensure_consent`` when one of the participants has no standing consent."""
+    if participant_ids - _consenting(session, participant_ids):
+        raise ConsentWithdrawn(
+            "deze deelnemer heeft de toestemming ingetrokken; er kan niets meer worden vastgelegd",
+            "this participant withdrew consent; nothing more can be recorded",
+        )
+
+
+def _ids_in_study(session: Session, model: Any, ids: Sequence[int], study_id: int) -> None:
+    """Refuse like ``get_in_study`` when one of ``ids`` is not a row of ``model`` in the study."""
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for i in range(0, len(wanted), CHUNK):
+        found.update(
+            session.scalars(
+                select(model.id).where(
+                    model.study_id == study_id, model.id.in_(wanted[i : i + CHUNK])
+                )
+            ).all()
+        )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        nl, en = ENTITY_NAMES.get(model.__tablename__, (model.__tablename__, model.__tablename__))
+        raise NotFound(
+            f"{nl} {missing[0]} bestaat niet in deze studie",
+            f"{en} {missing[0]} does not exist in this study",
+        )
+
+
+def _taken(
+    session: Session, column: Any, study_column: Any, study_id: int, values: list[str]
+) -> set[str]:
+    """Which of ``values`` are already used in ``column`` within the study."""
+    taken: set[str] = set()
+    for i in range(0, len(values), CHUNK):
+        taken.update(
+            session.scalars(
+                select(column).where(study_column == study_id, column.in_(values[i : i + CHUNK]))
+            ).all()
+        )
+    return taken
+
+
+def _first_duplicate(values: Sequence[Any], taken: set[Any]) -> Any | None:
+    """The first value that is in ``taken`` or occurs twice in ``values``; None if there is none."""
+    seen: set[Any] = set()
+    for value in values:
+        if value in taken or value in seen:
+            return value
+        seen.add(value)
+    return None
 
 
 def _check_dates(
@@ -116,7 +192,11 @@ def _insert(
     *,
     actor: str,
     at: dt.datetime,
+    action: str = "create",
+    audits: list[dict[str, Any]] | None = None,
 ) -> list[int]:
+    """Insert ``rows`` and one audit event per row; ``audits`` are the events' new values (by
+    default the row without ``created_at``). Returns the new ids in the order of ``rows``."""
     ids: list[int] = []
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i : i + CHUNK]
@@ -125,25 +205,296 @@ def _insert(
         )
         chunk_ids = list(result.scalars().all())
         ids.extend(chunk_ids)
+        news = (
+            audits[i : i + CHUNK]
+            if audits is not None
+            else [{k: v for k, v in row.items() if k != "created_at"} for row in chunk]
+        )
         session.execute(
             insert(AuditEvent),
             [
                 {
                     "at": at,
                     "actor": actor,
-                    "action": "create",
+                    "action": action,
                     "entity": entity,
                     "entity_id": row_id,
                     "old_values": None,
-                    "new_values": audit.jsonable(
-                        {k: v for k, v in row.items() if k != "created_at"}
-                    ),
+                    "new_values": audit.jsonable(new),
                     "reason": None,
                 }
-                for row_id, row in zip(chunk_ids, chunk, strict=True)
+                for row_id, new in zip(chunk_ids, news, strict=True)
             ],
         )
     return ids
+
+
+def _audit_rows(
+    session: Session,
+    entity: str,
+    action: str,
+    ids: Sequence[int],
+    olds: Sequence[dict[str, Any] | None],
+    news: Sequence[dict[str, Any]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> None:
+    rows = [
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": row_id,
+            "old_values": audit.jsonable(old) if old is not None else None,
+            "new_values": audit.jsonable(new),
+            "reason": None,
+        }
+        for row_id, old, new in zip(ids, olds, news, strict=True)
+    ]
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(AuditEvent), rows[i : i + CHUNK])
+
+
+def _organisations(session: Session, study_id: int, inputs: Sequence[Any]) -> None:
+    ids = [inp.organisation_id for inp in inputs if inp.organisation_id is not None]
+    if ids:
+        _ids_in_study(session, Organisation, ids, study_id)
+
+
+def add_jobcoaches(
+    session: Session,
+    study_id: int,
+    entries: Sequence[JobcoachInput | dict[str, Any]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Register many jobcoaches at once; returns their ids in order.
+
+    Validates like :func:`study.services.add_jobcoach` (organisation of the study, code not taken,
+    also not twice in the batch); nothing is written if one entry is bad.
+    """
+    at = utc(at)
+    parsed = [parse(JobcoachInput, d) for d in entries]
+    _organisations(session, study_id, parsed)
+    codes = [inp.code for inp in parsed]
+    dup = _first_duplicate(
+        codes, _taken(session, Jobcoach.code, Jobcoach.study_id, study_id, codes)
+    )
+    if dup is not None:
+        raise Conflict(
+            f"jobcoachcode {dup} bestaat al", f"job coach code {dup} already exists", field="code"
+        )
+    rows = [{"study_id": study_id, **inp.model_dump()} for inp in parsed]
+    audits = [
+        {k: getattr(inp, k) for k in ("code", "coach_type", "method", "organisation_id")}
+        for inp in parsed
+    ]
+    return _insert(session, Jobcoach, "jobcoach", rows, actor=actor, at=at, audits=audits)
+
+
+def add_employers(
+    session: Session,
+    study_id: int,
+    entries: Sequence[EmployerInput | dict[str, Any]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Register many employers at once; returns their ids in order.
+
+    Validates like :func:`study.services.add_employer` (organisation of the study, name not taken,
+    also not twice in the batch); nothing is written if one entry is bad.
+    """
+    at = utc(at)
+    parsed = [parse(EmployerInput, d) for d in entries]
+    _organisations(session, study_id, parsed)
+    names = [inp.name for inp in parsed]
+    dup = _first_duplicate(
+        names, _taken(session, Employer.name, Employer.study_id, study_id, names)
+    )
+    if dup is not None:
+        raise Conflict(
+            f"werkgever {dup} bestaat al", f"employer {dup} already exists", field="name"
+        )
+    rows = [{"study_id": study_id, **inp.model_dump()} for inp in parsed]
+    audits = [{"name": inp.name, "sector": inp.sector} for inp in parsed]
+    return _insert(session, Employer, "employer", rows, actor=actor, at=at, audits=audits)
+
+
+def enrol_participants(
+    session: Session,
+    study_id: int,
+    entries: Sequence[EnrolmentInput | dict[str, Any]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Enrol many participants at once, each with consent given at ``at``; returns their ids.
+
+    Validates like :func:`study.services.enrol_participant` (study exists, study code not taken,
+    also not twice in the batch); nothing is written if one entry is bad. Contact details go to the
+    identity table only.
+    """
+    parsed = [parse(EnrolmentInput, d) for d in entries]
+    study = get_in_study(session, Study, study_id, study_id)
+    codes = [inp.study_code for inp in parsed]
+    taken = _taken(session, Participant.study_code, Participant.study_id, study_id, codes)
+    dup = _first_duplicate(codes, taken)
+    if dup is not None:
+        raise Conflict(
+            f"studiecode {dup} is al in gebruik",
+            f"study code {dup} is already in use",
+            field="study_code",
+        )
+    at = utc(at)
+    rows = [
+        {
+            "study_id": study_id,
+            "study_code": inp.study_code,
+            "birth_year": inp.birth_year,
+            "gender": inp.gender,
+            "benefit": inp.benefit,
+            "doelgroepregister": inp.doelgroepregister,
+            "enrolled_at": at,
+        }
+        for inp in parsed
+    ]
+    versions = [inp.consent_version or study.consent_version for inp in parsed]
+    audits = [
+        {
+            "study_code": inp.study_code,
+            "birth_year": inp.birth_year,
+            "gender": inp.gender,
+            "benefit": inp.benefit,
+            "doelgroepregister": inp.doelgroepregister,
+            "consent_version": version,
+        }
+        for inp, version in zip(parsed, versions, strict=True)
+    ]
+    ids = _insert(
+        session, Participant, "participant", rows, actor=actor, at=at, action="enrol", audits=audits
+    )
+    identities = [
+        {"participant_id": pid, "name": inp.name, "email": inp.email, "phone": inp.phone}
+        for pid, inp in zip(ids, parsed, strict=True)
+    ]
+    consents = [
+        {"participant_id": pid, "version": version, "given_at": at}
+        for pid, version in zip(ids, versions, strict=True)
+    ]
+    for i in range(0, len(ids), CHUNK):
+        session.execute(insert(ParticipantIdentity), identities[i : i + CHUNK])
+        session.execute(insert(Consent), consents[i : i + CHUNK])
+    return ids
+
+
+def start_trajectories(
+    session: Session,
+    study_id: int,
+    entries: Sequence[TrajectoryInput | dict[str, Any]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Start many trajectories at once; returns their ids in order.
+
+    Validates like :func:`study.services.start_trajectory` (participant, jobcoach and employer of
+    the study, consent standing, no second open trajectory of an employee with the same employer,
+    also not within the batch); nothing is written if one entry is bad.
+    """
+    parsed = [parse(TrajectoryInput, d) for d in entries]
+    _ids_in_study(session, Participant, [inp.participant_id for inp in parsed], study_id)
+    _ids_in_study(session, Jobcoach, [inp.jobcoach_id for inp in parsed], study_id)
+    _ids_in_study(session, Employer, [inp.employer_id for inp in parsed], study_id)
+    _ensure_consent(session, {inp.participant_id for inp in parsed})
+    pairs = [(inp.participant_id, inp.employer_id) for inp in parsed]
+    participants = sorted({p for p, _ in pairs})
+    open_ids: dict[tuple[int, int], int] = {}
+    for i in range(0, len(participants), CHUNK):
+        rows = session.execute(
+            select(Trajectory.participant_id, Trajectory.employer_id, Trajectory.id).where(
+                Trajectory.participant_id.in_(participants[i : i + CHUNK]),
+                Trajectory.end_date.is_(None),
+            )
+        ).all()
+        open_ids.update({(p, e): t for p, e, t in rows})
+    dup = _first_duplicate(pairs, set(open_ids))
+    if dup is not None:
+        number = open_ids.get(dup, "?")
+        raise Conflict(
+            f"deze werknemer heeft al een lopend traject (nr. {number}) bij deze werkgever",
+            f"this employee already has an open trajectory (no. {number}) with this employer",
+        )
+    at = utc(at)
+    rows = [{"study_id": study_id, "created_at": at, **inp.model_dump()} for inp in parsed]
+    audits = [inp.model_dump() for inp in parsed]
+    return _insert(
+        session, Trajectory, "trajectory", rows, actor=actor, at=at, action="start", audits=audits
+    )
+
+
+def end_trajectories(
+    session: Session,
+    study_id: int,
+    entries: Sequence[tuple[int, TrajectoryEndInput | dict[str, Any]]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> None:
+    """End many trajectories ``(trajectory_id, data)`` at once.
+
+    Validates like :func:`study.services.end_trajectory` (trajectory of the study, not ended yet,
+    also not twice in the batch, end date not before the start); nothing is written if one entry
+    is bad.
+    """
+    parsed = [(t, parse(TrajectoryEndInput, d)) for t, d in entries]
+    ids = [t for t, _ in parsed]
+    _ids_in_study(session, Trajectory, ids, study_id)
+    found: dict[int, tuple[dt.date, dt.date | None]] = {}
+    wanted = sorted(set(ids))
+    for i in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(Trajectory.id, Trajectory.start_date, Trajectory.end_date).where(
+                Trajectory.id.in_(wanted[i : i + CHUNK])
+            )
+        ).all()
+        found.update({t: (start, end) for t, start, end in rows})
+    seen: set[int] = set()
+    for t, inp in parsed:
+        start, end = found[t]
+        if end is not None or t in seen:
+            day = end or inp.end_date
+            raise Conflict(
+                f"dit traject is al beëindigd op {day:%d-%m-%Y}",
+                f"this trajectory already ended on {day:%Y-%m-%d}",
+            )
+        seen.add(t)
+        if inp.end_date < start:
+            raise InvalidInput(
+                f"de einddatum ({inp.end_date:%d-%m-%Y}) ligt vóór de startdatum "
+                f"({start:%d-%m-%Y})",
+                f"the end date ({inp.end_date}) is before the start date ({start})",
+                field="end_date",
+            )
+    at = utc(at)
+    changes = [
+        {"id": t, "end_date": inp.end_date, "end_reason": inp.end_reason} for t, inp in parsed
+    ]
+    for i in range(0, len(changes), CHUNK):
+        session.execute(update(Trajectory), changes[i : i + CHUNK])
+    _audit_rows(
+        session,
+        "trajectory",
+        "end",
+        ids,
+        [{"end_date": None, "end_reason": None}] * len(ids),
+        [inp.model_dump() for _, inp in parsed],
+        actor=actor,
+        at=at,
+    )
 
 
 def record_contacts(

@@ -2,10 +2,14 @@
 
 Everything the simulation writes goes through the services (``study.services`` and their bulk
 forms), the scheduler's :func:`study.scheduling.tick.tick` and :func:`study.responses.submit`, with
-the same validation a jobcoach, a researcher or a respondent meets. Each simulated day is one
-transaction: the day's enrolments and starts, contacts and employment events, trajectory ends and
-consent withdrawals (09:00), the scheduler tick (12:00), and the answers respondents give that
-day (19:00, Europe/Amsterdam).
+the same validation a jobcoach, a researcher or a respondent meets. A simulated day is the day's
+enrolments and starts, contacts and employment events, trajectory ends and consent withdrawals
+(09:00), the scheduler tick (12:00), and the answers respondents give that day (19:00,
+Europe/Amsterdam). Each kind of record is written with the bulk form of its service (the same
+input models and checks, refusing the whole batch on one bad entry) and the day's answers with
+:func:`study.responses.submit_many`. While mail is delivered every day is its own transaction;
+otherwise a week of days is one transaction (``params.transaction_days``): the rows are the same,
+there are only fewer commits.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +30,6 @@ from questionnaires.model import Instrument
 from questionnaires.registry import load_instruments
 from study import services
 from study.clock import AMSTERDAM, SimulatedClock
-from study.errors import KlikError
 from study.models import (
     CoachingContact,
     EmploymentEvent,
@@ -35,7 +39,7 @@ from study.models import (
     Trajectory,
 )
 from study.protocol import WaveSpec
-from study.responses import AnswersInvalid, submit
+from study.responses import Submission, is_answerable, submit_many
 from study.scheduling.tick import tick
 from study.services import bulk
 from study.simulator import truth as truth_mod
@@ -57,6 +61,9 @@ class BuildReport:
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
     skipped_answers: int = 0
+    #: seconds spent per part: setup, records, ticks, answers (planning, generating and
+    #: submitting), commit, counts
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +126,7 @@ class Simulation:
         self.truth: Truth = truth_mod.generate(params)
         self.intercepts = truth_mod.response_intercepts(params)
         self.days = (params.end_date - params.start_date).days
+        self.timings: dict[str, float] = defaultdict(float)
         self._index_events()
 
     # -- preparing ------------------------------------------------------------------------------
@@ -151,18 +159,33 @@ class Simulation:
     def run(self, progress: Progress | None = None) -> BuildReport:
         """Simulate every day from the start date to the end date; returns counts and timing."""
         began = time.perf_counter()
-        state = self._setup()
-        for day in range(self.days):
-            self.step(state, day)
+        with self._timed("setup"):
+            state = self._setup()
+        span = self.p.transaction_days
+        for first in range(0, self.days, span):
+            days = range(first, min(first + span, self.days))
+            self.steps_in_one_transaction(state, days)
             if progress is not None:
-                progress(day + 1, self.days)
+                for day in days:
+                    progress(day + 1, self.days)
+        with self._timed("counts"):
+            counts = self.counts(state.study_id)
         return BuildReport(
             study_id=state.study_id,
             days=self.days,
             seconds=time.perf_counter() - began,
-            counts=self.counts(state.study_id),
+            counts=counts,
             skipped_answers=state.skipped,
+            timings={k: round(v, 2) for k, v in self.timings.items()},
         )
+
+    @contextmanager
+    def _timed(self, part: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[part] += time.perf_counter() - began
 
     def waves(self) -> list[WaveSpec] | None:
         """The protocol: the default one, or T0 plus waves at ``params.wave_months``."""
@@ -190,11 +213,10 @@ class Simulation:
                 ).id
                 for i in range(p.n_organisations)
             ]
-            coach_ids = []
-            for i in range(p.n_coaches):
-                coach = services.add_jobcoach(
-                    s,
-                    study.id,
+            coach_ids = bulk.add_jobcoaches(
+                s,
+                study.id,
+                [
                     {
                         "code": f"JC{i + 1:04d}",
                         "name": f"Jobcoach {i + 1:04d}",
@@ -204,69 +226,104 @@ class Simulation:
                         "method": str(coaches.method[i]),
                         "years_experience": int(coaches.years_experience[i]),
                         "registered": bool(i % 3 != 0),
-                    },
-                    actor=p.actor,
-                    at=at,
-                )
-                coach_ids.append(coach.id)
+                    }
+                    for i in range(p.n_coaches)
+                ],
+                actor=p.actor,
+                at=at,
+            )
             return _State(study_id=study.id, coach_ids=coach_ids)
 
     def step(self, state: _State, day: int) -> None:
         """Simulate one day in one transaction."""
-        date = self.p.start_date + dt.timedelta(days=day)
+        self.steps_in_one_transaction(state, [day])
+
+    def steps_in_one_transaction(self, state: _State, days: Iterable[int]) -> None:
+        """Simulate the ``days`` one after the other in one transaction; then deliver mail."""
+        evening = None
         with self.sessions.begin() as s:
-            at = local_moment(date, 9)
-            self.clock.set(at)
+            for day in days:
+                evening = self._day(s, state, day)
+            began = time.perf_counter()
+        self.timings["commit"] += time.perf_counter() - began
+        if self.deliver is not None and evening is not None:
+            with self._timed("mail"):
+                self.deliver(evening)
+
+    def _day(self, s: Session, state: _State, day: int) -> dt.datetime:
+        date = self.p.start_date + dt.timedelta(days=day)
+        at = local_moment(date, 9)
+        self.clock.set(at)
+        with self._timed("records"):
             self._start_trajectories(s, state, day, date, at)
             self._log_contacts(s, state, day, date, at)
             self._log_events(s, state, day, date, at)
             self._end_trajectories(s, state, day, date, at)
             self._withdraw(s, state, day, at)
-            if day % self.p.tick_days == 0 or day == self.days - 1:
-                noon = local_moment(date, 12)
-                self.clock.set(noon)
+        if day % self.p.tick_days == 0 or day == self.days - 1:
+            noon = local_moment(date, 12)
+            self.clock.set(noon)
+            with self._timed("ticks"):
                 tick(s, as_of=noon, secret_key=self.secret_key, instrument_versions=self.versions)
+            with self._timed("answers"):
                 self._plan_answers(s, state, day, date, noon)
-            evening = local_moment(date, 19)
-            self.clock.set(evening)
+        evening = local_moment(date, 19)
+        self.clock.set(evening)
+        with self._timed("answers"):
             self._answer(s, state, day, date, evening)
-        if self.deliver is not None:
-            self.deliver(evening)
+        return evening
 
     # -- the day's records ------------------------------------------------------------------------
 
-    def _employer_id(self, s: Session, state: _State, index: int, at: dt.datetime) -> int:
-        if index not in state.employer_ids:
-            employer = services.add_employer(
-                s,
-                state.study_id,
+    def _add_employers(
+        self, s: Session, state: _State, indices: list[int], at: dt.datetime
+    ) -> None:
+        new = list(dict.fromkeys(i for i in indices if i not in state.employer_ids))
+        if not new:
+            return
+        ids = bulk.add_employers(
+            s,
+            state.study_id,
+            [
                 {
                     "name": f"Werkgever {index + 1:06d}",
                     "sector": SECTORS[index % len(SECTORS)],
                     "contact_name": f"Leidinggevende {index + 1:06d}",
                     "contact_email": f"hr{index + 1:06d}@werkgever.example",
-                },
-                actor=self.p.actor,
-                at=at,
-            )
-            state.employer_ids[index] = employer.id
-        return state.employer_ids[index]
+                }
+                for index in new
+            ],
+            actor=self.p.actor,
+            at=at,
+        )
+        state.employer_ids.update(zip(new, ids, strict=True))
 
     def _start_trajectories(
         self, s: Session, state: _State, day: int, date: dt.date, at: dt.datetime
     ) -> None:
-        t, p = self.truth.trajectories, self.p
-        starts: list[tuple[int, dict[str, Any]]] = []
-        for row in self.starts.get(day, ()):
-            row = int(row)
-            person = int(t.participant[row])
-            if person in state.withdrawn:
-                continue
-            if person not in state.participant_ids:
-                code = f"P{person + 1:06d}"
-                participant = services.enrol_participant(
-                    s,
-                    state.study_id,
+        t, p, coach = self.truth.trajectories, self.p, self.truth.coaches
+        rows = [
+            int(row)
+            for row in self.starts.get(day, ())
+            if int(t.participant[int(row)]) not in state.withdrawn
+        ]
+        if not rows:
+            return
+        persons = list(
+            dict.fromkeys(
+                int(t.participant[row])
+                for row in rows
+                if int(t.participant[row]) not in state.participant_ids
+            )
+        )
+        first_row = {}
+        for row in rows:
+            first_row.setdefault(int(t.participant[row]), row)
+        if persons:
+            enrolments = []
+            for person in persons:
+                row, code = first_row[person], f"P{person + 1:06d}"
+                enrolments.append(
                     {
                         "study_code": code,
                         "birth_year": int(t.birth_year[row]),
@@ -274,20 +331,19 @@ class Simulation:
                         "benefit": str(t.benefit[row]),
                         "doelgroepregister": bool(t.doelgroepregister[row]),
                         "email": f"{code.lower()}@deelnemer.example",
-                    },
-                    actor=p.actor,
-                    at=at,
+                    }
                 )
-                state.participant_ids[person] = participant.id
-            coach = self.truth.coaches
+            ids = bulk.enrol_participants(s, state.study_id, enrolments, actor=p.actor, at=at)
+            state.participant_ids.update(zip(persons, ids, strict=True))
+        self._add_employers(s, state, [int(t.employer[row]) for row in rows], at)
+        entries = []
+        for row in rows:
             c = int(t.coach[row])
-            trajectory = services.start_trajectory(
-                s,
-                state.study_id,
+            entries.append(
                 {
-                    "participant_id": state.participant_ids[person],
+                    "participant_id": state.participant_ids[int(t.participant[row])],
                     "jobcoach_id": state.coach_ids[c],
-                    "employer_id": self._employer_id(s, state, int(t.employer[row]), at),
+                    "employer_id": state.employer_ids[int(t.employer[row])],
                     "start_date": date,
                     "funder": str(t.funder[row]),
                     "employment_form": str(t.employment_form[row]),
@@ -296,15 +352,16 @@ class Simulation:
                     "maatje": bool(t.maatje[row]),
                     "method": str(coach.method[c]),
                     "coach_type": "external" if coach.external[c] else "internal",
-                },
-                actor=p.actor,
-                at=at,
+                }
             )
-            state.trajectory_ids[row] = trajectory.id
-            state.row_of[trajectory.id] = row
+        trajectory_ids = bulk.start_trajectories(s, state.study_id, entries, actor=p.actor, at=at)
+        starts: list[tuple[int, dict[str, Any]]] = []
+        for row, trajectory_id in zip(rows, trajectory_ids, strict=True):
+            state.trajectory_ids[row] = trajectory_id
+            state.row_of[trajectory_id] = row
             starts.append(
                 (
-                    trajectory.id,
+                    trajectory_id,
                     {
                         "event_date": date,
                         "kind": "job_start",
@@ -312,8 +369,7 @@ class Simulation:
                     },
                 )
             )
-        if starts:
-            bulk.record_employment_events(s, state.study_id, starts, actor=p.actor, at=at)
+        bulk.record_employment_events(s, state.study_id, starts, actor=p.actor, at=at)
 
     def _active(self, state: _State, row: int, day: int) -> int | None:
         """The trajectory id of ``row`` if records can still be made for it on ``day``."""
@@ -378,17 +434,15 @@ class Simulation:
         self, s: Session, state: _State, day: int, date: dt.date, at: dt.datetime
     ) -> None:
         t = self.truth.trajectories
+        entries: list[tuple[int, dict[str, Any]]] = []
         for row in self.ends.get(day, ()):
             trajectory_id = self._active(state, int(row), day)
             if trajectory_id is not None:
-                services.end_trajectory(
-                    s,
-                    state.study_id,
-                    trajectory_id,
-                    {"end_date": date, "end_reason": str(t.end_reason[int(row)])},
-                    actor=self.p.actor,
-                    at=at,
+                entries.append(
+                    (trajectory_id, {"end_date": date, "end_reason": str(t.end_reason[int(row)])})
                 )
+        if entries:
+            bulk.end_trajectories(s, state.study_id, entries, actor=self.p.actor, at=at)
 
     def _withdraw(self, s: Session, state: _State, day: int, at: dt.datetime) -> None:
         t = self.truth.trajectories
@@ -507,36 +561,54 @@ class Simulation:
 
     def _answer(self, s: Session, state: _State, day: int, date: dt.date, at: dt.datetime) -> None:
         t = self.truth.trajectories
-        for pending in state.answers_due.pop(day, []):
-            if int(t.participant[pending.row]) in state.withdrawn:
+        pending = []
+        for item in state.answers_due.pop(day, []):
+            if int(t.participant[item.row]) in state.withdrawn:
                 state.skipped += 1
-                continue
-            invitation = s.get(Invitation, pending.invitation_id)
-            if invitation is None or invitation.status != InvitationStatus.OPEN:
+            else:
+                pending.append(item)
+        if not pending:
+            return
+        ids = sorted({item.invitation_id for item in pending})
+        invitations = {}
+        for i in range(0, len(ids), 5000):
+            rows = s.execute(
+                select(
+                    Invitation.id,
+                    Invitation.status,
+                    Invitation.opens_on,
+                    Invitation.closes_on,
+                    Invitation.instrument_id,
+                ).where(Invitation.id.in_(ids[i : i + 5000]))
+            ).all()
+            invitations.update({row.id: row for row in rows})
+        items = []
+        for item in pending:
+            invitation = invitations.get(item.invitation_id)
+            # a form that closed, was cancelled or was answered already is not answered again
+            if (
+                invitation is None
+                or invitation.status != InvitationStatus.OPEN
+                or not is_answerable(invitation, at)  # type: ignore[arg-type]
+            ):
                 state.skipped += 1
                 continue
             respondent_state = self.respondent_state(
-                pending.row, day, pending.wave_index, pending.respondent
+                item.row, day, item.wave_index, item.respondent
             )
-            r = RESPONDENTS.index(pending.respondent)
-            rng = np.random.default_rng([self.p.seed, pending.row, pending.wave_index, r])
+            r = RESPONDENTS.index(item.respondent)
+            rng = np.random.default_rng([self.p.seed, item.row, item.wave_index, r])
             instrument = self.instruments[invitation.instrument_id]
-            answers = answer(instrument, respondent_state, rng)
-            try:
-                submit(
-                    s,
-                    pending.invitation_id,
-                    answers,
-                    submission_id=f"sim-{self.p.seed}-{pending.invitation_id}",
-                    instruments=self.instruments,
-                    lang="nl",
-                    actor=f"{pending.respondent}:link",
-                    at=at,
+            items.append(
+                Submission(
+                    invitation_id=item.invitation_id,
+                    answers=answer(instrument, respondent_state, rng),
+                    submission_id=f"sim-{self.p.seed}-{item.invitation_id}",
+                    actor=f"{item.respondent}:link",
                 )
-            except AnswersInvalid:
-                raise
-            except KlikError:
-                state.skipped += 1
+            )
+        if items:
+            submit_many(s, items, instruments=self.instruments, actor=self.p.actor, at=at)
 
     # -- summary ---------------------------------------------------------------------------------
 

@@ -213,6 +213,12 @@ class SimulationParams(BaseModel):
     send_mail: bool | None = Field(
         None, description="deliver mail to files; None: only up to 5,000 trajectories"
     )
+    days_per_transaction: int | None = Field(
+        None,
+        ge=1,
+        le=31,
+        description="simulated days per database transaction; None: 1 while mail is delivered, else 7",
+    )
     actor: str = "simulator"
 
     @model_validator(mode="after")
@@ -244,6 +250,13 @@ class SimulationParams(BaseModel):
     def deliver_mail(self) -> bool:
         """Whether mail is delivered (to files when no SMTP server is set)."""
         return self.send_mail if self.send_mail is not None else self.n_trajectories <= 5_000
+
+    @property
+    def transaction_days(self) -> int:
+        """Simulated days written in one transaction (mail is delivered after each transaction)."""
+        if self.days_per_transaction is not None:
+            return self.days_per_transaction
+        return 1 if self.deliver_mail else 7
 
     @property
     def end_date(self) -> dt.date:

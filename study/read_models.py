@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, extract, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from analysis.frames import (
     CONTACTS,
@@ -77,13 +79,21 @@ def _end_of_day(as_of: dt.date) -> dt.datetime:
 
 
 def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    # Core execution: rows as tuples, without the ORM's per-row bookkeeping
+    result = session.connection().execute(stmt)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column without its Python-side result conversion (enum members, UTC datetimes):
+    the stored text or timestamp, converted for the whole column at once in pandas."""
+    return type_coerce(column, NullType())
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Enum members and strings as plain strings, missing kept missing."""
-    return series.map(lambda v: None if v is None or v is pd.NA else str(v), na_action="ignore")
+    """Stored enum values as plain strings (object dtype), missing kept as None."""
+    out = series.astype(object)
+    return out.where(out.notna(), None)
 
 
 def trajectories_frame(
@@ -154,16 +164,16 @@ def trajectories_frame(
             Trajectory.employer_id,
             Trajectory.start_date,
             Trajectory.end_date,
-            Trajectory.end_reason,
-            Trajectory.funder,
-            Trajectory.employment_form,
+            _raw(Trajectory.end_reason).label("end_reason"),
+            _raw(Trajectory.funder).label("funder"),
+            _raw(Trajectory.employment_form).label("employment_form"),
             Trajectory.contract_hours,
             Trajectory.loonwaarde,
             Trajectory.maatje,
-            Trajectory.method,
-            Trajectory.coach_type,
-            Participant.benefit,
-            Participant.gender,
+            _raw(Trajectory.method).label("method"),
+            _raw(Trajectory.coach_type).label("coach_type"),
+            _raw(Participant.benefit).label("benefit"),
+            _raw(Participant.gender).label("gender"),
             Participant.birth_year,
             (extract("year", Trajectory.start_date) - Participant.birth_year).label("age_at_start"),
             *[baseline.c[col] for col in _BASELINE_SCORES],
@@ -269,13 +279,13 @@ def person_wave_frame(
             (days_between(Invitation.due_on, Trajectory.start_date) / DAYS_PER_MONTH).label(
                 "months"
             ),
-            Invitation.respondent,
+            _raw(Invitation.respondent).label("respondent"),
             Invitation.instrument_id,
-            Invitation.status.label("invitation_status"),
+            _raw(Invitation.status).label("invitation_status"),
             Invitation.due_on.label("due_date"),
             Invitation.closes_on,
             Wave.anchor,
-            Response.submitted_at,
+            _raw(Response.submitted_at).label("submitted_at"),
             ResponseScore.score_id.label("score"),
             ResponseScore.value,
         )
@@ -366,9 +376,9 @@ def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
             CoachingContact.trajectory_id,
             CoachingContact.contact_date.label("date"),
             CoachingContact.minutes,
-            CoachingContact.mode,
-            CoachingContact.with_whom,
-            CoachingContact.activity,
+            _raw(CoachingContact.mode).label("mode"),
+            _raw(CoachingContact.with_whom).label("with_whom"),
+            _raw(CoachingContact.activity).label("activity"),
             days_between(CoachingContact.contact_date, Trajectory.start_date).label("day"),
         )
         .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
@@ -413,7 +423,7 @@ def response_items_frame(
             Response.id.label("response_id"),
             Invitation.trajectory_id,
             Invitation.wave_code.label("wave"),
-            Invitation.respondent,
+            _raw(Invitation.respondent).label("respondent"),
             Response.instrument_id,
             ResponseValue.item_id,
             ResponseValue.value_num.label("value"),

@@ -52,10 +52,11 @@ TEXT = {
     },
     "model": {
         "nl": "Mixed model: capabilities ~ maanden + werkalliantie (binnen/tussen) + intensiteit "
-        "+ match; random intercept per jobcoach en per werknemer binnen jobcoach (REML)",
+        "+ match; random intercept per jobcoach en per werknemer binnen jobcoach (REML; met "
+        "één jobcoach alleen per werknemer)",
         "en": "Mixed model: capabilities ~ months + working alliance (within/between) + "
         "intensity + match; random intercept per jobcoach and per employee within jobcoach "
-        "(REML)",
+        "(REML; with one jobcoach per employee only)",
     },
     "random": {"nl": "Variantiecomponenten", "en": "Variance components"},
     "predicted": {

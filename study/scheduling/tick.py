@@ -160,15 +160,33 @@ def withdrawn_participants() -> Any:
 
 
 def _cancel_withdrawn(session: Session) -> int:
-    withdrawn_trajectories = select(Trajectory.id).where(
-        Trajectory.participant_id.in_(withdrawn_participants())
+    # Withdrawal cancels at once (study.services.consent); this catches anything left live. It
+    # starts from the few withdrawn consents rather than from all live invitations.
+    withdrawn = list(
+        session.scalars(
+            select(Trajectory.id)
+            .join(Consent, Consent.participant_id == Trajectory.participant_id)
+            .where(Consent.withdrawn_at.is_not(None))
+            .distinct()
+            .order_by(Trajectory.id)
+        )
     )
-    return session.execute(
-        update(Invitation)
-        .where(Invitation.status.in_(LIVE), Invitation.trajectory_id.in_(withdrawn_trajectories))
-        .values(status=InvitationStatus.CANCELLED, token_hash=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    cancelled = 0
+    for batch in _batches(withdrawn):
+        cancelled += session.execute(
+            update(Invitation)
+            .where(Invitation.trajectory_id.in_(batch), _live_by_trajectory())
+            .values(status=InvitationStatus.CANCELLED, token_hash=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return cancelled
+
+
+def _live_by_trajectory() -> ColumnElement[bool]:
+    """``status IN ('scheduled', 'open')`` written so that SQLite looks invitations up by
+    trajectory: with statistics from an emptier table it would otherwise scan every live
+    invitation through the status index."""
+    return func.coalesce(Invitation.status, "").in_([s.value for s in LIVE])
 
 
 def stale_trajectories(*, study_id: int | None = None) -> Any:
@@ -194,28 +212,36 @@ def stale_trajectories(*, study_id: int | None = None) -> Any:
 
 def _cancel_after_end(session: Session) -> int:
     # Waves that require an active trajectory go only while it is open on the due date. Only a
-    # trajectory whose end date changed since it was planned can have such invitations.
-    beyond_end = (
-        select(Invitation.id)
-        .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
-        .join(
-            Wave,
-            and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
-        )
-        .where(
-            Trajectory.id.in_(stale_trajectories()),
-            Trajectory.end_date.is_not(None),
-            Invitation.status.in_(LIVE),
-            Invitation.due_on > Trajectory.end_date,
-            Wave.requires_active,
+    # trajectory whose end date changed since it was planned can have such invitations; those are
+    # few on any day but the first, so they are looked up first and handled in batches.
+    ended = list(
+        session.scalars(
+            stale_trajectories().where(Trajectory.end_date.is_not(None)).order_by(Trajectory.id)
         )
     )
-    return session.execute(
-        update(Invitation)
-        .where(Invitation.id.in_(beyond_end))
-        .values(status=InvitationStatus.CANCELLED, token_hash=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    cancelled = 0
+    for batch in _batches(ended):
+        beyond_end = (
+            select(Invitation.id)
+            .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
+            .join(
+                Wave,
+                and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
+            )
+            .where(
+                Invitation.trajectory_id.in_(batch),
+                _live_by_trajectory(),
+                Invitation.due_on > Trajectory.end_date,
+                Wave.requires_active,
+            )
+        )
+        cancelled += session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(beyond_end))
+            .values(status=InvitationStatus.CANCELLED, token_hash=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return cancelled
 
 
 # -- 2. create -----------------------------------------------------------------------------------

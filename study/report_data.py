@@ -19,13 +19,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires.model import Instrument
 from study import read_models
-from study.models import (
-    AuditEvent,
-    CoachingContact,
-    Invitation,
-    Response,
-    Trajectory,
-)
+from study.models import AuditEvent, Invitation
 
 NON_DATA_ACTIONS: tuple[str, ...] = ("read", "login", "login_failed", "login_locked", "logout")
 NON_DATA_ENTITIES: tuple[str, ...] = ("app_user", "user_session")
@@ -101,62 +95,35 @@ def analysis_frames(
 
 
 def data_version(session: Session, study_id: int) -> str:
-    """A short fingerprint of a study's data that changes with every write that matters.
+    """A short fingerprint of the data that changes with every write that matters.
 
-    It combines the last audit event that records a change of data (every service and every
-    submission writes one; reads, logins and user administration do not count), the
-    counts of invitations per status (the scheduler changes statuses without an audit event),
-    and the counts and largest ids of trajectories, contacts and submitted responses. A few
-    indexed aggregate queries: cheap enough to run in every request.
+    It combines the study, the last audit event that records a change of data (every service,
+    every submission and every correction writes one; reads, logins and user administration do
+    not count) and the number of invitations per status with the largest invitation id (the
+    scheduler creates invitations and changes their status without an audit event). Two cheap
+    queries (an index-only count and a backward scan of the audit log), so it can run in every
+    request; it is not limited to the study, so a change in another study of the same database
+    also counts as a change.
 
     Returns
     -------
     str
         16 hexadecimal characters.
     """
-    parts: list[object] = [study_id]
-    # reads, logins and user administration are audited too but change no data
-    parts.append(
-        session.scalar(
-            select(func.max(AuditEvent.id)).where(
-                AuditEvent.action.not_in(NON_DATA_ACTIONS),
-                AuditEvent.entity.not_in(NON_DATA_ENTITIES),
-            )
+    last_change = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action.not_in(NON_DATA_ACTIONS),
+            AuditEvent.entity.not_in(NON_DATA_ENTITIES),
         )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
     )
-    status_counts = session.execute(
-        select(Invitation.status, func.count(), func.max(Invitation.id))
-        .where(Invitation.study_id == study_id)
+    statuses = session.execute(
+        select(Invitation.status, func.count())
         .group_by(Invitation.status)
         .order_by(Invitation.status)
     ).all()
-    parts.extend(tuple(map(str, row)) for row in status_counts)
-    parts.append(
-        tuple(
-            session.execute(
-                select(func.count(), func.max(Trajectory.id), func.max(Trajectory.end_date)).where(
-                    Trajectory.study_id == study_id
-                )
-            ).one()
-        )
-    )
-    in_study = select(Trajectory.id).where(Trajectory.study_id == study_id)
-    parts.append(
-        tuple(
-            session.execute(
-                select(func.count(), func.max(CoachingContact.id)).where(
-                    CoachingContact.trajectory_id.in_(in_study)
-                )
-            ).one()
-        )
-    )
-    parts.append(
-        tuple(
-            session.execute(
-                select(func.count(), func.max(Response.submitted_at))
-                .join(Invitation, Invitation.id == Response.invitation_id)
-                .where(Invitation.study_id == study_id, Response.submitted_at.is_not(None))
-            ).one()
-        )
-    )
+    newest = session.scalar(select(func.max(Invitation.id)))
+    parts = [study_id, last_change, newest, *[(str(k), n) for k, n in statuses]]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

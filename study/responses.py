@@ -641,7 +641,10 @@ def _insert_responses(session: Session, planned: list[_Planned], at: dt.datetime
     ids: list[int] = []
     for chunk in _chunks(rows):
         result = session.execute(
-            insert(Response).returning(Response.id, sort_by_parameter_order=True), chunk
+            insert(Response.__table__).returning(
+                Response.__table__.c.id, sort_by_parameter_order=True
+            ),
+            chunk,
         )
         ids.extend(result.scalars().all())
     values = [
@@ -655,9 +658,9 @@ def _insert_responses(session: Session, planned: list[_Planned], at: dt.datetime
         for k, v in p.checked.scores.items()
     ]
     for chunk in _chunks(values):
-        session.execute(insert(ResponseValue), chunk)
+        session.execute(insert(ResponseValue.__table__), chunk)
     for chunk in _chunks(scores):
-        session.execute(insert(ResponseScore), chunk)
+        session.execute(insert(ResponseScore.__table__), chunk)
     inv_ids = [p.invitation_id for p in planned]
     unopened = [p.invitation_id for p in planned if not p.opened]
     for chunk in _chunks(inv_ids):
@@ -676,21 +679,21 @@ def _insert_responses(session: Session, planned: list[_Planned], at: dt.datetime
             "entity": "response",
             "entity_id": rid,
             "old_values": None,
-            "new_values": audit.jsonable(
-                {
-                    "invitation_id": p.invitation_id,
-                    "instrument": f"{p.instrument.id} {p.instrument.version}",
-                    "submission_id": p.submission_id,
-                    "answers": a,
-                    "scores": p.checked.scores,
-                }
-            ),
+            # what submit records; every part is JSON-safe already (answers went through
+            # _storable, scores are floats), so audit.jsonable would return it unchanged
+            "new_values": {
+                "invitation_id": p.invitation_id,
+                "instrument": f"{p.instrument.id} {p.instrument.version}",
+                "submission_id": p.submission_id,
+                "answers": a,
+                "scores": p.checked.scores,
+            },
             "reason": None,
         }
         for p, rid, a in zip(planned, ids, answers, strict=True)
     ]
     for chunk in _chunks(events):
-        session.execute(insert(AuditEvent), chunk)
+        session.execute(insert(AuditEvent.__table__), chunk)
     return ids
 
 

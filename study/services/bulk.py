@@ -201,7 +201,8 @@ def _insert(
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i : i + CHUNK]
         result = session.execute(
-            insert(model).returning(model.id, sort_by_parameter_order=True), chunk
+            insert(model.__table__).returning(model.__table__.c.id, sort_by_parameter_order=True),
+            chunk,
         )
         chunk_ids = list(result.scalars().all())
         ids.extend(chunk_ids)
@@ -211,7 +212,7 @@ def _insert(
             else [{k: v for k, v in row.items() if k != "created_at"} for row in chunk]
         )
         session.execute(
-            insert(AuditEvent),
+            insert(AuditEvent.__table__),
             [
                 {
                     "at": at,
@@ -254,7 +255,7 @@ def _audit_rows(
         for row_id, old, new in zip(ids, olds, news, strict=True)
     ]
     for i in range(0, len(rows), CHUNK):
-        session.execute(insert(AuditEvent), rows[i : i + CHUNK])
+        session.execute(insert(AuditEvent.__table__), rows[i : i + CHUNK])
 
 
 def _organisations(session: Session, study_id: int, inputs: Sequence[Any]) -> None:
@@ -386,8 +387,8 @@ def enrol_participants(
         for pid, version in zip(ids, versions, strict=True)
     ]
     for i in range(0, len(ids), CHUNK):
-        session.execute(insert(ParticipantIdentity), identities[i : i + CHUNK])
-        session.execute(insert(Consent), consents[i : i + CHUNK])
+        session.execute(insert(ParticipantIdentity.__table__), identities[i : i + CHUNK])
+        session.execute(insert(Consent.__table__), consents[i : i + CHUNK])
     return ids
 
 

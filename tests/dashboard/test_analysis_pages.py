@@ -515,3 +515,13 @@ def test_pages_render_for_their_roles(rich_env: Env) -> None:
             assert resp.status_code == 200
             text = resp.get_data(as_text=True)
             assert "-status" in text, (user, path)
+
+
+def test_filters_from_callback_inputs_keep_only_known_values() -> None:
+    from dashboard.analysis_page import parse_filters
+
+    got = parse_filters(["internal", "bogus", 3], ["ips", "eim", "x' OR 1=1", None])
+    assert got.coach_types == ("internal",)
+    assert got.methods == ("eim", "ips")
+    assert parse_filters("external", {"a": 1}).coach_types == ("external",)
+    assert parse_filters(None, None).methods == ()

@@ -76,6 +76,8 @@ from study.scheduling.sqldates import add_days, add_months
 from study.vocab import InvitationStatus, OutboxStatus, Respondent
 
 BATCH = 500
+#: invitations per query when composing mail (fewer, larger lookups; within bind-parameter limits)
+MAIL_BATCH = 5000
 LIVE = (InvitationStatus.SCHEDULED, InvitationStatus.OPEN)
 NO_ADDRESS = (
     "geen e-mailadres bekend voor deze ontvanger; vul het adres aan en verstuur opnieuw / "
@@ -554,7 +556,7 @@ def _queue_mails(
     """Write outbox rows for (invitation id, kind, number); returns (written, without address)."""
     by_id = {invitation_id: (kind, number) for invitation_id, kind, number in wanted}
     written = without_address = 0
-    for batch in _batches(sorted(by_id)):
+    for batch in _batches(sorted(by_id), MAIL_BATCH):
         rows = []
         for fact_row in _mail_facts(session, batch):
             kind, number = by_id[fact_row["id"]]

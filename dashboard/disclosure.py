@@ -102,7 +102,7 @@ def protect_counts(counts: pd.DataFrame, min_size: int) -> ProtectedCounts:
 
     while True:
         changed = _complete_lines(full, hidden, k)
-        changed |= _break_exact(full, hidden)
+        changed |= _break_exposed(full, hidden, k)
         if not changed:
             break
 
@@ -155,17 +155,16 @@ def _complete_lines(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
     return changed_any
 
 
-def _break_exact(full: np.ndarray, hidden: np.ndarray) -> bool:
-    """Rule 3: suppress a neighbour of any hidden cell the shown numbers pin to one value."""
+def _bounds(full: np.ndarray, hidden: np.ndarray) -> dict[tuple[int, int], tuple[float, float]]:
+    """The lowest and highest value each hidden cell can take, given the shown numbers."""
     n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
-    unknown = [tuple(p) for p in np.argwhere(hidden)]
+    unknown = [(int(i), int(j)) for i, j in np.argwhere(hidden)]
     if not unknown:
-        return False
+        return {}
     index = {p: i for i, p in enumerate(unknown)}
     a_eq, b_eq = [], []
     for cells, total in _lines(n_rows, n_cols):
-        members = [*cells, total]
-        if not any(hidden[c] for c in members):
+        if not any(hidden[c] for c in [*cells, total]):
             continue
         row = np.zeros(len(unknown))
         rhs = 0.0
@@ -180,30 +179,59 @@ def _break_exact(full: np.ndarray, hidden: np.ndarray) -> bool:
             rhs += full[total]
         a_eq.append(row)
         b_eq.append(rhs)
-    a = np.array(a_eq)
-    b = np.array(b_eq)
+    a, b = np.array(a_eq), np.array(b_eq)
+    bounds: dict[tuple[int, int], tuple[float, float]] = {}
     for p in unknown:
         c = np.zeros(len(unknown))
         c[index[p]] = 1
         low = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
         high = linprog(-c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-        if low.status != 0 or high.status != 0:
+        hi = -high.fun if high.status == 0 else np.inf  # unbounded above: nothing to learn
+        bounds[p] = (low.fun if low.status == 0 else 0.0, hi)
+    return bounds
+
+
+def _exposed(value: float, lo: float, hi: float, k: int) -> bool:
+    """Whether a hidden cell gives away a person: pinned to its value, or known to be a small
+    group (counts are whole numbers, so any positive lower bound means at least one person)."""
+    if value > 0 and hi - lo < 0.5:
+        return True
+    return _is_small(value, k) and lo > 1e-9 and hi < k - 1e-9
+
+
+def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
+    """Rule 3: while a hidden cell is exposed, hide its smallest shown neighbour, else the totals
+    of its lines, else everything but a safe grand total. True if anything was suppressed."""
+    n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
+    for p, (lo, hi) in _bounds(full, hidden).items():
+        if not _exposed(full[p], lo, hi, k):
             continue
-        if -high.fun - low.fun < 0.5:
-            i, j = p
-            line = [(i, jj) for jj in range(n_cols)] if i < n_rows else []
-            line += [(ii, j) for ii in range(n_rows)] if j < n_cols else []
-            candidates = sorted(
-                (q for q in line if not hidden[q] and full[q] > 0), key=lambda q: full[q]
-            )
-            if candidates:
-                hidden[candidates[0]] = True
-                return True
-            if full[p] > 0 and not (hidden[i, n_cols] and hidden[n_rows, j]):
-                # nothing left to hide beside it: hide the totals of its lines
-                hidden[i, n_cols] = True
-                hidden[n_rows, j] = True
-                return True
+        i, j = p
+        line = [(i, jj) for jj in range(n_cols)] if i < n_rows else []
+        line += [(ii, j) for ii in range(n_rows)] if j < n_cols else []
+        candidates = sorted(
+            (q for q in line if not hidden[q] and full[q] > 0), key=lambda q: full[q]
+        )
+        if candidates:
+            hidden[candidates[0]] = True
+            return True
+        totals = [q for q in ((i, n_cols), (n_rows, j)) if not hidden[q]]
+        if totals:
+            for q in totals:
+                hidden[q] = True
+            return True
+        # nothing beside it left to hide: show at most the grand total, then nothing
+        grand = (n_rows, n_cols)
+        others = hidden.copy()
+        others[grand] = True
+        if not others.all():
+            hidden[:, :] = True
+            hidden[grand] = _is_small(full[grand], k)
+            return True
+        if not hidden[grand]:
+            hidden[grand] = True
+            return True
+        return False
     return False
 
 

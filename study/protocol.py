@@ -18,6 +18,12 @@ DEFAULT_INSTRUMENTS: dict[Respondent, str] = {
     Respondent.EMPLOYER: "employer_followup",
 }
 
+#: at baseline the employee answers the version without questions about changes since last time
+BASELINE_INSTRUMENTS: dict[Respondent, str] = {
+    **DEFAULT_INSTRUMENTS,
+    Respondent.EMPLOYEE: "employee_baseline",
+}
+
 
 @dataclass(frozen=True)
 class WaveSpec:
@@ -41,7 +47,7 @@ def default_waves(
     while the trajectory lasts, and a closing follow-up ``followup_after_end`` months after it ends.
     """
     waves = [
-        WaveSpec("T0", "Nulmeting", 0, opens_days_before=0),
+        WaveSpec("T0", "Nulmeting", 0, opens_days_before=0, instruments=dict(BASELINE_INSTRUMENTS)),
         WaveSpec("T1", "3 maanden", 3),
         WaveSpec("T2", "6 maanden", 6),
     ]

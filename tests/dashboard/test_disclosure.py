@@ -61,7 +61,7 @@ tables = st.integers(1, 5).flatmap(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(tables)
 def test_no_small_number_is_shown_or_derivable(rows: list[list[int]]) -> None:
     counts = pd.DataFrame(rows)

@@ -13,7 +13,12 @@ from study.clock import SimulatedClock
 from study.scheduling.tick import TickReport, tick
 
 SECRET = "test-secret-key"
-VERSIONS = {"employee_followup": "1.0", "jobcoach_followup": "1.0", "employer_followup": "1.0"}
+VERSIONS = {
+    "employee_baseline": "1.0",
+    "employee_followup": "1.0",
+    "jobcoach_followup": "1.0",
+    "employer_followup": "1.0",
+}
 
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:

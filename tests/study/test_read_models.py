@@ -160,8 +160,11 @@ def test_response_items_frame(known) -> None:
     # five submitted responses: employee T0 (1, 2, 4), employee T1 (1), jobcoach T0 (1)
     assert items["response_id"].nunique() == 5
     employee = items[items["respondent"] == "employee"]
-    per_response = employee.groupby("response_id")["item_id"].nunique()
-    assert per_response.nunique() == 1
+    per_response = employee.groupby(["wave", "response_id"])["item_id"].nunique()
+    # every employee answered every item of their wave's instrument: the baseline version at T0,
+    # the follow-up version (two more questions on changes since last time) at T1
+    assert set(per_response.loc["T0"]) == {46}
+    assert set(per_response.loc["T1"]) == {48}
     coach = items[items["respondent"] == "jobcoach"]
     # all answered 5; match_04 is reverse-keyed (1-5), so it reads 1
     assert set(coach.loc[coach["item_id"] == "match_04", "value"]) == {1.0}

@@ -39,6 +39,16 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Corner points of a right-continuous step function, so a band can be drawn as one polygon
+    (a line shape of "hv" would bend the wrong way on the return path)."""
+    if len(x) < 2:
+        return x, y
+    xs = np.repeat(x, 2)[1:]
+    ys = np.repeat(y, 2)[:-1]
+    return xs, ys
+
+
 def km_figure(
     curves: pd.DataFrame,
     *,
@@ -83,13 +93,15 @@ def km_figure(
         x = sub["time"].to_numpy() / time_scale
         lower = sub["lower"].fillna(0.0).to_numpy()
         upper = sub["upper"].fillna(0.0).to_numpy()
+        step_x, step_upper = _steps(x, upper)
+        _, step_lower = _steps(x, lower)
         fig.add_trace(
             go.Scatter(
-                x=np.concatenate([x, x[::-1]]),
-                y=np.concatenate([upper, lower[::-1]]),
+                x=np.concatenate([step_x, step_x[::-1]]),
+                y=np.concatenate([step_upper, step_lower[::-1]]),
                 fill="toself",
                 fillcolor=_rgba(colour, 0.15),
-                line={"width": 0, "shape": "hv"},
+                line={"width": 0},
                 hoverinfo="skip",
                 showlegend=False,
                 name=f"{group} CI",
@@ -173,7 +185,14 @@ def forest_plot(summary: pd.DataFrame, *, title: str | None = None, lang: str = 
         )
     )
     fig.add_vline(x=1.0, line_dash="dash", line_color="grey")
-    fig.update_xaxes(type="log", title_text=_t("hazard_ratio", lang))
+    # plotly's own log ticks crowd the minor digits together; name a few round ratios instead
+    ticks = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 5, 10]
+    fig.update_xaxes(
+        type="log",
+        title_text=_t("hazard_ratio", lang),
+        tickvals=ticks,
+        ticktext=[f"{t:g}" for t in ticks],
+    )
     fig.update_layout(
         title=title,
         template="plotly_white",

@@ -1,4 +1,7 @@
-"""What jobcoaches log: coaching contacts (intensity) and employment events."""
+"""What jobcoaches log: coaching contacts (intensity) and employment events.
+
+One entry is a batch of one: the rules live once, in :mod:`study.services.bulk`.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from study import audit
-from study.errors import InvalidInput
-from study.inputs import ContactInput, EmploymentEventInput, parse
-from study.models import CoachingContact, EmploymentEvent, Trajectory
-from study.services.common import trajectory_in_study, utc
-from study.vocab import EventKind
-
-
-def _check_date_in_trajectory(trajectory: Trajectory, day: dt.date, field: str) -> None:
-    if day < trajectory.start_date:
-        raise InvalidInput(
-            f"de datum ({day:%d-%m-%Y}) ligt vóór de start van het traject "
-            f"({trajectory.start_date:%d-%m-%Y})",
-            f"the date ({day}) is before the trajectory started ({trajectory.start_date})",
-            field=field,
-        )
+from study.inputs import ContactInput, EmploymentEventInput
+from study.models import CoachingContact, EmploymentEvent
+from study.services import bulk
 
 
 def record_contact(
@@ -35,28 +25,10 @@ def record_contact(
     at: dt.datetime,
 ) -> CoachingContact:
     """Log a coaching contact: date, minutes (> 0), mode, with whom, activity category."""
-    inp = parse(ContactInput, data)
-    trajectory = trajectory_in_study(session, trajectory_id, study_id)
-    _check_date_in_trajectory(trajectory, inp.contact_date, "contact_date")
-    if trajectory.end_date is not None and inp.contact_date > trajectory.end_date:
-        raise InvalidInput(
-            "de datum ligt na het einde van het traject",
-            "the date is after the trajectory ended",
-            field="contact_date",
-        )
-    contact = CoachingContact(trajectory_id=trajectory.id, created_at=utc(at), **inp.model_dump())
-    session.add(contact)
-    session.flush()
-    audit.record(
-        session,
-        at=utc(at),
-        actor=actor,
-        action="create",
-        entity="coaching_contact",
-        entity_id=contact.id,
-        new={"trajectory_id": trajectory.id, **inp.model_dump()},
+    [contact_id] = bulk.record_contacts(
+        session, study_id, [(trajectory_id, data)], actor=actor, at=at
     )
-    return contact
+    return session.get_one(CoachingContact, contact_id)
 
 
 def record_employment_event(
@@ -70,37 +42,7 @@ def record_employment_event(
 ) -> EmploymentEvent:
     """Log an employment event: job start or end (with reason), hours, department or task change,
     sick leave start or end."""
-    inp = parse(EmploymentEventInput, data)
-    trajectory = trajectory_in_study(session, trajectory_id, study_id)
-    _check_date_in_trajectory(trajectory, inp.event_date, "event_date")
-    if inp.kind == EventKind.JOB_END and inp.job_end_reason is None:
-        raise InvalidInput(
-            "geef de reden waarom de baan eindigde",
-            "give the reason the job ended",
-            field="job_end_reason",
-        )
-    if inp.kind != EventKind.JOB_END and inp.job_end_reason is not None:
-        raise InvalidInput(
-            "een reden hoort alleen bij het einde van een baan",
-            "a reason belongs only to the end of a job",
-            field="job_end_reason",
-        )
-    if inp.kind == EventKind.HOURS_CHANGE and inp.hours is None:
-        raise InvalidInput(
-            "geef het nieuwe aantal uren per week",
-            "give the new number of hours per week",
-            field="hours",
-        )
-    event = EmploymentEvent(trajectory_id=trajectory.id, created_at=utc(at), **inp.model_dump())
-    session.add(event)
-    session.flush()
-    audit.record(
-        session,
-        at=utc(at),
-        actor=actor,
-        action="create",
-        entity="employment_event",
-        entity_id=event.id,
-        new={"trajectory_id": trajectory.id, **inp.model_dump()},
+    [event_id] = bulk.record_employment_events(
+        session, study_id, [(trajectory_id, data)], actor=actor, at=at
     )
-    return event
+    return session.get_one(EmploymentEvent, event_id)

@@ -13,7 +13,8 @@ from study.errors import Conflict
 from study.inputs import EmployerInput, JobcoachInput, OrganisationInput, parse
 from study.models import Employer, Jobcoach, Organisation, Protocol, Study, Wave, WaveInstrument
 from study.protocol import WaveSpec, default_waves
-from study.services.common import columns_of, get_in_study, utc
+from study.services import bulk
+from study.services.common import columns_of, utc
 
 
 def create_study(
@@ -130,33 +131,8 @@ def add_jobcoach(
     at: dt.datetime,
 ) -> Jobcoach:
     """Register a jobcoach of the study."""
-    inp = parse(JobcoachInput, data)
-    if inp.organisation_id is not None:
-        get_in_study(session, Organisation, inp.organisation_id, study_id)
-    if (
-        session.scalar(
-            select(Jobcoach.id).where(Jobcoach.study_id == study_id, Jobcoach.code == inp.code)
-        )
-        is not None
-    ):
-        raise Conflict(
-            f"jobcoachcode {inp.code} bestaat al",
-            f"job coach code {inp.code} already exists",
-            field="code",
-        )
-    coach = Jobcoach(study_id=study_id, **inp.model_dump())
-    session.add(coach)
-    session.flush()
-    audit.record(
-        session,
-        at=utc(at),
-        actor=actor,
-        action="create",
-        entity="jobcoach",
-        entity_id=coach.id,
-        new=columns_of(coach, ["code", "coach_type", "method", "organisation_id"]),
-    )
-    return coach
+    [coach_id] = bulk.add_jobcoaches(session, study_id, [data], actor=actor, at=at)
+    return session.get_one(Jobcoach, coach_id)
 
 
 def add_employer(
@@ -168,28 +144,5 @@ def add_employer(
     at: dt.datetime,
 ) -> Employer:
     """Register an employer of the study."""
-    inp = parse(EmployerInput, data)
-    if inp.organisation_id is not None:
-        get_in_study(session, Organisation, inp.organisation_id, study_id)
-    if (
-        session.scalar(
-            select(Employer.id).where(Employer.study_id == study_id, Employer.name == inp.name)
-        )
-        is not None
-    ):
-        raise Conflict(
-            f"werkgever {inp.name} bestaat al", f"employer {inp.name} already exists", field="name"
-        )
-    employer = Employer(study_id=study_id, **inp.model_dump())
-    session.add(employer)
-    session.flush()
-    audit.record(
-        session,
-        at=utc(at),
-        actor=actor,
-        action="create",
-        entity="employer",
-        entity_id=employer.id,
-        new={"name": employer.name, "sector": employer.sector},
-    )
-    return employer
+    [employer_id] = bulk.add_employers(session, study_id, [data], actor=actor, at=at)
+    return session.get_one(Employer, employer_id)

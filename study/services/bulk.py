@@ -50,7 +50,7 @@ CHUNK = 5000
 def _trajectories(
     session: Session, study_id: int, trajectory_ids: set[int]
 ) -> dict[int, tuple[dt.date, dt.date | None]]:
-    """Start and end date of each trajectory, checked like ``trajectory_in_study`` does."""
+    """Start and end date of each trajectory, checked to belong to the study and to consenting participants."""
     found: dict[int, tuple[dt.date, dt.date | None, int]] = {}
     ids = sorted(trajectory_ids)
     for i in range(0, len(ids), CHUNK):

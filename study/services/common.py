@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from study.errors import ConsentWithdrawn, NotFound
-from study.models import Base, Consent, Trajectory
+from study.models import Base, Consent
 
 T = TypeVar("T", bound=Base)
 
@@ -50,13 +50,6 @@ def ensure_consent(session: Session, participant_id: int) -> Consent:
             "this participant withdrew consent; nothing more can be recorded",
         )
     return consent
-
-
-def trajectory_in_study(session: Session, trajectory_id: int, study_id: int) -> Trajectory:
-    """The trajectory, checked to belong to the study and to a consenting participant."""
-    trajectory = get_in_study(session, Trajectory, trajectory_id, study_id)
-    ensure_consent(session, trajectory.participant_id)
-    return trajectory
 
 
 def columns_of(row: Base, names: list[str] | None = None) -> dict[str, Any]:

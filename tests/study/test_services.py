@@ -277,7 +277,7 @@ def test_database_constraints_hold_without_services(any_db, clock, cohort, field
 def test_withdrawn_consent_blocks_every_action(any_db, clock, cohort):
     with any_db.read_sessions() as s:
         t = s.get(Trajectory, cohort.trajectory_ids[0])
-        pid, tid, coach, employer = t.participant_id, t.id, t.jobcoach_id, t.employer_id
+        pid, tid, coach = t.participant_id, t.id, t.jobcoach_id
     with any_db.sessions.begin() as s:
         services.withdraw_consent(
             s, cohort.study_id, pid, reason="wil stoppen", actor="r", at=clock.now()

@@ -1,7 +1,9 @@
-"""Jobcoach workspace: my clients, forms due with their links, logging contacts and events, signals.
+"""Jobcoach workspace: my clients, forms due with their links, logging contacts and events, signals,
+enrolling a new client, ending a trajectory and recording a withdrawal of consent.
 
-A jobcoach sees only their own clients (``study.access.visible_trajectories``); a researcher
-first picks a jobcoach, and every client detail a researcher opens is written to the audit log.
+A jobcoach sees only their own clients (``study.access.visible_trajectories``) and enrols only for
+themselves; a researcher first picks a jobcoach, and every client detail a researcher opens is
+written to the audit log.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
+from dashboard.enrol_views import end_form, enrol_form, tx, withdraw_form
 from dashboard.workspace_views import (
     clients_table,
     contact_form,
@@ -23,6 +26,14 @@ from dashboard.workspace_views import (
     t,
 )
 from study import services
+from study.enrolment_lists import (
+    consent_version,
+    jobcoach_profile,
+    next_study_code,
+    participant_of,
+    study_employers,
+    study_jobcoaches,
+)
 from study.errors import KlikError
 from study.read_models import person_wave_frame, trajectories_frame
 from study.tokens import link_for, token_for
@@ -58,6 +69,18 @@ CONTACT = {
     for k in ("date", "minutes", "mode", "with", "activity", "note", "save", "msg")
 }
 EVENT = {k: f"event-{k}" for k in ("date", "kind", "hours", "reason", "note", "save", "msg")}
+ENROL = {
+    k: f"enrol-{k}"
+    for k in (
+        "code", "birth_year", "gender", "benefit", "register", "email", "employer",
+        "employer_name", "contact_name", "contact_email", "coach", "start", "funder", "form",
+        "hours", "loonwaarde", "maatje", "method", "consent", "save", "msg",
+    )
+}  # fmt: skip
+END = {k: f"end-{k}" for k in ("date", "reason", "save", "msg")}
+WITHDRAW = {k: f"withdraw-{k}" for k in ("reason", "confirm", "save", "msg")}
+# written after a successful enrolment or change, so the overview and detail show it at once
+ENROLLED, ENDED, WITHDRAWN = "workspace-enrolled", "workspace-ended", "workspace-withdrawn"
 
 
 def layout(**_query: Any) -> html.Div:
@@ -65,6 +88,11 @@ def layout(**_query: Any) -> html.Div:
     lang = context.lang()
     today = context.today()
     coach_picker: Any = dcc.Store(id=COACH, data=None)
+    with context.read_session() as s:
+        employers = study_employers(s, user.study_id)
+        suggested_code = next_study_code(s, user.study_id)
+        version = consent_version(s, user.study_id)
+        all_coaches = study_jobcoaches(s, user.study_id) if user.role == Role.RESEARCHER else None
     if user.role == Role.RESEARCHER:
         with context.read_session() as s:
             coaches = jobcoaches(s, context.scope())
@@ -104,6 +132,15 @@ def layout(**_query: Any) -> html.Div:
                 [contact_form(CONTACT, lang, today), event_form(EVENT, lang, today)],
                 className="klik-grid-2",
             ),
+            html.Div(
+                [end_form(END, lang, today), withdraw_form(WITHDRAW, lang)],
+                className="klik-grid-2",
+            ),
+            enrol_form(ENROL, lang, today, suggested_code=suggested_code, consent_version=version,
+                       employers=employers, coaches=all_coaches),
+            dcc.Store(id=ENROLLED, data=None),
+            dcc.Store(id=ENDED, data=None),
+            dcc.Store(id=WITHDRAWN, data=None),
         ],
         className="klik-page",
     )  # fmt: skip
@@ -124,8 +161,15 @@ def _personal_link(invitation_id: int, salt: str) -> str:
     return link_for(settings.base_url, token_for(settings.secret_key, invitation_id, salt))
 
 
-@dash.callback(Output(OVERVIEW, "children"), Output(CLIENT, "options"), Input(COACH, "value"))
-def overview(coach: Any) -> tuple[Any, list[dict]]:
+@dash.callback(
+    Output(OVERVIEW, "children"),
+    Output(CLIENT, "options"),
+    Input(COACH, "value"),
+    Input(ENROLLED, "data"),
+    Input(ENDED, "data"),
+    Input(WITHDRAWN, "data"),
+)
+def overview(coach: Any, *_changes: Any) -> tuple[Any, list[dict]]:
     user = context.page_user(*ROLES)
     lang = context.lang()
     scope = _scope_for(user, coach)
@@ -161,8 +205,13 @@ def _visible_client(client: Any) -> int | None:
         return client if is_visible(s, context.scope(), client) else None
 
 
-@dash.callback(Output(DETAIL, "children"), Input(CLIENT, "value"))
-def detail(client: Any) -> Any:
+@dash.callback(
+    Output(DETAIL, "children"),
+    Input(CLIENT, "value"),
+    Input(ENDED, "data"),
+    Input(WITHDRAWN, "data"),
+)
+def detail(client: Any, *_changes: Any) -> Any:
     user = context.page_user(*ROLES)
     lang = context.lang()
     if client is None:
@@ -235,3 +284,158 @@ def save_event(
             s, study_id, tid, data, actor=actor, at=context.now()
         ),
     )
+
+
+def _int(value: Any) -> int | None:
+    """An id from a callback input: a plain int, or None (never a bool, text or list)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without empty values, so a service reports a missing field as missing."""
+    return {
+        k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v not in (None, "")
+    }
+
+
+class _Refused(Exception):
+    """A check of the form itself failed; carries the key of the message to show."""
+
+
+ENROL_FIELDS = ("code", "birth_year", "gender", "benefit", "register", "email", "employer",
+                "employer_name", "contact_name", "contact_email", "coach", "start", "funder",
+                "form", "hours", "loonwaarde", "maatje", "method", "consent")  # fmt: skip
+
+
+@dash.callback(
+    Output(ENROL["msg"], "children"),
+    Output(ENROLLED, "data"),
+    Output(ENROL["code"], "value"),
+    Input(ENROL["save"], "n_clicks"),
+    *[State(ENROL[k], "date" if k == "start" else "value") for k in ENROL_FIELDS],
+    prevent_initial_call=True,
+)
+def enrol(_n: int, *values: Any) -> tuple[Any, Any, Any]:
+    """Enrol the participant, add the employer if new and start the trajectory, all or nothing.
+
+    A jobcoach always enrols for themselves (the coach input is ignored); a researcher names the
+    coach, who must be a jobcoach of the study.
+    """
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    form = dict(zip(ENROL_FIELDS, values, strict=True))
+    coach_id = user.jobcoach_id if user.role == Role.JOBCOACH else _int(form["coach"])
+    employer_id = _int(form["employer"])
+    employer_name = form["employer_name"].strip() if isinstance(form["employer_name"], str) else ""
+    at = context.now()
+    try:
+        if not isinstance(form["consent"], list) or "given" not in form["consent"]:
+            raise _Refused("no_consent")
+        if coach_id is None:
+            raise _Refused("coach_missing")
+        if employer_id is None and not employer_name:
+            raise _Refused("employer_missing")
+        if employer_id is not None and employer_name:
+            raise _Refused("employer_both")
+        with context.container().sessions.begin() as s:
+            profile = jobcoach_profile(s, user.study_id, coach_id)
+            if profile is None:
+                raise _Refused("coach_missing")
+            participant = services.enrol_participant(
+                s, user.study_id,
+                _present({"study_code": form["code"], "birth_year": form["birth_year"],
+                          "gender": form["gender"], "benefit": form["benefit"],
+                          "doelgroepregister": form["register"], "email": form["email"]}),
+                actor=user.username, at=at,
+            )  # fmt: skip
+            if employer_id is None:
+                employer_id = services.add_employer(
+                    s, user.study_id,
+                    _present({"name": employer_name, "contact_name": form["contact_name"],
+                              "contact_email": form["contact_email"]}),
+                    actor=user.username, at=at,
+                ).id  # fmt: skip
+            coach_type, method = profile
+            trajectory = services.start_trajectory(
+                s, user.study_id,
+                _present({"participant_id": participant.id, "jobcoach_id": coach_id,
+                          "employer_id": employer_id, "start_date": form["start"],
+                          "funder": form["funder"], "employment_form": form["form"],
+                          "contract_hours": form["hours"], "loonwaarde": form["loonwaarde"],
+                          "maatje": form["maatje"], "method": form["method"] or method,
+                          "coach_type": coach_type}),
+                actor=user.username, at=at,
+            )  # fmt: skip
+            code, trajectory_id = participant.study_code, trajectory.id
+    except _Refused as refusal:
+        return (
+            html.P(tx(str(refusal), lang), className="klik-alert"),
+            dash.no_update,
+            dash.no_update,
+        )
+    except KlikError as exc:
+        return html.P(exc.message(lang), className="klik-alert"), dash.no_update, dash.no_update
+    with context.read_session() as s:
+        suggestion = next_study_code(s, user.study_id)
+    return html.P(tx("enrolled", lang, code=code), className="klik-info"), trajectory_id, suggestion
+
+
+def _change(client: Any, write: Any) -> tuple[html.P, Any]:
+    """Run ``write(session, study_id, trajectory_id, actor)`` for a visible client in one
+    transaction; the message to show and, on success, a new value for the store that tells the overview to refresh."""
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    if client is None:
+        return html.P(tx("choose_client_first", lang), className="klik-alert"), dash.no_update
+    tid = _visible_client(client)
+    if tid is None:
+        return html.P(t("not_found", lang), className="klik-alert"), dash.no_update
+    try:
+        with context.container().sessions.begin() as s:
+            message = write(s, user.study_id, tid, user.username)
+    except KlikError as exc:
+        return html.P(exc.message(lang), className="klik-alert"), dash.no_update
+    return html.P(message, className="klik-info"), f"{tid}@{context.now().isoformat()}"
+
+
+@dash.callback(
+    Output(END["msg"], "children"),
+    Output(ENDED, "data"),
+    Input(END["save"], "n_clicks"),
+    State(CLIENT, "value"),
+    State(END["date"], "date"),
+    State(END["reason"], "value"),
+    prevent_initial_call=True,
+)
+def end(_n: int, client: Any, day: Any, reason: Any) -> tuple[Any, Any]:
+    lang = context.lang()
+
+    def write(s: Any, study_id: int, tid: int, actor: str) -> str:
+        data = _present({"end_date": day, "end_reason": reason})
+        services.end_trajectory(s, study_id, tid, data, actor=actor, at=context.now())
+        return tx("ended", lang)
+
+    return _change(client, write)
+
+
+@dash.callback(
+    Output(WITHDRAW["msg"], "children"),
+    Output(WITHDRAWN, "data"),
+    Input(WITHDRAW["confirm"], "submit_n_clicks"),
+    State(CLIENT, "value"),
+    State(WITHDRAW["reason"], "value"),
+    prevent_initial_call=True,
+)
+def withdraw(_n: int, client: Any, reason: Any) -> tuple[Any, Any]:
+    lang = context.lang()
+
+    def write(s: Any, study_id: int, tid: int, actor: str) -> str:
+        participant_id = participant_of(s, context.scope(), tid)
+        if participant_id is None:  # visible a moment ago; refuse rather than guess
+            raise KlikError(t("not_found", "nl"), t("not_found", "en"))
+        n = services.withdraw_consent(
+            s, study_id, participant_id, reason=_text(reason), actor=actor, at=context.now()
+        )
+        return tx("withdrawn", lang, n=n)
+
+    return _change(client, write)

@@ -153,7 +153,9 @@ def test_jobcoach_cannot_reach_another_coachs_client(served, browser) -> None:
                 body: JSON.stringify({
                     output: 'workspace-detail.children',
                     outputs: {id: 'workspace-detail', property: 'children'},
-                    inputs: [{id: 'workspace-client', property: 'value', value: tid}],
+                    inputs: [{id: 'workspace-client', property: 'value', value: tid},
+                             {id: 'workspace-ended', property: 'data', value: null},
+                             {id: 'workspace-withdrawn', property: 'data', value: null}],
                     changedPropIds: ['workspace-client.value'], state: []})
             });
             return [r.status, await r.text()];

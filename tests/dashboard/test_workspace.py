@@ -13,6 +13,8 @@ from study.vocab import Respondent
 from tests.dashboard.conftest import Env, dash_post, route_to
 
 CONTACT_STATES = ["minutes", "mode", "with", "activity", "note"]
+# the stores an enrolment, an ended trajectory or a withdrawal write to refresh the page
+REFRESH = [(f"workspace-{k}", "data", None) for k in ("enrolled", "ended", "withdrawn")]
 
 
 def _codes(env: Env, coach_index: int) -> tuple[list[int], list[str]]:
@@ -31,13 +33,15 @@ def _overview(client, coach=None):
     return dash_post(
         client,
         [("workspace-overview", "children"), ("workspace-client", "options")],
-        [("workspace-coach", "value", coach)],
+        [("workspace-coach", "value", coach), *REFRESH],
     )
 
 
 def _detail(client, trajectory_id):
     return dash_post(
-        client, [("workspace-detail", "children")], [("workspace-client", "value", trajectory_id)]
+        client,
+        [("workspace-detail", "children")],
+        [("workspace-client", "value", trajectory_id), *REFRESH[1:]],
     )
 
 

@@ -311,12 +311,16 @@ ENROL_FIELDS = ("code", "birth_year", "gender", "benefit", "register", "email", 
     Output(ENROL["msg"], "children"),
     Output(ENROLLED, "data"),
     Output(ENROL["code"], "value"),
+    Output(ENROL["consent"], "value"),
     Input(ENROL["save"], "n_clicks"),
     *[State(ENROL[k], "date" if k == "start" else "value") for k in ENROL_FIELDS],
     prevent_initial_call=True,
 )
-def enrol(_n: int, *values: Any) -> tuple[Any, Any, Any]:
+def enrol(_n: int, *values: Any) -> tuple[Any, Any, Any, Any]:
     """Enrol the participant, add the employer if new and start the trajectory, all or nothing.
+
+    On success the code field gets the next free code and the consent box is cleared, so the
+    next client's consent has to be ticked anew.
 
     A jobcoach always enrols for themselves (the coach input is ignored); a researcher names the
     coach, who must be a jobcoach of the study.
@@ -368,16 +372,18 @@ def enrol(_n: int, *values: Any) -> tuple[Any, Any, Any]:
             )  # fmt: skip
             code, trajectory_id = participant.study_code, trajectory.id
     except _Refused as refusal:
-        return (
-            html.P(tx(str(refusal), lang), className="klik-alert"),
-            dash.no_update,
-            dash.no_update,
-        )
+        return _refused(tx(str(refusal), lang))
     except KlikError as exc:
-        return html.P(exc.message(lang), className="klik-alert"), dash.no_update, dash.no_update
+        return _refused(exc.message(lang))
     with context.read_session() as s:
         suggestion = next_study_code(s, user.study_id)
-    return html.P(tx("enrolled", lang, code=code), className="klik-info"), trajectory_id, suggestion
+    done = html.P(tx("enrolled", lang, code=code), className="klik-info")
+    return done, trajectory_id, suggestion, []
+
+
+def _refused(message: str) -> tuple[Any, Any, Any, Any]:
+    """The enrolment callback's answer to a refusal: the message, every other field kept."""
+    return html.P(message, className="klik-alert"), dash.no_update, dash.no_update, dash.no_update
 
 
 def _change(client: Any, write: Any) -> tuple[html.P, Any]:

@@ -40,7 +40,12 @@ def _form(**changes: object) -> dict[str, object]:
 def _enrol(client, form: dict[str, object]):
     return dash_post(
         client,
-        [("enrol-msg", "children"), ("workspace-enrolled", "data"), ("enrol-code", "value")],
+        [
+            ("enrol-msg", "children"),
+            ("workspace-enrolled", "data"),
+            ("enrol-code", "value"),
+            ("enrol-consent", "value"),
+        ],
         [("enrol-save", "n_clicks", 1)],
         [(f"enrol-{k}", "date" if k == "start" else "value", form[k]) for k in FIELDS],
     )
@@ -108,6 +113,7 @@ def test_a_jobcoach_enrols_a_client_in_one_go(env: Env) -> None:
     payload = resp.get_json()["response"]
     assert payload["workspace-enrolled"]["data"] == trajectory.id
     assert payload["enrol-code"]["value"] == "P0101"
+    assert payload["enrol-consent"]["value"] == []  # the next client's consent is ticked anew
     # the new client is one of the coach's own now
     overview = dash_post(
         coach,

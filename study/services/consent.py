@@ -30,24 +30,42 @@ def withdraw_consent(
     at = utc(at)
     consent.withdrawn_at = at
     consent.withdrawal_reason = reason
-    trajectory_ids = select(Trajectory.id).where(Trajectory.participant_id == participant_id)
-    invitation_ids = select(Invitation.id).where(
-        Invitation.trajectory_id.in_(trajectory_ids),
-        Invitation.status.in_([InvitationStatus.SCHEDULED, InvitationStatus.OPEN]),
+    # A participant has a handful of invitations and mails. Look them up by their own keys and
+    # filter the statuses here: given a status condition, SQLite's planner walks the status index
+    # through every pending row of the study instead.
+    trajectory_ids = list(
+        session.scalars(select(Trajectory.id).where(Trajectory.participant_id == participant_id))
     )
-    session.execute(
-        update(Outbox)
-        .where(Outbox.invitation_id.in_(invitation_ids), Outbox.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.CANCELLED, last_error="consent withdrawn")
-    )
-    cancelled = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.trajectory_id.in_(trajectory_ids),
-            Invitation.status.in_([InvitationStatus.SCHEDULED, InvitationStatus.OPEN]),
+    live = {InvitationStatus.SCHEDULED, InvitationStatus.OPEN}
+    invitation_ids = [
+        i
+        for i, status in session.execute(
+            select(Invitation.id, Invitation.status).where(
+                Invitation.trajectory_id.in_(trajectory_ids)
+            )
         )
-        .values(status=InvitationStatus.CANCELLED, token_hash=None)
-    ).rowcount
+        if status in live
+    ]
+    mail_ids = [
+        i
+        for i, status in session.execute(
+            select(Outbox.id, Outbox.status).where(Outbox.invitation_id.in_(invitation_ids))
+        )
+        if status == OutboxStatus.PENDING
+    ]
+    if mail_ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(mail_ids))
+            .values(status=OutboxStatus.CANCELLED, last_error="consent withdrawn")
+        )
+    cancelled = 0
+    if invitation_ids:
+        cancelled = session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(invitation_ids))
+            .values(status=InvitationStatus.CANCELLED, token_hash=None)
+        ).rowcount
     audit.record(
         session,
         at=at,

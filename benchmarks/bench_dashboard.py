@@ -132,11 +132,14 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
     result["monitor_viewer_s"] = _time(
         lambda: _post(v, [("monitor-content", "children")], monitor_inputs), repeat
     )
+    # the overview also listens to the stores that enrolment, ending and withdrawal refresh
+    stores = ("workspace-enrolled", "workspace-ended", "workspace-withdrawn")
+    refreshed = [(store, "data", None) for store in stores]
     result["workspace_coach_s"] = _time(
-        lambda: _post(j, overview, [("workspace-coach", "value", None)]), repeat
+        lambda: _post(j, overview, [("workspace-coach", "value", None), *refreshed]), repeat
     )
     result["workspace_researcher_s"] = _time(
-        lambda: _post(r, overview, [("workspace-coach", "value", coach)]), repeat
+        lambda: _post(r, overview, [("workspace-coach", "value", coach), *refreshed]), repeat
     )
     result["outbox_s"] = _time(
         lambda: _post(r, [("outbox-content", "children")], [("outbox-refresh", "n_intervals", 1)]),

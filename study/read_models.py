@@ -39,7 +39,7 @@ from study.models import (
     Trajectory,
     Wave,
 )
-from study.sqlfunc import days_between
+from study.sqldates import days_between
 from study.vocab import InvitationStatus, Respondent, ResponseStatus
 
 DAYS_PER_MONTH = 30.4375

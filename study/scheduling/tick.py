@@ -72,7 +72,7 @@ from study.models import (
     WaveInstrument,
 )
 from study.scheduling.lease import lock_ticks
-from study.scheduling.sqldates import add_days, add_months
+from study.sqldates import add_days, add_months
 from study.vocab import InvitationStatus, OutboxStatus, Respondent
 
 BATCH = 500

@@ -11,8 +11,8 @@ from study.mail.sender import FileTransport, send_pending
 from study.models import Invitation, Outbox, Trajectory
 from study.protocol import default_waves
 from study.scheduling.plan import add_months, plan_trajectory, wave_dates
-from study.scheduling.sqldates import add_days
-from study.scheduling.sqldates import add_months as sql_add_months
+from study.sqldates import add_days
+from study.sqldates import add_months as sql_add_months
 from tests import factory
 from tests.study.scheduling_support import settings_for, tick_at
 

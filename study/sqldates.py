@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date
+from sqlalchemy import Date, Float
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 
 class add_months(FunctionElement[Any]):
@@ -69,3 +69,26 @@ def _sqlite_add_days(element: add_days, compiler: SQLCompiler, **kw: Any) -> str
     return (
         f"date({compiler.process(day, **kw)}, printf('%+d days', {compiler.process(days, **kw)}))"
     )
+
+
+class days_between(FunctionElement[float]):
+    """``later - earlier`` in days, for two DATE expressions."""
+
+    type = Float()
+    inherit_cache = True
+    name = "days_between"
+
+    def __init__(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> None:
+        super().__init__(later, earlier)
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return f"(julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)}))"
+
+
+@compiles(days_between, "postgresql")
+def _days_postgres(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return f"CAST(({compiler.process(later, **kw)}) - ({compiler.process(earlier, **kw)}) AS FLOAT)"

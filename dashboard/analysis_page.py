@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from dash import dash_table, html
+from dash import dash_table, dcc, html
 
 from dashboard import context
 from dashboard.analysis_jobs import job_key, min_cell_size
+from dashboard.i18n import options
 from dashboard.jobs import DONE, FAILED, JobStatus, get_runner
 from study.access import CohortFilter, may_see_rows
 from study.models import User
@@ -187,3 +188,21 @@ def viewer_note(outcome: Outcome) -> html.P | None:
 
 def done(outcome: Outcome) -> bool:
     return outcome.status.state == DONE
+
+
+def filter_dropdowns(coach_types_id: str, methods_id: str, language: str) -> list[Any]:
+    """The two cohort filters every analysis page offers: internal/external jobcoach and method."""
+    return [
+        dcc.Dropdown(
+            id=coach_types_id,
+            options=options(CoachType, language),
+            multi=True,
+            placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[language],
+        ),
+        dcc.Dropdown(
+            id=methods_id,
+            options=options(Method, language),
+            multi=True,
+            placeholder={"nl": "Methode", "en": "Method"}[language],
+        ),
+    ]

@@ -15,6 +15,7 @@ from dashboard.analysis_page import (
     POLL_MS,
     Outcome,
     done,
+    filter_dropdowns,
     footnote,
     parse_filters,
     progress_line,
@@ -22,8 +23,7 @@ from dashboard.analysis_page import (
     table,
     viewer_note,
 )
-from dashboard.i18n import options
-from study.vocab import CoachType, Method, Role
+from study.vocab import Role
 
 ROLES = (Role.RESEARCHER, Role.VIEWER)
 
@@ -77,20 +77,7 @@ def layout(**_query: Any) -> html.Div:
             html.Div(
                 className="klik-filters",
                 children=[
-                    dcc.Dropdown(
-                        id=COACH_TYPES,
-                        options=options(CoachType, language),
-                        multi=True,
-                        placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[
-                            language
-                        ],
-                    ),
-                    dcc.Dropdown(
-                        id=METHODS,
-                        options=options(Method, language),
-                        multi=True,
-                        placeholder={"nl": "Methode", "en": "Method"}[language],
-                    ),
+                    *filter_dropdowns(COACH_TYPES, METHODS, language),
                 ],
             ),
             html.Div(id=STATUS),

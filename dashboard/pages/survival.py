@@ -14,6 +14,7 @@ from dashboard.analysis_page import (
     POLL_MS,
     Outcome,
     done,
+    filter_dropdowns,
     footnote,
     parse_filters,
     progress_line,
@@ -21,8 +22,7 @@ from dashboard.analysis_page import (
     table,
     viewer_note,
 )
-from dashboard.i18n import options
-from study.vocab import CoachType, Method, Role
+from study.vocab import Role
 
 ROLES = (Role.RESEARCHER, Role.JOBCOACH, Role.VIEWER)
 
@@ -103,20 +103,7 @@ def layout(**_query: Any) -> html.Div:
                 children=[
                     html.Label([_t("stratify", language)], htmlFor=STRATIFY),
                     dcc.Dropdown(id=STRATIFY, options=strata, value="klik", clearable=False),
-                    dcc.Dropdown(
-                        id=COACH_TYPES,
-                        options=options(CoachType, language),
-                        multi=True,
-                        placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[
-                            language
-                        ],
-                    ),
-                    dcc.Dropdown(
-                        id=METHODS,
-                        options=options(Method, language),
-                        multi=True,
-                        placeholder={"nl": "Methode", "en": "Method"}[language],
-                    ),
+                    *filter_dropdowns(COACH_TYPES, METHODS, language),
                 ],
             ),
             html.Div(id=STATUS),

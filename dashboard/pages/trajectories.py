@@ -13,6 +13,7 @@ from dashboard.analysis_jobs import trajectories_job
 from dashboard.analysis_page import (
     POLL_MS,
     Outcome,
+    filter_dropdowns,
     footnote,
     parse_filters,
     progress_line,
@@ -20,9 +21,8 @@ from dashboard.analysis_page import (
     table,
     viewer_note,
 )
-from dashboard.i18n import options
 from dashboard.jobs import DONE
-from study.vocab import CoachType, Method, Role
+from study.vocab import Role
 
 ROLES = (Role.RESEARCHER, Role.JOBCOACH, Role.VIEWER)
 
@@ -102,18 +102,7 @@ def layout(**_query: Any) -> html.Div:
     else:
         controls.append(dcc.Store(id=INDIVIDUAL, data=[]))
     controls += [
-        dcc.Dropdown(
-            id=COACH_TYPES,
-            options=options(CoachType, language),
-            multi=True,
-            placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[language],
-        ),
-        dcc.Dropdown(
-            id=METHODS,
-            options=options(Method, language),
-            multi=True,
-            placeholder={"nl": "Methode", "en": "Method"}[language],
-        ),
+        *filter_dropdowns(COACH_TYPES, METHODS, language),
     ]
     return html.Div(
         className="klik-page",

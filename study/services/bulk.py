@@ -264,6 +264,31 @@ def _organisations(session: Session, study_id: int, inputs: Sequence[Any]) -> No
         _ids_in_study(session, Organisation, ids, study_id)
 
 
+def _add_unique(
+    session: Session,
+    study_id: int,
+    model: Any,
+    parsed: Sequence[JobcoachInput | EmployerInput],
+    *,
+    key: str,
+    label: tuple[str, str],
+    audit_fields: tuple[str, ...],
+    actor: str,
+    at: dt.datetime,
+) -> list[int]:
+    """Insert study records whose ``key`` must be unique in the study (and within the batch)."""
+    _organisations(session, study_id, parsed)
+    values = [getattr(inp, key) for inp in parsed]
+    taken = _taken(session, getattr(model, key), model.study_id, study_id, values)
+    dup = _first_duplicate(values, taken)
+    if dup is not None:
+        nl, en = label
+        raise Conflict(f"{nl} {dup} bestaat al", f"{en} {dup} already exists", field=key)
+    rows = [{"study_id": study_id, **inp.model_dump()} for inp in parsed]
+    audits = [{k: getattr(inp, k) for k in audit_fields} for inp in parsed]
+    return _insert(session, model, model.__tablename__, rows, actor=actor, at=at, audits=audits)
+
+
 def add_jobcoaches(
     session: Session,
     study_id: int,
@@ -277,23 +302,18 @@ def add_jobcoaches(
     Validates like :func:`study.services.add_jobcoach` (organisation of the study, code not taken,
     also not twice in the batch); nothing is written if one entry is bad.
     """
-    at = utc(at)
     parsed = [parse(JobcoachInput, d) for d in entries]
-    _organisations(session, study_id, parsed)
-    codes = [inp.code for inp in parsed]
-    dup = _first_duplicate(
-        codes, _taken(session, Jobcoach.code, Jobcoach.study_id, study_id, codes)
+    return _add_unique(
+        session,
+        study_id,
+        Jobcoach,
+        parsed,
+        key="code",
+        label=("jobcoachcode", "job coach code"),
+        audit_fields=("code", "coach_type", "method", "organisation_id"),
+        actor=actor,
+        at=utc(at),
     )
-    if dup is not None:
-        raise Conflict(
-            f"jobcoachcode {dup} bestaat al", f"job coach code {dup} already exists", field="code"
-        )
-    rows = [{"study_id": study_id, **inp.model_dump()} for inp in parsed]
-    audits = [
-        {k: getattr(inp, k) for k in ("code", "coach_type", "method", "organisation_id")}
-        for inp in parsed
-    ]
-    return _insert(session, Jobcoach, "jobcoach", rows, actor=actor, at=at, audits=audits)
 
 
 def add_employers(
@@ -309,20 +329,18 @@ def add_employers(
     Validates like :func:`study.services.add_employer` (organisation of the study, name not taken,
     also not twice in the batch); nothing is written if one entry is bad.
     """
-    at = utc(at)
     parsed = [parse(EmployerInput, d) for d in entries]
-    _organisations(session, study_id, parsed)
-    names = [inp.name for inp in parsed]
-    dup = _first_duplicate(
-        names, _taken(session, Employer.name, Employer.study_id, study_id, names)
+    return _add_unique(
+        session,
+        study_id,
+        Employer,
+        parsed,
+        key="name",
+        label=("werkgever", "employer"),
+        audit_fields=("name", "sector"),
+        actor=actor,
+        at=utc(at),
     )
-    if dup is not None:
-        raise Conflict(
-            f"werkgever {dup} bestaat al", f"employer {dup} already exists", field="name"
-        )
-    rows = [{"study_id": study_id, **inp.model_dump()} for inp in parsed]
-    audits = [{"name": inp.name, "sector": inp.sector} for inp in parsed]
-    return _insert(session, Employer, "employer", rows, actor=actor, at=at, audits=audits)
 
 
 def enrol_participants(

@@ -1,14 +1,19 @@
-"""Linear mixed models for repeated outcomes (statsmodels MixedLM), as lme4 would fit them.
+"""Linear mixed models for repeated outcomes, as lme4 would fit them.
 
 Repeated sustainable-employability scores are nested in employees, and employees in jobcoaches.
 :func:`fit` takes the top level as ``groups`` and adds nested levels through ``vc_formula``.
 Because the (RE)ML surface is flat near the optimum, one optimizer can stop early; :func:`fit`
 tries several and keeps the converged fit with the highest likelihood, and says so when none
 converged.
+
+Models whose random part is random intercepts only, nested (``(1 | coach/employee)``) or not
+(``(1 | group)``), are fitted by :mod:`analysis.nested_intercepts`, whose cost grows with the
+rows and not with the number of groups; random slopes go to statsmodels MixedLM.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +21,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from patsy import dmatrices
 from scipy import stats
+
+from analysis import nested_intercepts
 
 __all__ = ["MixedResult", "fit", "icc", "within_between"]
 
 DEFAULT_METHODS: tuple[str, ...] = ("lbfgs", "bfgs", "cg")
 FALLBACK_METHODS: tuple[str, ...] = ("powell", "nm")
+RANDOM_COLUMNS = ["component", "variance", "sd", "corr"]
 
 
 @dataclass
@@ -37,6 +46,8 @@ class MixedResult:
         per covariance between random effects (``<groups>: cov(<a>, <b>)``, variance holds the
         covariance, corr the correlation), per variance component (``<name>``) and
         ``Residual``.
+    cov_fixed : DataFrame
+        Covariance matrix of the fixed effects, indexed and labelled by term.
     loglik : float
         Log-likelihood at the estimate; the REML log-likelihood when ``reml`` (lme4's "REML
         criterion at convergence" is -2 times this).
@@ -50,6 +61,8 @@ class MixedResult:
         Whether the kept fit converged (and its Hessian gave finite standard errors).
     method : str
         Optimizer of the kept fit.
+    engine : str
+        ``nested`` (random intercepts, :mod:`analysis.nested_intercepts`) or ``statsmodels``.
     reml : bool
         REML (True) or ML.
     warnings : list of str
@@ -64,12 +77,14 @@ class MixedResult:
 
     fixed: pd.DataFrame
     random: pd.DataFrame
+    cov_fixed: pd.DataFrame
     loglik: float
     n_obs: int
     n_groups: int
     n_levels: dict[str, int]
     converged: bool
     method: str
+    engine: str
     reml: bool
     warnings: list[str]
     attempts: pd.DataFrame
@@ -77,7 +92,6 @@ class MixedResult:
     groups: str
     re_formula: str
     vc_formula: dict[str, str] = field(default_factory=dict)
-    model_result: object | None = field(default=None, repr=False)
 
 
 def within_between(
@@ -114,15 +128,15 @@ def within_between(
     return out
 
 
-def _fixed_table(result: object, alpha: float) -> pd.DataFrame:
-    k_fe = result.model.k_fe
-    est = np.asarray(result.fe_params, dtype=float)
-    se = np.asarray(result.bse_fe, dtype=float)
+def _fixed_table(
+    terms: Sequence[str], est: np.ndarray, cov: np.ndarray, alpha: float
+) -> pd.DataFrame:
+    se = np.sqrt(np.diag(cov))
     z = est / se
     q = stats.norm.ppf(1 - alpha / 2)
     return pd.DataFrame(
         {
-            "term": list(result.model.exog_names[:k_fe]),
+            "term": list(terms),
             "estimate": est,
             "se": se,
             "lower": est - q * se,
@@ -151,18 +165,53 @@ def _random_table(result: object, groups: str) -> pd.DataFrame:
         rows.append((name, float(var), np.sqrt(max(var, 0.0)), np.nan))
     scale = float(result.scale)
     rows.append(("Residual", scale, np.sqrt(scale), np.nan))
-    return pd.DataFrame(rows, columns=["component", "variance", "sd", "corr"])
+    return pd.DataFrame(rows, columns=RANDOM_COLUMNS)
 
 
-def _fit_one(model: object, reml: bool, method: str) -> tuple[object | None, list[str], str]:
+@dataclass
+class _Attempt:
+    """One optimizer's outcome in a form both engines share."""
+
+    method: str
+    usable: bool
+    loglik: float
+    estimate: object | None
+
+
+def _choose(attempts: list[_Attempt], messages: list[str]) -> tuple[_Attempt, bool]:
+    """The usable fit with the highest likelihood (else the best unusable one), and whether
+    it converged."""
+    good = [a for a in attempts if a.usable]
+    candidates = good or [a for a in attempts if a.estimate is not None]
+    if not candidates:
+        raise ValueError("every optimizer failed: " + "; ".join(messages))
+    top = max(a.loglik if np.isfinite(a.loglik) else -np.inf for a in candidates)
+    # the surface is flat: a likelihood lower by 1e-8 can still move an SE in the 4th digit, so
+    # only differences at rounding level (1e-10) count as ties, broken by the listed order
+    best = next((a for a in candidates if a.loglik >= top - 1e-10), candidates[0])
+    if not good:
+        messages.append(
+            "no optimizer converged; the estimates shown are from the best non-converged fit"
+        )
+    return best, bool(good)
+
+
+def _attempts_frame(attempts: list[_Attempt]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(a.method, a.usable, a.loglik) for a in attempts],
+        columns=["method", "converged", "loglik"],
+    )
+
+
+def _fit_one(model: object, reml: bool, method: str) -> tuple[object | None, list[str]]:
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         try:
             result = model.fit(reml=reml, method=[method])
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            return None, [f"{method}: {exc}"], "failed"
+            return None, [f"{method}: {exc}"]
     messages = list(dict.fromkeys(f"{method}: {r.message}" for r in records))
-    return result, messages, "ok"
+    return result, messages
 
 
 def _usable(result: object) -> bool:
@@ -170,6 +219,23 @@ def _usable(result: object) -> bool:
         return False
     se = np.asarray(result.bse_fe, dtype=float)
     return bool(np.all(np.isfinite(se)) and np.all(se > 0))
+
+
+_INTERCEPT_ONLY = {"1", "~1", "~ 1"}
+_NESTED_VC = re.compile(r"^\s*0\s*\+\s*C\(\s*(\w+)\s*\)\s*$")
+
+
+def _nested_column(re_formula: str | None, vc: Mapping[str, str]) -> str | None:
+    """The column of the one nested level, "" for none, or None when the model has another
+    random part (random slopes, several variance components) and needs statsmodels."""
+    if re_formula is not None and re_formula.strip() not in _INTERCEPT_ONLY:
+        return None
+    if not vc:
+        return ""
+    if len(vc) > 1:
+        return None
+    match = _NESTED_VC.match(next(iter(vc.values())))
+    return match.group(1) if match else None
 
 
 def fit(
@@ -182,8 +248,9 @@ def fit(
     alpha: float = 0.05,
     methods: Sequence[str] = DEFAULT_METHODS,
     fallback: Sequence[str] = FALLBACK_METHODS,
+    engine: str = "auto",
 ) -> MixedResult:
-    """Fit a linear mixed model with statsmodels MixedLM.
+    """Fit a linear mixed model.
 
     Parameters
     ----------
@@ -199,7 +266,8 @@ def fit(
         also when ``vc_formula`` is given (statsmodels itself would then leave the intercept out).
     vc_formula : mapping of str to str, optional
         Nested levels as variance components, e.g.
-        ``{"employee": "0 + C(trajectory_id)"}`` for employees nested in jobcoaches.
+        ``{"employee": "0 + C(trajectory_id)"}`` for employees nested in jobcoaches (lme4's
+        ``(1 | jobcoach_id/trajectory_id)``: a unit is the pair, as in statsmodels).
     reml : bool
         REML (default, as lme4) or maximum likelihood (needed to compare fixed parts by LR test).
     alpha : float
@@ -209,76 +277,155 @@ def fit(
         likelihood is kept.
     fallback : sequence of str
         Optimizers tried only when none of ``methods`` converged.
+    engine : {"auto", "nested", "statsmodels"}
+        ``auto`` fits random-intercept models (nested or not) with
+        :mod:`analysis.nested_intercepts` and everything else with statsmodels MixedLM.
 
     Returns
     -------
     MixedResult
         ``fixed`` (term, estimate, se, lower, upper, z, p), ``random`` (component, variance, sd,
-        corr), ``loglik``, ``n_obs``, ``n_groups``, ``n_levels``, ``converged``, ``method``,
-        ``warnings``, ``attempts`` (method, converged, loglik).
+        corr), ``cov_fixed``, ``loglik``, ``n_obs``, ``n_groups``, ``n_levels``, ``converged``,
+        ``method``, ``engine``, ``warnings``, ``attempts`` (method, converged, loglik).
     """
     vc = dict(vc_formula or {})
-    re = "1" if re_formula is None else re_formula
+    re_ = "1" if re_formula is None else re_formula
+    nested = _nested_column(re_formula, vc)
+    if engine not in ("auto", "nested", "statsmodels"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine == "nested" and nested is None:
+        raise ValueError("the nested engine fits random intercepts only (no random slopes)")
+    spec = dict(formula=formula, groups=groups, re_formula=re_, vc_formula=vc, reml=reml)
+    if engine != "statsmodels" and nested is not None:
+        return _fit_nested(frame, nested, alpha, tuple(methods), tuple(fallback), **spec)
+    return _fit_statsmodels(frame, alpha, tuple(methods), tuple(fallback), **spec)
+
+
+def _fit_nested(
+    frame: pd.DataFrame,
+    nested: str,
+    alpha: float,
+    methods: tuple[str, ...],
+    fallback: tuple[str, ...],
+    *,
+    formula: str,
+    groups: str,
+    re_formula: str,
+    vc_formula: dict[str, str],
+    reml: bool,
+) -> MixedResult:
+    keys = [groups, nested] if nested else [groups]
+    for key in keys:
+        if key not in frame.columns:
+            raise ValueError(f"frame lacks column {key!r}")
+    # drop incomplete rows first, so every count below refers to the rows fitted
+    complete = frame.dropna(subset=keys)
+    y, x = dmatrices(formula, complete, return_type="dataframe", NA_action="drop")
+    used = complete.loc[x.index, keys]
+    codes = [pd.factorize(used[groups])[0]]
+    if nested:
+        codes.append(used.groupby(keys, sort=False).ngroup().to_numpy())
+    nest = nested_intercepts.structure(codes)
+    messages: list[str] = []
+    attempts: list[_Attempt] = []
+    for group_of_methods in (methods, fallback):
+        for found in nested_intercepts.fit_nested(
+            x.to_numpy(), y.iloc[:, 0].to_numpy(), nest, reml=reml, methods=group_of_methods
+        ):
+            se_ok = found.beta.size > 0 and bool(np.all(np.diag(found.cov_beta) > 0))
+            attempts.append(_Attempt(found.method, found.converged and se_ok, found.loglik, found))
+            if not found.converged:
+                messages.append(f"{found.method}: {found.message}")
+        if any(a.usable for a in attempts):
+            break
+    best, converged = _choose(attempts, messages)
+    chosen: nested_intercepts.NestedFit = best.estimate  # type: ignore[assignment]
+    terms = list(x.columns)
+    names = [f"{groups}: Intercept", *vc_formula]
+    rows = [
+        (name, float(t**2 * chosen.sigma2), float(t * np.sqrt(chosen.sigma2)), np.nan)
+        for name, t in zip(names, chosen.theta, strict=True)
+    ]
+    rows.append(("Residual", chosen.sigma2, float(np.sqrt(chosen.sigma2)), np.nan))
+    return MixedResult(
+        fixed=_fixed_table(terms, chosen.beta, chosen.cov_beta, alpha),
+        random=pd.DataFrame(rows, columns=RANDOM_COLUMNS),
+        cov_fixed=pd.DataFrame(chosen.cov_beta, index=terms, columns=terms),
+        loglik=float(chosen.loglik),
+        n_obs=len(used),
+        n_groups=nest.n_units[0],
+        n_levels=dict(zip([groups, *vc_formula], nest.n_units, strict=True)),
+        converged=converged,
+        method=best.method,
+        engine="nested",
+        reml=reml,
+        warnings=messages,
+        attempts=_attempts_frame(attempts),
+        formula=formula,
+        groups=groups,
+        re_formula=re_formula,
+        vc_formula=vc_formula,
+    )
+
+
+def _fit_statsmodels(
+    frame: pd.DataFrame,
+    alpha: float,
+    methods: tuple[str, ...],
+    fallback: tuple[str, ...],
+    *,
+    formula: str,
+    groups: str,
+    re_formula: str,
+    vc_formula: dict[str, str],
+    reml: bool,
+) -> MixedResult:
     # drop incomplete rows up front so every level count below refers to the rows fitted
     model = smf.mixedlm(
         formula,
         frame,
         groups=groups,
-        re_formula=re,
-        vc_formula=vc or None,
+        re_formula=re_formula,
+        vc_formula=vc_formula or None,
         missing="drop",
     )
-    fits: list[tuple[str, object | None]] = []
     messages: list[str] = []
-    attempts = []
-    for group_of_methods in (tuple(methods), tuple(fallback)):
+    attempts: list[_Attempt] = []
+    for group_of_methods in (methods, fallback):
         for method in group_of_methods:
-            result, notes, _ = _fit_one(model, reml, method)
+            result, notes = _fit_one(model, reml, method)
             messages += notes
-            usable = _usable(result)
             llf = float(result.llf) if result is not None else np.nan
-            attempts.append((method, usable, llf))
-            fits.append((method, result))
-        if any(ok for _, ok, _ in attempts):
+            attempts.append(_Attempt(method, _usable(result), llf, result))
+        if any(a.usable for a in attempts):
             break
-    attempts_frame = pd.DataFrame(attempts, columns=["method", "converged", "loglik"])
-    good = [(m, r) for (m, r), (_, ok, _) in zip(fits, attempts, strict=True) if ok]
-    converged = bool(good)
-    candidates = good or [(m, r) for m, r in fits if r is not None]
-    if not candidates:
-        raise ValueError("every optimizer failed: " + "; ".join(messages))
-    top = max(float(r.llf) if np.isfinite(r.llf) else -np.inf for _, r in candidates)
-    # the surface is flat: a likelihood lower by 1e-8 can still move an SE in the 4th digit, so
-    # only differences at rounding level (1e-10) count as ties, broken by the listed order
-    method, best = next(
-        ((m, r) for m, r in candidates if r.llf >= top - 1e-10),
-        candidates[0],
-    )
-    if not converged:
-        messages.append(
-            "no optimizer converged; the estimates shown are from the best non-converged fit"
-        )
+    best, converged = _choose(attempts, messages)
+    chosen = best.estimate
     n_levels = {groups: int(model.n_groups)}
     if model.k_vc:
         for name, per_group in zip(model.exog_vc.names, model.exog_vc.colnames, strict=True):
             n_levels[name] = int(sum(len(cols) for cols in per_group))
+    k_fe = model.k_fe
+    terms = list(model.exog_names[:k_fe])
+    cov = np.asarray(chosen.cov_params(), dtype=float)[:k_fe, :k_fe]
     return MixedResult(
-        fixed=_fixed_table(best, alpha),
-        random=_random_table(best, groups),
-        loglik=float(best.llf),
+        fixed=_fixed_table(terms, np.asarray(chosen.fe_params, dtype=float), cov, alpha),
+        random=_random_table(chosen, groups),
+        cov_fixed=pd.DataFrame(cov, index=terms, columns=terms),
+        loglik=float(chosen.llf),
         n_obs=int(model.nobs),
         n_groups=int(model.n_groups),
         n_levels=n_levels,
         converged=converged,
-        method=method,
+        method=best.method,
+        engine="statsmodels",
         reml=reml,
         warnings=messages,
-        attempts=attempts_frame,
+        attempts=_attempts_frame(attempts),
         formula=formula,
         groups=groups,
-        re_formula=re,
-        vc_formula=vc,
-        model_result=best,
+        re_formula=re_formula,
+        vc_formula=vc_formula,
     )
 
 

@@ -161,8 +161,6 @@ def trajectories_job(
                 language: views.model_trajectories(result["mixed"], data, language=language)
                 for language in ("nl", "en")
             }
-            # the statsmodels result is large and not needed any more
-            result["mixed"].model_result = None
         return result
 
     return run

@@ -379,7 +379,7 @@ def model_trajectories(
         group, months, estimate, lower, upper.
     """
     fe = result.fixed.set_index("term")["estimate"]
-    cov = result.model_result.cov_params().loc[fe.index, fe.index]  # type: ignore[union-attr]
+    cov = result.cov_fixed.loc[fe.index, fe.index]
     z = float(stats.norm.ppf(1 - alpha / 2))
     horizon = float(frame["months"].max()) if len(frame) else 0.0
     grid = [m for m in months if m <= max(horizon, 0.0) + 0.5] or [0.0]

@@ -33,11 +33,14 @@ def test_random_slope_matches_lme4(sleepstudy):
     assert list(result.fixed.columns) == ["term", "estimate", "se", "lower", "upper", "z", "p"]
     assert set(result.attempts["method"]) == {"lbfgs", "bfgs", "cg"}
     assert result.method in {"lbfgs", "bfgs", "cg"}
+    assert result.engine == "statsmodels"
 
 
-def test_random_intercept_matches_lme4(sleepstudy):
+@pytest.mark.parametrize("engine", ["nested", "statsmodels"])
+def test_random_intercept_matches_lme4(sleepstudy, engine):
     # lme4: lmer(Reaction ~ Days + (1 | Subject), sleepstudy), REML
-    result = mixed.fit(sleepstudy, "Reaction ~ Days", groups="Subject")
+    result = mixed.fit(sleepstudy, "Reaction ~ Days", groups="Subject", engine=engine)
+    assert result.engine == engine
     fixed = result.fixed.set_index("term")
     assert fixed.loc["Intercept", "se"] == pytest.approx(9.7467, abs=1e-4)
     assert fixed.loc["Days", "se"] == pytest.approx(0.80422, abs=1e-4)

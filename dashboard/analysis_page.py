@@ -58,6 +58,9 @@ STEPS = {
     "mixed_model": {"nl": "mixed model schatten", "en": "fitting the mixed model"},
     "predictions": {"nl": "modelvoorspellingen", "en": "model predictions"},
     "alpha": {"nl": "betrouwbaarheid", "en": "reliability"},
+    "trajectories": {"nl": "trajecten ophalen", "en": "loading trajectories"},
+    "invitations": {"nl": "vragenlijsten ophalen", "en": "loading forms"},
+    "counting": {"nl": "tellen", "en": "counting"},
 }
 
 
@@ -141,13 +144,16 @@ def progress_line(status: JobStatus, language: str) -> html.Div:
     )
 
 
+def how_obtained(status: JobStatus, language: str) -> str:
+    """ "from the cache" or "computed in 1.2 s"."""
+    if status.cached or status.seconds is None:
+        return tx("cached", language)
+    return f"{tx('computed_in', language)} {status.seconds:.1f} s"
+
+
 def footnote(result: dict[str, Any], status: JobStatus, language: str, n: int) -> html.P:
     """n, the data snapshot and how the result was obtained."""
-    how = (
-        tx("cached", language)
-        if status.cached or status.seconds is None
-        else f"{tx('computed_in', language)} {status.seconds:.1f} s"
-    )
+    how = how_obtained(status, language)
     return html.P(
         f"n = {n} · {tx('snapshot', language)} {result.get('snapshot', '')[:12]} · {how}",
         className="klik-footnote",

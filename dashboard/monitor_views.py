@@ -1,23 +1,31 @@
-"""Pure builders for the cohort monitor: tables and figures from the read-model frames.
+"""The cohort monitor: counts from the read-model frames, then tables and figures.
 
-Every function takes frames shaped by ``analysis.frames`` (plus ``as_of`` and the viewer's
-minimum cell size ``k``; 0 means no suppression) and returns data or Dash components.
+:func:`monitor_job` reads the frames and reduces them to :class:`MonitorData` in the
+background (a large cohort takes many seconds); :func:`monitor_view` turns that into the page
+for one language and the viewer's minimum cell size ``k`` (0 means no suppression). The other
+functions are the pure builders both use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
+from sqlalchemy import Select
+from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.attrition import response_rates
 from dashboard.disclosure import protect_counts, protect_groups, too_small
 from dashboard.i18n import fmt_pct, label_of
+from dashboard.jobs import Progress
 from dashboard.tables import kpi, table
 from study.access import CohortFilter
+from study.read_models import person_wave_frame, trajectories_frame
 from study.vocab import Benefit, CoachType, EndReason, Method, Respondent
 
 STATUS_COLUMNS = ("on_time", "late", "missing", "open")
@@ -155,22 +163,31 @@ def completion_table(counts: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
     return out
 
 
-def endings(trajectories: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
+def end_reason_counts(trajectories: pd.DataFrame) -> pd.Series:
+    """Trajectories still ongoing (``__active__``) and ended per reason, every reason listed."""
+    reasons = trajectories["end_reason"].fillna("__active__")
+    order = ["__active__", *[m.value for m in EndReason]]
+    return reasons.value_counts().reindex(order, fill_value=0)
+
+
+def endings(reasons: pd.Series, k: int, lang: str) -> pd.DataFrame:
     """Trajectories still ongoing and ended per reason (competing outcomes), protected.
+
+    Parameters
+    ----------
+    reasons : Series
+        :func:`end_reason_counts`.
 
     Returns
     -------
     DataFrame
         two columns: the status label and the number (NaN where suppressed).
     """
-    reasons = trajectories["end_reason"].fillna("__active__")
-    order = ["__active__", *[m.value for m in EndReason]]
-    n = reasons.value_counts().reindex(order, fill_value=0)
     labels = [
         _t("still_active", lang) if r == "__active__" else label_of(EndReason, r, lang)
-        for r in order
+        for r in reasons.index
     ]
-    frame = pd.DataFrame({"label": labels, "n": n.to_numpy()})
+    frame = pd.DataFrame({"label": labels, "n": reasons.to_numpy()})
     frame = protect_groups(frame, n_col="n", min_size=k).drop(columns="suppressed")
     return frame.rename(columns={"label": _t("end_reason", lang), "n": _t("n", lang)})
 
@@ -235,28 +252,90 @@ def response_figure(counts: pd.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
-def monitor_view(
-    trajectories: pd.DataFrame,
-    person_wave: pd.DataFrame,
-    *,
+#: overdue forms listed for researchers (the oldest first)
+OVERDUE_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class MonitorData:
+    """The monitor's numbers for one selection, before protection and language.
+
+    Attributes
+    ----------
+    n, active : int
+        Trajectories, and those still ongoing.
+    counts : DataFrame
+        :func:`status_counts`.
+    enrolment : dict
+        :func:`enrolment_counts` per month (``"M"``) and per quarter (``"Q"``).
+    end_reasons : Series
+        :func:`end_reason_counts`.
+    overdue : DataFrame
+        The :data:`OVERDUE_SHOWN` oldest :func:`overdue_forms`.
+    n_overdue : int
+        All overdue forms.
+    """
+
+    n: int
+    active: int
+    counts: pd.DataFrame
+    enrolment: dict[str, pd.DataFrame]
+    end_reasons: pd.Series
+    overdue: pd.DataFrame
+    n_overdue: int
+
+
+def monitor_data(
+    trajectories: pd.DataFrame, person_wave: pd.DataFrame, *, as_of: dt.date
+) -> MonitorData:
+    """Reduce the frames of one selection to what the monitor shows."""
+    overdue = overdue_forms(person_wave, trajectories, as_of)
+    empty = trajectories.empty
+    return MonitorData(
+        n=len(trajectories),
+        active=int(trajectories["end_date"].isna().sum()) if not empty else 0,
+        counts=status_counts(person_wave),
+        enrolment={f: enrolment_counts(trajectories, f) for f in ("M", "Q")},
+        end_reasons=end_reason_counts(trajectories),
+        overdue=overdue.head(OVERDUE_SHOWN),
+        n_overdue=len(overdue),
+    )
+
+
+def monitor_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
     as_of: dt.date,
-    k: int,
-    lang: str,
-    show_rows: bool,
-) -> html.Div:
+    *,
+    min_cell: int = 0,
+) -> Callable[[Progress], MonitorData]:
+    """A background job that reads the selection and returns its :class:`MonitorData`."""
+    del min_cell  # protection depends on the viewer and is applied when the page is drawn
+
+    def run(progress: Progress) -> MonitorData:
+        progress(0.05, "trajectories")
+        with read_sessions() as session:
+            trajectories = trajectories_frame(session, scope, as_of=as_of)
+            progress(0.3, "invitations")
+            person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
+        progress(0.8, "counting")
+        return monitor_data(trajectories, person_wave, as_of=as_of)
+
+    return run
+
+
+def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> html.Div:
     """The whole monitor for one selection: headline numbers, enrolment, response, endings.
 
     ``k`` > 0 (viewers) protects every table and figure; ``show_rows`` adds the list of overdue
     forms (researchers only).
     """
-    n = len(trajectories)
+    n = data.n
     if too_small(n, k):
         return html.Div(html.P(_t("too_small", lang, k=k), className="klik-warn"))
     if n == 0:
         return html.Div(html.P(_t("empty", lang), className="klik-muted"))
-    counts = status_counts(person_wave)
-    active = int(trajectories["end_date"].isna().sum())
-    overdue = overdue_forms(person_wave, trajectories, as_of)
+    counts = data.counts
     closed = counts[["on_time", "late", "missing"]].to_numpy().sum() if not counts.empty else 0
     responded = counts[["on_time", "late"]].to_numpy().sum() if not counts.empty else 0
 
@@ -266,14 +345,13 @@ def monitor_view(
     kpis = html.Div(
         [
             kpi(count_text(n), _t("trajectories", lang)),
-            kpi(count_text(active), _t("active", lang)),
+            kpi(count_text(data.active), _t("active", lang)),
             kpi(fmt_pct(responded / closed if closed else None, lang), _t("response", lang)),
-            kpi(count_text(len(overdue)), _t("overdue", lang)),
+            kpi(count_text(data.n_overdue), _t("overdue", lang)),
         ],
         className="klik-kpis",
     )
-    freq = "Q" if k else "M"
-    enrol = enrolment_counts(trajectories, freq)
+    enrol = data.enrolment["Q" if k else "M"]
     if k:
         enrol = protect_groups(enrol, n_col="n", min_size=k, value_cols=[])
     enrol_fig = enrolment_figure(enrol, lang, cumulative=not k)
@@ -320,12 +398,12 @@ def monitor_view(
             className="klik-card",
         ),
         html.Div(
-            [html.H2(_t("attrition", lang)), table(endings(trajectories, k, lang), min_size=k)],
+            [html.H2(_t("attrition", lang)), table(endings(data.end_reasons, k, lang), min_size=k)],
             className="klik-card",
         ),
     ]
-    if show_rows and not overdue.empty:
-        shown = overdue.head(200).assign(
+    if show_rows and not data.overdue.empty:
+        shown = data.overdue.assign(
             respondent=lambda d: [label_of(Respondent, r, lang) for r in d["respondent"]],
             due_date=lambda d: d["due_date"].dt.strftime(
                 "%d-%m-%Y" if lang == "nl" else "%Y-%m-%d"

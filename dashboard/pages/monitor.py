@@ -8,13 +8,12 @@ import dash
 from dash import Input, Output, dcc, html
 
 from dashboard import context
+from dashboard.analysis_page import POLL_MS, done, how_obtained, progress_line, run_analysis
 from dashboard.disclosure import min_size_for
 from dashboard.i18n import options
-from dashboard.monitor_views import T, cohort_filter, monitor_view
-from study.access import may_see_rows
-from study.read_models import person_wave_frame, trajectories_frame
+from dashboard.monitor_views import T, cohort_filter, monitor_job, monitor_view
 from study.vocab import Benefit, CoachType, Method, Role
-from study.worklists import min_cell_size, organisations
+from study.worklists import organisations
 
 ROLES = (Role.RESEARCHER, Role.VIEWER)
 
@@ -27,12 +26,14 @@ dash.register_page(
     order=10,
 )
 
-ORG, COACH_TYPE, METHOD, BENEFIT, CONTENT = (
+ORG, COACH_TYPE, METHOD, BENEFIT, CONTENT, STATUS, POLL = (
     "monitor-organisation",
     "monitor-coach-type",
     "monitor-method",
     "monitor-benefit",
     "monitor-content",
+    "monitor-status",
+    "monitor-poll",
 )
 LABELS = {
     ORG: {"nl": "Organisatie", "en": "Organisation"},
@@ -72,7 +73,9 @@ def layout(**_query: Any) -> html.Div:
                 ],
                 className="klik-filters",
             ),
-            dcc.Loading(html.Div(id=CONTENT), type="dot"),
+            html.Div(id=STATUS),
+            html.Div(id=CONTENT),
+            dcc.Interval(id=POLL, interval=POLL_MS, disabled=True),
         ],
         className="klik-page",
     )
@@ -80,21 +83,29 @@ def layout(**_query: Any) -> html.Div:
 
 @dash.callback(
     Output(CONTENT, "children"),
+    Output(STATUS, "children"),
+    Output(POLL, "disabled"),
     Input(ORG, "value"),
     Input(COACH_TYPE, "value"),
     Input(METHOD, "value"),
     Input(BENEFIT, "value"),
+    Input(POLL, "n_intervals"),
 )
-def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any) -> html.Div:
-    user = context.page_user(*ROLES)
+def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any, _tick: Any) -> tuple:
+    """Counts come from a background job (per data version and selection), so a large cohort
+    shows progress instead of holding the request."""
     filters = cohort_filter(orgs, coach_types, methods, benefits)
-    as_of = context.today()
-    with context.read_session() as s:
-        scope = context.scope(filters)
-        trajectories = trajectories_frame(s, scope, as_of=as_of)
-        person_wave = person_wave_frame(s, scope, as_of=as_of, scores=())
-        k = min_size_for(user.role, min_cell_size(s, user.study_id))
-    return monitor_view(
-        trajectories, person_wave, as_of=as_of, k=k, lang=context.lang(),
-        show_rows=may_see_rows(user),
-    )  # fmt: skip
+    outcome = run_analysis("monitor", monitor_job, filters, ROLES)
+    language = outcome.language
+    if not done(outcome):
+        return dash.no_update, progress_line(outcome.status, language), False
+    data = outcome.status.result
+    view = monitor_view(
+        data,
+        k=min_size_for(outcome.user.role, outcome.min_cell),
+        lang=language,
+        show_rows=outcome.rows_allowed,
+    )
+    # no n here: for a viewer a small selection's size is itself protected
+    note = html.P(how_obtained(outcome.status, language), className="klik-footnote")
+    return view, note, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,10 @@ import pandas as pd
 from dashboard.monitor_views import (
     cohort_filter,
     completion_table,
+    end_reason_counts,
     endings,
     enrolment_counts,
+    monitor_data,
     monitor_view,
     overdue_forms,
     status_counts,
@@ -22,6 +25,11 @@ from study.read_models import person_wave_frame, trajectories_frame
 from tests.dashboard.conftest import Env, dash_post
 
 MONITOR_INPUTS = ("monitor-organisation", "monitor-coach-type", "monitor-method", "monitor-benefit")
+MONITOR_OUTPUTS = [
+    ("monitor-content", "children"),
+    ("monitor-status", "children"),
+    ("monitor-poll", "disabled"),
+]
 
 
 def _frames(env: Env, username: str = "researcher"):
@@ -40,12 +48,14 @@ def _frames(env: Env, username: str = "researcher"):
 
 
 def _monitor(client, values=(None, None, None, None)):
-    resp = dash_post(
-        client,
-        [("monitor-content", "children")],
-        [(i, "value", v) for i, v in zip(MONITOR_INPUTS, values, strict=True)],
-    )
-    return resp
+    """Post the monitor callback as the page's interval would, until its job is done."""
+    inputs = [(i, "value", v) for i, v in zip(MONITOR_INPUTS, values, strict=True)]
+    for tick in range(80):
+        resp = dash_post(client, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", tick)])
+        if resp.status_code != 200 or resp.get_json()["response"]["monitor-poll"]["disabled"]:
+            return resp
+        time.sleep(0.25)
+    raise AssertionError("the monitor job did not finish")
 
 
 def test_filter_values_from_callbacks_are_checked() -> None:
@@ -90,9 +100,9 @@ def test_overdue_forms_are_open_and_past_due(forms_env: Env) -> None:
 
 def test_endings_hide_small_groups_for_viewers() -> None:
     traj = pd.DataFrame({"end_reason": [None] * 30 + ["job_loss"] * 3 + ["moved"] * 12})
-    shown = endings(traj, 0, "nl")
+    shown = endings(end_reason_counts(traj), 0, "nl")
     assert shown.iloc[:, 1].tolist() == [30, 0, 3, 0, 12, 0]
-    viewer = endings(traj, 10, "nl").iloc[:, 1].to_numpy(dtype=float)
+    viewer = endings(end_reason_counts(traj), 10, "nl").iloc[:, 1].to_numpy(dtype=float)
     assert not ((viewer > 0) & (viewer < 10)).any()
     # the hidden job-loss group cannot be found by subtracting from the total (45)
     assert np.isnan(viewer).sum() != 1
@@ -100,7 +110,8 @@ def test_endings_hide_small_groups_for_viewers() -> None:
 
 def test_small_selection_shows_nothing_to_a_viewer(forms_env: Env) -> None:
     traj, pw = _frames(forms_env)
-    view = monitor_view(traj, pw, as_of=dt.date(2026, 1, 5), k=10, lang="nl", show_rows=False)
+    data = monitor_data(traj, pw, as_of=dt.date(2026, 1, 5))
+    view = monitor_view(data, k=10, lang="nl", show_rows=False)
     assert "minder dan 10" in json.dumps(view.to_plotly_json(), default=str)
 
 
@@ -129,3 +140,44 @@ def test_monitor_page_renders_for_researcher_and_viewer(forms_env: Env) -> None:
     for user in ("researcher", "viewer"):
         body = route_to(forms_env.login(user), "/monitor").get_data(as_text=True)
         assert "monitor-organisation" in body and "Cohortmonitor" in body
+
+
+def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
+    import threading
+
+    from dashboard.pages import monitor
+    from dashboard.pages.outbox import CONTENT as OUTBOX_CONTENT
+
+    release = threading.Event()
+    real_job = monitor.monitor_job
+
+    def held_job(*args, **kwargs):
+        run = real_job(*args, **kwargs)
+
+        def held(progress):
+            progress(0.05, "trajectories")
+            assert release.wait(30)
+            return run(progress)
+
+        return held
+
+    monkeypatch.setattr(monitor, "monitor_job", held_job)
+    researcher = forms_env.login("researcher")
+    inputs = [(i, "value", None) for i in MONITOR_INPUTS]
+    first = dash_post(researcher, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", 0)])
+    body = first.get_json()["response"]
+    assert body["monitor-poll"]["disabled"] is False  # the page keeps polling
+    assert "Bezig met berekenen" in json.dumps(body["monitor-status"], ensure_ascii=False)
+    # meanwhile another researcher's page answers at once
+    other = forms_env.login("researcher")
+    started = time.perf_counter()
+    outbox = dash_post(
+        other, [(OUTBOX_CONTENT, "children")], [("outbox-refresh", "n_intervals", 1)]
+    )
+    assert outbox.status_code == 200 and time.perf_counter() - started < 5
+    release.set()
+    done = _monitor(researcher)
+    assert "Vragenlijsten per meting en rol" in done.get_data(as_text=True)
+    # the same selection again is answered from the finished job, on the first request
+    again = dash_post(researcher, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", 0)])
+    assert again.get_json()["response"]["monitor-poll"]["disabled"] is True

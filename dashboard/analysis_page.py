@@ -61,6 +61,7 @@ STEPS = {
     "trajectories": {"nl": "trajecten ophalen", "en": "loading trajectories"},
     "invitations": {"nl": "vragenlijsten ophalen", "en": "loading forms"},
     "counting": {"nl": "tellen", "en": "counting"},
+    "writing": {"nl": "bestand schrijven", "en": "writing the file"},
 }
 
 

@@ -1,24 +1,36 @@
 """Exports: pseudonymised data as CSV (long and wide), SPSS, Stata, Parquet, and a codebook.
 
-The builders are pure (frames in, bytes out). The route ``/export/<kind>`` reads the frames for
-the trajectories the user may see (``study.access``), refuses row-level kinds to viewers, and
-writes every export to the audit log. No export reads the identity table: participants appear
-only by study code.
+The builders are pure (frames in, bytes out). An export of a large cohort takes minutes, so it
+is built by a background job (:func:`export_job`, on the application's job runner, one per
+data version, scope and kind) into a file; the exports page shows its progress and then a
+download link. The route ``/export/<kind>`` serves the finished file (or says it is still being
+prepared: 202 with the progress), checks the user's rights first (``study.access``; viewers get
+the codebook only) and writes every download to the audit log. No export reads the identity
+table: participants appear only by study code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import tempfile
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, send_file
+from sqlalchemy import Select, false
+from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import context
+from dashboard.analysis_jobs import job_key
+from dashboard.jobs import DONE, FAILED, JobStatus, Progress, get_runner
 from study.access import may_see_rows
+from study.models import User
+from study.read_models import person_wave_frame, trajectories_frame
 from study.vocab import (
     Benefit,
     CoachType,
@@ -269,36 +281,142 @@ def build(
     raise ValueError(f"unknown export kind {kind!r}")
 
 
+#: how long the download route waits for an export before answering "still being prepared"
+ROUTE_WAIT = 3.0
+#: finished export files kept on disk (older ones are removed)
+KEEP_FILES = 24
+_DIR_KEY = "klik_export_dir"
+_dir_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A finished export on disk."""
+
+    path: Path
+    name: str
+    mime: str
+    trajectories: int
+    rows: int
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+
+def export_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    *,
+    kind: str,
+    directory: Path,
+    min_cell: int = 0,
+) -> Callable[[Progress], ExportFile]:
+    """A background job that reads the frames, builds ``kind`` and writes it into ``directory``."""
+    del min_cell  # row-level exports are for researchers and jobcoaches only
+
+    def run(progress: Progress) -> ExportFile:
+        # the codebook describes the columns; it needs no rows
+        rows = scope.where(false()) if kind in AGGREGATE_KINDS else scope
+        progress(0.05, "trajectories")
+        with read_sessions() as session:
+            trajectories = trajectories_frame(session, rows, as_of=as_of)
+            progress(0.25, "invitations")
+            person_wave = person_wave_frame(session, rows, as_of=as_of, scores=None)
+        progress(0.6, "writing")
+        content, name, mime = build(kind, trajectories, person_wave)
+        directory.mkdir(parents=True, exist_ok=True)
+        suffix = Path(name).suffix
+        with tempfile.NamedTemporaryFile(dir=directory, suffix=suffix, delete=False) as handle:
+            handle.write(content)
+        _prune(directory)
+        return ExportFile(Path(handle.name), name, mime, len(trajectories), len(person_wave))
+
+    return run
+
+
+def _prune(directory: Path) -> None:
+    files = sorted(directory.glob("tmp*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[KEEP_FILES:]:
+        old.unlink(missing_ok=True)
+
+
+def _export_dir() -> Path:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _dir_lock:
+        if _DIR_KEY not in app.extensions:
+            app.extensions[_DIR_KEY] = Path(tempfile.mkdtemp(prefix="klik-exports-"))
+    return app.extensions[_DIR_KEY]
+
+
+class ExportRefused(Exception):
+    """The user may not have this export; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, nl: str, en: str) -> None:
+        super().__init__(en)
+        self.status, self.texts = status, {"nl": nl, "en": en}
+
+
+def allowed_kinds(user: User) -> list[str]:
+    """The export kinds ``user`` may download, in the order shown."""
+    rows = may_see_rows(user)
+    return [k for k in KINDS if rows or k in AGGREGATE_KINDS]
+
+
+def start_export(kind: str, wait: float) -> tuple[User, JobStatus]:
+    """Check the current user's right to ``kind``, submit its job and wait up to ``wait`` s.
+
+    Raises
+    ------
+    ExportRefused
+        Unknown kind (404) or a row-level kind for a viewer (403).
+    """
+    user = context.require_user()
+    if kind not in KINDS:
+        raise ExportRefused(404, "onbekend exportformaat", "unknown export format")
+    if kind not in allowed_kinds(user):
+        raise ExportRefused(403, "u mag alleen totalen zien", "you may see aggregates only")
+    as_of = context.today()
+    scope = context.scope()
+    with context.read_session() as session:
+        key = job_key(session, user.study_id, scope, as_of, "export", kind=kind)
+    runner = get_runner()
+    job = export_job(
+        context.container().read_sessions, scope, as_of, kind=kind, directory=_export_dir()
+    )
+    status = runner.submit(key, job)
+    if status.state == DONE and not status.result.path.exists():
+        runner.forget(key)  # the file was pruned: build it again
+        status = runner.submit(key, job)
+    if not status.done and wait > 0:
+        status = runner.wait(key, wait) or status
+    return user, status
+
+
 def init_routes(server: Flask) -> None:
     """Install ``GET /export/<kind>`` (login required; viewers only get the codebook)."""
 
     @server.get("/export/<kind>")
     def export(kind: str) -> Response | tuple[Response, int]:
-        from study.read_models import person_wave_frame, trajectories_frame
-
-        user = context.require_user()
         lang = context.lang()
-        if kind not in KINDS:
-            return jsonify(
-                error={"nl": "onbekend exportformaat", "en": "unknown export format"}[lang]
-            ), 404
-        if kind not in AGGREGATE_KINDS and not may_see_rows(user):
-            return jsonify(
-                error={"nl": "u mag alleen totalen zien", "en": "you may see aggregates only"}[lang]
-            ), 403
-        as_of = context.today()
-        with context.read_session() as s:
-            scope = context.scope()
-            trajectories = trajectories_frame(s, scope, as_of=as_of)
-            person_wave = person_wave_frame(s, scope, as_of=as_of, scores=None)
-        if kind == "codebook":
-            trajectories, person_wave = trajectories.head(0), person_wave.head(0)
-        content, name, mime = build(kind, trajectories, person_wave)
+        try:
+            _user, status = start_export(kind, ROUTE_WAIT)
+        except ExportRefused as refused:
+            return jsonify(error=refused.texts[lang]), refused.status
+        if status.state == FAILED:
+            return jsonify(error=status.error), 500
+        if status.state != DONE:
+            resp = jsonify(
+                status={"nl": "wordt voorbereid", "en": "being prepared"}[lang],
+                progress=round(status.progress, 2),
+            )
+            resp.headers["Retry-After"] = "2"
+            return resp, 202
+        file: ExportFile = status.result
         context.audit_record(
             "export", None,
-            what={"kind": kind, "trajectories": len(trajectories), "rows": len(person_wave),
-                  "as_of": as_of.isoformat()},
+            what={"kind": kind, "trajectories": file.trajectories, "rows": file.rows,
+                  "as_of": context.today().isoformat()},
         )  # fmt: skip
-        resp = Response(content, mimetype=mime)
-        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return resp
+        return send_file(file.path, mimetype=file.mime, as_attachment=True, download_name=file.name)

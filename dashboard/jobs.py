@@ -211,6 +211,16 @@ class JobRunner:
                 future.result(timeout=timeout)
         return self.status(key)
 
+    def forget(self, key: JobKey) -> None:
+        """Drop a finished job (and its pickle), so the next submit computes it again."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.done:
+                del self._jobs[key]
+            path = self._path(key)
+            if path is not None:
+                path.unlink(missing_ok=True)
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop accepting jobs; with ``wait``, let running ones finish."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -108,4 +108,4 @@ def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any, _tick: Any)
     )
     # no n here: for a viewer a small selection's size is itself protected
     note = html.P(how_obtained(outcome.status, language), className="klik-footnote")
-    return view, note, True
+    return html.Div([view, note]), None, True

@@ -105,6 +105,9 @@ def test_monitor_filter_and_download(served, browser) -> None:
     page.wait_for_selector("text=Nog geen gegevens")
     page.goto(f"{base}/exports")
     _settle(page)
+    # the export is prepared first; its download link appears when the file is ready
+    page.get_by_role("button", name="Maken: CSV, lang").click()
+    page.wait_for_selector("#export-csv_long")
     with page.expect_download() as info:
         page.click("#export-csv_long")
     download = info.value

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,12 +14,18 @@ import pyreadstat
 from sqlalchemy import select
 
 from study.models import AuditEvent, ParticipantIdentity
-from tests.dashboard.conftest import Env, route_to
+from tests.dashboard.conftest import Env, csrf_headers, route_to
 
 
 def _download(client, kind: str):
-    resp = client.get(f"/export/{kind}")
-    return resp
+    """GET the export, asking again while it is being prepared (202), as a script would."""
+    for _ in range(120):
+        resp = client.get(f"/export/{kind}")
+        if resp.status_code != 202:
+            return resp
+        assert resp.headers["Retry-After"] == "2" and 0 <= resp.get_json()["progress"] <= 1
+        time.sleep(0.25)
+    raise AssertionError("the export was not ready in 30 s")
 
 
 def test_researcher_exports_every_format(forms_env: Env) -> None:
@@ -67,7 +76,7 @@ def test_viewer_gets_no_row_level_export(forms_env: Env) -> None:
         assert _download(c, kind).status_code == 403
     assert _download(c, "codebook").status_code == 200
     page = route_to(c, "/exports").get_data(as_text=True)
-    assert "/export/codebook" in page and "/export/csv_long" not in page
+    assert '"codebook"' in page and '"csv_long"' not in page
 
 
 def test_every_export_is_audited_and_anonymous_is_refused(forms_env: Env) -> None:
@@ -83,3 +92,82 @@ def test_every_export_is_audited_and_anonymous_is_refused(forms_env: Env) -> Non
     kinds = [e.new_values["kind"] for e in events]
     assert kinds == ["csv_long", "sav"]
     assert all(e.actor == "researcher" and e.new_values["trajectories"] == 6 for e in events)
+
+
+def _sid(component_id: dict) -> str:
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+
+
+def _make(client, kind: str, tick: int = 0) -> dict:
+    """The exports page's "Make" callback for ``kind``, as the browser posts it."""
+    make = {"kind": kind, "type": "export-make"}
+    state = {"kind": kind, "type": "export-state"}
+    poll = {"kind": kind, "type": "export-poll"}
+    # the callback is registered under its pattern: the kind as ["MATCH"]
+    pattern = {"kind": ["MATCH"]}
+    body = {
+        "output": f"..{_sid({**state, **pattern})}.children...{_sid({**poll, **pattern})}.disabled..",
+        "outputs": [{"id": state, "property": "children"}, {"id": poll, "property": "disabled"}],
+        "inputs": [
+            {"id": make, "property": "n_clicks", "value": 1},
+            {"id": poll, "property": "n_intervals", "value": tick},
+        ],
+        "changedPropIds": [f"{_sid(make)}.n_clicks"],
+        "state": [{"id": make, "property": "id", "value": make}],
+    }
+    resp = client.post("/_dash-update-component", json=body, headers=csrf_headers(client))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    out = resp.get_json()["response"]
+    return {"state": out[_sid(state)]["children"], "polling": not out[_sid(poll)]["disabled"]}
+
+
+def test_the_page_prepares_an_export_and_then_links_it(forms_env: Env) -> None:
+    c = forms_env.login("researcher")
+    for tick in range(60):
+        made = _make(c, "csv_wide", tick)
+        if not made["polling"]:
+            break
+        time.sleep(0.25)
+    link = made["state"]["props"]
+    assert link["href"] == "/export/csv_wide" and link["download"] == "klik_wide.csv"
+    assert "Downloaden klik_wide.csv" in link["children"]
+    assert len(pd.read_csv(io.BytesIO(_download(c, "csv_wide").data))) == 6
+
+
+def test_a_crafted_make_request_is_refused_to_a_viewer(forms_env: Env) -> None:
+    made = _make(forms_env.login("viewer"), "csv_long")
+    assert "u mag alleen totalen zien" in json.dumps(made["state"], ensure_ascii=False)
+    assert not made["polling"]
+
+
+def test_a_slow_export_reports_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
+    from dashboard import exports
+
+    release = threading.Event()
+    real_job = exports.export_job
+
+    def held_job(*args, **kwargs):
+        run = real_job(*args, **kwargs)
+
+        def held(progress):
+            progress(0.1, "trajectories")
+            assert release.wait(30)
+            return run(progress)
+
+        return held
+
+    monkeypatch.setattr(exports, "ROUTE_WAIT", 0.2)
+    monkeypatch.setattr(exports, "export_job", held_job)
+    c = forms_env.login("researcher")
+    first = c.get("/export/csv_long")
+    assert first.status_code == 202 and first.get_json()["progress"] == 0.1
+    made = _make(c, "csv_long")
+    assert made["polling"] and "Bezig met berekenen" in json.dumps(made["state"])
+    # another user's pages answer while the export is being built
+    other = forms_env.login("coach1")
+    started = time.perf_counter()
+    assert route_to(other, "/workspace").status_code == 200
+    assert time.perf_counter() - started < 5
+    release.set()
+    text = _download(c, "csv_long").get_data(as_text=True)
+    assert text.startswith("study_code,")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from flask import Flask
+from flask import Flask, Response
 
 from dashboard import auth, context, exports, layout
 from dashboard.forms import coach_forms_blueprint, forms_blueprint
@@ -59,7 +59,37 @@ def create_app(container: Container) -> Flask:
     with server.app_context():
         app._setup_server()
     server.extensions["klik_dash"] = app
+
+    @server.after_request
+    def add_content_security_policy(resp: Response) -> Response:
+        # the form pages set their own, stricter policy; Dash adds the inline script of its
+        # page routing late, so the hashes are taken per response (a few short strings)
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault(
+                "Content-Security-Policy", content_security_policy(app.csp_hashes())
+            )
+        return resp
+
     return server
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """The policy of the dashboard's pages: nothing from elsewhere, no inline script but Dash's
+    own (by hash). Styles may be inline because React and Plotly set them at run time."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' " + " ".join(script_hashes),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 def authorise_coach_form(invitation_id: int) -> str:

@@ -90,7 +90,7 @@ def write_report(
     import klik
     from analysis.report import analysis_versions, build_report, data_snapshot_hash
     from klik.api import resolve_study
-    from klik.cli import settings_for
+    from klik.settings import settings_for
     from klik.wiring import build
     from study.access import trajectory_scope
     from study.clock import local_date

@@ -8,7 +8,7 @@ import typer
 
 import klik
 from klik import instruments_cli
-from klik.settings import Settings
+from klik.settings import settings_for
 
 app = typer.Typer(
     help="Klik: longitudinal outcome-tracking studies of job coaching.\n\n"
@@ -22,7 +22,7 @@ DatabaseOption = Annotated[
     typer.Option(
         "--database",
         "-d",
-        help="Database URL, e.g. sqlite:///klik.db or postgresql://user@host/db. "
+        help="Database URL or SQLite file, e.g. klik.db or postgresql://user@host/db. "
         "Default: KLIK_DATABASE_URL, else klik.db in the working directory.",
     ),
 ]
@@ -46,11 +46,6 @@ def main(
     ] = False,
 ) -> None:
     """Klik command line."""
-
-
-def settings_for(database: str | None) -> Settings:
-    """Settings from the environment, with the command's --database taking precedence."""
-    return Settings.from_env(database_url=database)
 
 
 @app.command()
@@ -108,7 +103,7 @@ def serve(
     from klik.wiring import build
     from study.migrate import upgrade
 
-    settings = Settings.from_env(database_url=database, host=host, port=port)
+    settings = settings_for(database, host=host, port=port)
     container = build(settings)
     upgrade(container.engine)
     serve_container(container, scheduler=scheduler)

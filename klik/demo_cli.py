@@ -33,13 +33,6 @@ class ShiftedClock:
         return SystemClock().now() + self.offset
 
 
-def database_url(database: str) -> str:
-    """A database URL from ``--database``: a URL as given, or a file path for SQLite."""
-    if "://" in database:
-        return database
-    return f"sqlite:///{Path(database).expanduser()}"
-
-
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     return Path(url[len(prefix) :]) if url.startswith(prefix) and len(url) > len(prefix) else None
@@ -102,7 +95,7 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     ) -> None:
         """Build a simulated study (Trimbos-like defaults) and serve the dashboard with demo logins."""
-        from klik.settings import Settings
+        from klik.settings import Settings, database_url
         from klik.wiring import build as wire
         from study.clock import SimulatedClock
         from study.migrate import upgrade

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from klik.settings import Settings
+from klik.settings import settings_for
 
 DATABASE_HELP = "Database URL. Default: KLIK_DATABASE_URL, else klik.db here."
 
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from study.scheduling.runner import instrument_versions
         from study.scheduling.tick import tick
 
-        settings = Settings.from_env(database_url=database)
+        settings = settings_for(database)
         container = build(settings)
         try:
             upgrade(container.engine)
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         from study.migrate import upgrade
         from study.scheduling.runner import run_blocking
 
-        container = build(Settings.from_env(database_url=database))
+        container = build(settings_for(database))
         try:
             upgrade(container.engine)
             typer.echo("Planner draait / scheduler running (Ctrl+C stopt/stops)")
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         from klik.wiring import build
         from study.mail.sender import send_pending
 
-        settings = Settings.from_env(database_url=database)
+        settings = settings_for(database)
         container = build(settings)
         try:
             report = send_pending(container.sessions, settings=settings, clock=container.clock)

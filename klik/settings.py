@@ -16,6 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 DEFAULT_DATABASE_URL = "sqlite:///klik.db"
 
 
+def database_url(database: str) -> str:
+    """A database URL from ``--database``: a URL as given, or a file path for SQLite."""
+    if "://" in database:
+        return database
+    return f"sqlite:///{Path(database).expanduser()}"
+
+
+def settings_for(database: str | None, **overrides: object) -> Settings:
+    """Settings from the environment; a command's ``--database`` (URL or SQLite file) wins."""
+    return Settings.from_env(database_url=database_url(database) if database else None, **overrides)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """Create a login. The password is asked twice unless --password is given."""
         from sqlalchemy import select
 
-        from klik.settings import Settings
+        from klik.settings import settings_for
         from klik.wiring import build
         from study.errors import KlikError
         from study.models import Jobcoach, Study
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         secret = password or typer.prompt(
             "Wachtwoord / password", hide_input=True, confirmation_prompt=True
         )
-        container = build(Settings.from_env(database_url=database))
+        container = build(settings_for(database))
         try:
             with container.sessions.begin() as s:
                 studies = s.execute(select(Study.id, Study.code)).all()
@@ -86,11 +86,11 @@ def register(app: typer.Typer) -> None:
         """List the logins: username, role, jobcoach, active, locked."""
         from sqlalchemy import select
 
-        from klik.settings import Settings
+        from klik.settings import settings_for
         from klik.wiring import build
         from study.models import Jobcoach, User
 
-        container = build(Settings.from_env(database_url=database))
+        container = build(settings_for(database))
         try:
             with container.read_sessions() as s:
                 rows = s.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -180,3 +181,17 @@ def body_text(resp) -> str:
     if resp.is_json:
         return json.dumps(resp.get_json(), ensure_ascii=False)
     return resp.get_data(as_text=True)
+
+
+def wait_until(page, function: str, timeout: float = 30.0) -> None:
+    """Poll ``function`` (JavaScript, e.g. ``"() => ..."``) in the page until it is truthy.
+
+    ``page.evaluate`` runs through the browser's debugging protocol, which the pages' Content
+    Security Policy does not restrict; Playwright's ``wait_for_function`` compiles its predicate
+    with ``eval`` inside the page, which that policy (rightly) refuses.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(function):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {function}")
+        page.wait_for_timeout(100)

@@ -19,7 +19,7 @@ from dashboard.app import create_app
 from study.clock import SimulatedClock
 from tests.analysis_support import random_plans, run_plans
 from tests.conftest import Database, skip_or_fail
-from tests.dashboard.conftest import PASSWORD, add_logins, make_container
+from tests.dashboard.conftest import PASSWORD, add_logins, make_container, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -64,10 +64,11 @@ def login(page, base: str, username: str) -> None:
 
 def wait_done(page, status_id: str) -> str:
     """Wait until the page's status line shows the footnote (n = ...), return it."""
-    page.wait_for_function(
-        f"document.querySelector('#{status_id}') && "
+    wait_until(
+        page,
+        f"() => document.querySelector('#{status_id}') && "
         f"document.querySelector('#{status_id}').innerText.includes('n = ')",
-        timeout=60_000,
+        timeout=60,
     )
     return page.inner_text(f"#{status_id}")
 
@@ -121,11 +122,11 @@ def test_analysis_pages_for_each_role(server: str) -> None:
                 page.screenshot(path=str(ARTIFACTS / f"{user}-survival-klik.png"), full_page=True)
                 # stratify by internal/external jobcoach: the legend changes
                 choose(page, "survival-stratify", "Interne/externe jobcoach")
-                page.wait_for_function(
-                    "document.querySelector('#survival-km') && [...document.querySelectorAll("
+                wait_until(
+                    page,
+                    "() => document.querySelector('#survival-km') && [...document.querySelectorAll("
                     "'#survival-km .legendtext')].some(e => e.textContent.includes('jobcoach'))"
                     " || document.querySelectorAll('#survival-km .legendtext').length === 0",
-                    timeout=30_000,
                 )
                 after = legend(page)
                 assert after != before or not before, (user, before, after)

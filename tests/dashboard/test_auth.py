@@ -227,3 +227,32 @@ def test_login_redirect_target_must_be_local() -> None:
         "/\\evil",
     ):
         assert safe_next(bad) == "/"
+
+
+def test_pages_carry_a_content_security_policy(env: Env) -> None:
+    c = env.login("researcher")
+    for path in ("/login", "/monitor"):
+        policy = c.get(path).headers["Content-Security-Policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        script = directives["script-src"].split()
+        # Dash's own inline scripts by hash, nothing inline or evaluated otherwise
+        assert script[0] == "'self'" and all(s.startswith("'sha256-") for s in script[1:])
+        assert directives["default-src"] == "'self'"
+        assert directives["frame-ancestors"] == "'none'"
+    # the Dash page's inline scripts are exactly the hashed ones
+    import base64
+    import hashlib
+    import re
+
+    page = c.get("/monitor")
+    # scripts inside HTML comments (Dash's Internet Explorer notice) never run
+    body = re.sub(r"<!--.*?-->", "", page.get_data(as_text=True), flags=re.S)
+    allowed = set(
+        page.headers["Content-Security-Policy"].split("script-src ")[1].split(";")[0].split()
+    )
+    for script in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", body, re.S):
+        attributes, text = script
+        if "application/json" in attributes:
+            continue  # data, never executed
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in allowed

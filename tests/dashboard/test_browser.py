@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.dashboard.conftest import PASSWORD, Env
+from tests.dashboard.conftest import PASSWORD, Env, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -75,7 +75,7 @@ def _login(browser, base: str, username: str):
 
 def _settle(page) -> None:
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')")
+    wait_until(page, "() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
 
 
 @pytest.mark.parametrize("username", list(PAGES))

@@ -46,3 +46,16 @@ def test_init_honours_database_option_and_environment(tmp_path, monkeypatch):
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0 and (tmp_path / "b.db").exists()
     assert not (tmp_path / "klik.db").exists()
+
+
+def test_database_may_be_given_as_a_file_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KLIK_DATABASE_URL", raising=False)
+    for args in (
+        ["init", "-d", "study.db", "--study-code", "S1"],
+        ["users", "list", "-d", "study.db"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "study.db") as con:
+        assert con.execute("SELECT code FROM study").fetchall() == [("S1",)]

@@ -170,6 +170,35 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
         result[f"{name}_cached_s"] = _time(
             lambda c=client, i=inputs: _until_done(c, monitor, i, "monitor-poll"), repeat
         )
+    # the analysis pages: their jobs (frames and models) until the result, then the cached answer
+    pages = {
+        "survival": (
+            [("survival-km", "figure"), ("survival-logrank", "children"),
+             ("survival-cox", "children"), ("survival-tv", "children"),
+             ("survival-status", "children"), ("survival-poll", "disabled")],
+            [("survival-stratify", "value", "klik"), ("survival-coach-types", "value", None),
+             ("survival-methods", "value", None)],
+        ),
+        "trajectories": (
+            [("trajectories-means", "figure"), ("trajectories-model", "children"),
+             ("trajectories-status", "children"), ("trajectories-poll", "disabled")],
+            [("trajectories-individual", "value", []), ("trajectories-coach-types", "value", None),
+             ("trajectories-methods", "value", None)],
+        ),
+        "quality": (
+            [("quality-alpha", "children"), ("quality-missing", "children"),
+             ("quality-late", "children"), ("quality-status", "children"),
+             ("quality-poll", "disabled")],
+            [("quality-coach-types", "value", None), ("quality-methods", "value", None)],
+        ),
+    }  # fmt: skip
+    for page, (outputs, inputs) in pages.items():
+        timed = _until_done(r, outputs, inputs, f"{page}-poll")
+        result[f"{page}_s"] = timed["s"]
+        result[f"{page}_request_max_s"] = timed["request_max_s"]
+        result[f"{page}_cached_s"] = _time(
+            lambda o=outputs, i=inputs, p=page: _until_done(r, o, i, f"{p}-poll"), repeat
+        )
     # the viewer's selection is the whole study, as the researcher's: the job is shared
     result["monitor_viewer_cached_s"] = _time(
         lambda: _until_done(v, monitor, monitor_inputs, "monitor-poll"), repeat

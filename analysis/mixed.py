@@ -325,6 +325,11 @@ def _fit_nested(
     codes = [pd.factorize(used[groups])[0]]
     if nested:
         codes.append(used.groupby(keys, sort=False).ngroup().to_numpy())
+    if np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
+        raise ValueError(
+            "the fixed effects are collinear (one term is a combination of others): "
+            + ", ".join(x.columns)
+        )
     nest = nested_intercepts.structure(codes)
     messages: list[str] = []
     attempts: list[_Attempt] = []
@@ -332,8 +337,12 @@ def _fit_nested(
         for found in nested_intercepts.fit_nested(
             x.to_numpy(), y.iloc[:, 0].to_numpy(), nest, reml=reml, methods=group_of_methods
         ):
-            se_ok = found.beta.size > 0 and bool(np.all(np.diag(found.cov_beta) > 0))
-            attempts.append(_Attempt(found.method, found.converged and se_ok, found.loglik, found))
+            estimated = found.beta.size > 0
+            se_ok = estimated and bool(np.all(np.diag(found.cov_beta) > 0))
+            usable = found.converged and se_ok
+            attempts.append(
+                _Attempt(found.method, usable, found.loglik, found if estimated else None)
+            )
             if not found.converged:
                 messages.append(f"{found.method}: {found.message}")
         if any(a.usable for a in attempts):

@@ -216,6 +216,11 @@ def _converged(theta: np.ndarray, problem: _Problem, reml: bool, tol: float = 2e
     return bool(np.max(np.abs(scaled)) < tol)
 
 
+def _failed(method: str, message: str, theta: np.ndarray) -> NestedFit:
+    """An optimizer that ended without estimates (e.g. collinear fixed effects)."""
+    return NestedFit(method, False, message, theta, np.array([]), np.empty((0, 0)), np.nan, np.nan)
+
+
 def fit_nested(
     design: np.ndarray,
     response: np.ndarray,
@@ -228,7 +233,7 @@ def fit_nested(
 
     Returns one :class:`NestedFit` per optimizer, in the order given; ``loglik`` is the
     (RE)ML log-likelihood (``-deviance / 2``), ``cov_beta`` the fixed effects' covariance
-    ``sigma² (X'V⁻¹X)⁻¹`` as lme4 reports it.
+    ``sigma² (X'V⁻¹X)⁻¹`` as lme4 reports it. A fit without estimates has an empty ``beta``.
     """
     problem = _problem(design, response, nest)
     k = len(nest.members)
@@ -253,21 +258,13 @@ def fit_nested(
                     options=options,
                 )
             except (ValueError, np.linalg.LinAlgError) as exc:
-                fits.append(
-                    NestedFit(
-                        name, False, str(exc), start, np.array([]), np.array([[]]), np.nan, np.nan
-                    )
-                )
+                fits.append(_failed(name, str(exc), start))
                 continue
         theta = np.abs(np.asarray(found.x, dtype=float))
         try:
             deviance, beta, xtx_inv, sigma2 = _profile(theta, problem, reml)
         except np.linalg.LinAlgError as exc:
-            fits.append(
-                NestedFit(
-                    name, False, str(exc), theta, np.array([]), np.array([[]]), np.nan, np.nan
-                )
-            )
+            fits.append(_failed(name, str(exc), theta))
             continue
         # scipy's own verdict is often "precision loss" at a flat optimum; lme4's check decides
         converged = bool(np.isfinite(deviance)) and _converged(theta, problem, reml)

@@ -119,3 +119,10 @@ def test_zero_variance_on_the_boundary_converges():
     random = result.random.set_index("component")
     assert random.loc["coach: Intercept", "variance"] < 1e-3
     assert result.converged
+
+
+def test_collinear_fixed_effects_are_refused_by_name():
+    frame = _unbalanced(5)
+    frame["twice"] = 2 * frame["months"]
+    with pytest.raises(ValueError, match="collinear.*months, twice"):
+        mixed.fit(frame, "y ~ months + twice", groups="coach")

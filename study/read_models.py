@@ -13,7 +13,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, extract, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    extract,
+    func,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -270,6 +280,13 @@ def person_wave_frame(
     score_join = ResponseScore.response_id == Response.id
     if scores is not None:
         score_join = and_(score_join, ResponseScore.score_id.in_(list(scores)))
+    # without scores (the monitor, attrition) the score join only costs time
+    with_scores = scores is None or len(scores) > 0
+    score_columns = (
+        (ResponseScore.score_id.label("score"), ResponseScore.value)
+        if with_scores
+        else (null().label("score"), null().label("value"))
+    )
     stmt = (
         select(
             Invitation.trajectory_id,
@@ -286,8 +303,7 @@ def person_wave_frame(
             Invitation.closes_on,
             Wave.anchor,
             _raw(Response.submitted_at).label("submitted_at"),
-            ResponseScore.score_id.label("score"),
-            ResponseScore.value,
+            *score_columns,
         )
         .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
         .outerjoin(
@@ -302,10 +318,11 @@ def person_wave_frame(
                 Response.submitted_at < _end_of_day(as_of),
             ),
         )
-        .outerjoin(ResponseScore, score_join)
         .where(Invitation.trajectory_id.in_(scope), Invitation.opens_on <= as_of)
         .order_by(Invitation.trajectory_id, Invitation.wave_index, Invitation.respondent)
     )
+    if with_scores:
+        stmt = stmt.outerjoin(ResponseScore, score_join)
     if respondent is not None:
         stmt = stmt.where(Invitation.respondent == respondent)
     df = _frame(session, stmt)

@@ -124,5 +124,5 @@ def test_zero_variance_on_the_boundary_converges():
 def test_collinear_fixed_effects_are_refused_by_name():
     frame = _unbalanced(5)
     frame["twice"] = 2 * frame["months"]
-    with pytest.raises(ValueError, match="collinear.*months, twice"):
+    with pytest.raises(ValueError, match=r"collinear.*months, twice"):
         mixed.fit(frame, "y ~ months + twice", groups="coach")

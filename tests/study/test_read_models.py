@@ -121,6 +121,21 @@ def test_person_wave_statuses_and_scores(known) -> None:
     }
 
 
+def test_person_wave_without_scores_has_one_row_per_invitation(known) -> None:
+    db, cohort, frames = known
+    with db.read_sessions() as s:
+        bare = read_models.person_wave_frame(
+            s, trajectory_scope(cohort.study_id), as_of=KNOWN_AS_OF, scores=()
+        )
+    validate_frame(bare, PERSON_WAVE)
+    keys = ["trajectory_id", "wave", "respondent", "instrument_id"]
+    assert bare["score"].isna().all() and not bare.duplicated(keys).any()
+    full = frames["person_wave"].drop_duplicates(keys)
+    merged = bare.merge(full, on=keys, suffixes=("", "_full"), validate="one_to_one")
+    assert len(merged) == len(bare) == len(full) == 24
+    assert (merged["status"] == merged["status_full"]).all()
+
+
 def test_contacts_frame(known) -> None:
     _, cohort, frames = known
     c = by_id(frames["contacts"], cohort)

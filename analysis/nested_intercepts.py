@@ -204,7 +204,9 @@ def _converged(theta: np.ndarray, problem: _Problem, reml: bool, tol: float = 2e
             hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * step[i] * step[j])
     inside = theta > step
     for i in np.flatnonzero(~inside):
-        if f(theta + step[i] * unit[i]) < base - tol:
+        # the objective is flat in theta at zero (it depends on theta²): step in the variance
+        h = 1e-4
+        if (f(theta + np.sqrt(h) * unit[i]) - base) / h < -tol:
             return False
     if not inside.any():
         return True
@@ -239,6 +241,12 @@ def fit_nested(
     k = len(nest.members)
     start = np.ones(k)
     fits: list[NestedFit] = []
+    unknown = [name for name in methods if name not in SCIPY_METHODS]
+    if unknown:
+        raise ValueError(
+            f"unknown optimizer {unknown[0]!r}; random-intercept models are fitted with "
+            + ", ".join(SCIPY_METHODS)
+        )
     for name in methods:
         method = SCIPY_METHODS[name]
         options: dict[str, object] = dict(OPTIONS.get(method, {}))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from dash import dash_table, dcc, html
+from dash import callback_context, dash_table, dcc, html
 
 from dashboard import context
 from dashboard.analysis_jobs import job_key, min_cell_size
@@ -106,11 +106,16 @@ def run_analysis(
     make_job: Callable[..., Callable],
     filters: CohortFilter,
     roles: Sequence[Role],
+    *,
+    follow: bool | None = None,
     **params: Any,
 ) -> Outcome:
     """Check the user, build their scope, submit ``analysis`` and wait briefly for it.
 
-    ``make_job(read_sessions, scope, as_of, min_cell=)`` builds the job.
+    ``make_job(read_sessions, scope, as_of, min_cell=)`` builds the job. A page's poll
+    (``follow``; by default: the callback was triggered by an interval) follows the newest job of
+    this selection even when the data changed since it started: in a busy study every poll
+    would otherwise start the computation again and never see it finish.
     """
     user = context.page_user(*roles)
     language = context.lang()
@@ -121,10 +126,27 @@ def run_analysis(
         key = job_key(session, user.study_id, scope, as_of, analysis, **params)
         min_cell = min_cell_size(session, user.study_id)
     runner = get_runner()
-    status = runner.submit(key, make_job(container.read_sessions, scope, as_of, min_cell=min_cell))
+    followed = runner.latest(key) if (_polled() if follow is None else follow) else None
+    if followed is not None:
+        status = followed
+        key = status.key
+    else:
+        job = make_job(container.read_sessions, scope, as_of, min_cell=min_cell)
+        status = runner.submit(key, job)
     if not status.done:
         status = runner.wait(key, QUICK_WAIT) or status
     return Outcome(user, language, may_see_rows(user), min_cell, status)
+
+
+def _polled() -> bool:
+    """Whether this callback was triggered by a page's polling interval."""
+    try:
+        triggered = callback_context.triggered
+    except Exception:  # outside a Dash callback
+        return False
+    return bool(triggered) and all(
+        str(t.get("prop_id", "")).endswith(".n_intervals") for t in triggered
+    )
 
 
 def progress_line(status: JobStatus, language: str) -> html.Div:

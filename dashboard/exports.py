@@ -11,8 +11,11 @@ table: participants appear only by study code.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import io
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -21,13 +24,13 @@ from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
-from flask import Flask, Response, current_app, jsonify, send_file
+from flask import Flask, Response, current_app, jsonify, request, send_file
 from sqlalchemy import Select, false
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import context
-from dashboard.analysis_jobs import job_key
-from dashboard.jobs import DONE, FAILED, JobStatus, Progress, get_runner
+from dashboard.analysis_jobs import job_key, scope_fingerprint
+from dashboard.jobs import DONE, FAILED, JobKey, JobStatus, Progress, get_runner
 from study.access import may_see_rows
 from study.models import User
 from study.read_models import person_wave_frame, trajectories_frame
@@ -337,16 +340,25 @@ def export_job(
 
 
 def _prune(directory: Path) -> None:
-    files = sorted(directory.glob("tmp*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[KEEP_FILES:]:
-        old.unlink(missing_ok=True)
+    """Keep the :data:`KEEP_FILES` newest export files."""
+    with _dir_lock:
+        dated = []
+        for path in directory.glob("tmp*"):
+            with contextlib.suppress(FileNotFoundError):
+                dated.append((path.stat().st_mtime, path))
+        for _, old in sorted(dated, reverse=True)[KEEP_FILES:]:
+            old.unlink(missing_ok=True)
 
 
 def _export_dir() -> Path:
+    """This application's directory of export files, removed when the process ends."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _dir_lock:
         if _DIR_KEY not in app.extensions:
-            app.extensions[_DIR_KEY] = Path(tempfile.mkdtemp(prefix="klik-exports-"))
+            directory = Path(tempfile.mkdtemp(prefix="klik-exports-"))
+            # pseudonymised row-level data must not outlive the server in /tmp
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            app.extensions[_DIR_KEY] = directory
     return app.extensions[_DIR_KEY]
 
 
@@ -364,8 +376,15 @@ def allowed_kinds(user: User) -> list[str]:
     return [k for k in KINDS if rows or k in AGGREGATE_KINDS]
 
 
-def start_export(kind: str, wait: float) -> tuple[User, JobStatus]:
-    """Check the current user's right to ``kind``, submit its job and wait up to ``wait`` s.
+def start_export(
+    kind: str, wait: float, *, job: str | None = None, follow: bool = False
+) -> tuple[User, JobStatus]:
+    """Check the current user's right to ``kind``, find or submit its job, wait up to ``wait`` s.
+
+    ``job`` names a finished job (its digest, from the page's download link): it is served as
+    it was made, however the data changed since, if it belongs to this user's scope. ``follow``
+    (the page's poll) takes the newest job of this selection rather than starting another
+    when the data changed meanwhile.
 
     Raises
     ------
@@ -379,18 +398,30 @@ def start_export(kind: str, wait: float) -> tuple[User, JobStatus]:
         raise ExportRefused(403, "u mag alleen totalen zien", "you may see aggregates only")
     as_of = context.today()
     scope = context.scope()
-    with context.read_session() as session:
-        key = job_key(session, user.study_id, scope, as_of, "export", kind=kind)
     runner = get_runner()
-    job = export_job(
-        context.container().read_sessions, scope, as_of, kind=kind, directory=_export_dir()
-    )
-    status = runner.submit(key, job)
-    if status.state == DONE and not status.result.path.exists():
-        runner.forget(key)  # the file was pruned: build it again
-        status = runner.submit(key, job)
+    mine = JobKey.make("", scope_fingerprint(scope), "export", kind=kind)
+    status: JobStatus | None = None
+    if job:
+        found = runner.find(job)
+        # another user's job (another scope) is never served: it is as if it did not exist
+        status = found if found is not None and found.key.selection == mine.selection else None
+    elif follow:
+        status = runner.latest(mine)
+    if status is not None and status.state == DONE and not status.result.path.exists():
+        runner.forget(status.key)  # the file was pruned: build it again
+        status = None
+    if status is None:
+        with context.read_session() as session:
+            key = job_key(session, user.study_id, scope, as_of, "export", kind=kind)
+        build_job = export_job(
+            context.container().read_sessions, scope, as_of, kind=kind, directory=_export_dir()
+        )
+        status = runner.submit(key, build_job)
+        if status.state == DONE and not status.result.path.exists():
+            runner.forget(key)
+            status = runner.submit(key, build_job)
     if not status.done and wait > 0:
-        status = runner.wait(key, wait) or status
+        status = runner.wait(status.key, wait) or status
     return user, status
 
 
@@ -401,11 +432,14 @@ def init_routes(server: Flask) -> None:
     def export(kind: str) -> Response | tuple[Response, int]:
         lang = context.lang()
         try:
-            _user, status = start_export(kind, ROUTE_WAIT)
+            _user, status = start_export(kind, ROUTE_WAIT, job=request.args.get("job"))
         except ExportRefused as refused:
             return jsonify(error=refused.texts[lang]), refused.status
         if status.state == FAILED:
-            return jsonify(error=status.error), 500
+            # the reason (which may name tables and paths) is for the log, not the browser
+            current_app.logger.error("export %s failed: %s", kind, status.error)
+            failed = {"nl": "de export is mislukt", "en": "the export failed"}
+            return jsonify(error=failed[lang]), 500
         if status.state != DONE:
             resp = jsonify(
                 status={"nl": "wordt voorbereid", "en": "being prepared"}[lang],
@@ -414,9 +448,15 @@ def init_routes(server: Flask) -> None:
             resp.headers["Retry-After"] = "2"
             return resp, 202
         file: ExportFile = status.result
+        try:
+            # opened before the audit record: a file pruned meanwhile stays readable
+            handle = file.path.open("rb")
+        except FileNotFoundError:
+            get_runner().forget(status.key)
+            return jsonify(status={"nl": "wordt voorbereid", "en": "being prepared"}[lang]), 202
         context.audit_record(
             "export", None,
             what={"kind": kind, "trajectories": file.trajectories, "rows": file.rows,
                   "as_of": context.today().isoformat()},
         )  # fmt: skip
-        return send_file(file.path, mimetype=file.mime, as_attachment=True, download_name=file.name)
+        return send_file(handle, mimetype=file.mime, as_attachment=True, download_name=file.name)

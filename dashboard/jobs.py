@@ -75,6 +75,11 @@ class JobKey:
         )
 
     @property
+    def selection(self) -> tuple[str, str, str]:
+        """What was asked, whatever the data version: scope, analysis and parameters."""
+        return (self.scope, self.analysis, self.params)
+
+    @property
     def digest(self) -> str:
         """A file-name-safe hash of the key."""
         raw = "\x1f".join((self.version, self.scope, self.analysis, self.params))
@@ -164,6 +169,9 @@ class JobRunner:
         self._clock = clock
         self._lock = threading.Lock()
         self._jobs: OrderedDict[JobKey, JobStatus] = OrderedDict()
+        # the newest key submitted per selection, so a page can follow the job it started
+        # while the data (and so the version in the key) moves on
+        self._latest: dict[tuple[str, str, str], JobKey] = {}
         self.computed = 0  # how many jobs actually ran (cache hits do not count)
 
     # -- asking --------------------------------------------------------------------------------
@@ -174,6 +182,7 @@ class JobRunner:
         A failed job is retried on the next submit. Returns the job's status (a snapshot).
         """
         with self._lock:
+            self._latest[key.selection] = key
             job = self._jobs.get(key)
             if job is not None and job.state != FAILED:
                 self._jobs.move_to_end(key)
@@ -194,6 +203,21 @@ class JobRunner:
         with self._lock:
             job = self._jobs.get(key)
             return None if job is None else self._snapshot(job)
+
+    def latest(self, key: JobKey) -> JobStatus | None:
+        """The newest job submitted for ``key``'s selection (any data version), if still known."""
+        with self._lock:
+            newest = self._latest.get(key.selection)
+            job = self._jobs.get(newest) if newest is not None else None
+            return None if job is None else self._snapshot(job)
+
+    def find(self, digest: str) -> JobStatus | None:
+        """A known job by its :attr:`JobKey.digest`."""
+        with self._lock:
+            for key, job in self._jobs.items():
+                if key.digest == digest:
+                    return self._snapshot(job)
+        return None
 
     def result(self, key: JobKey) -> Any:
         """The finished result, or None when not done."""

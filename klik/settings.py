@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import URL
 
 DEFAULT_DATABASE_URL = "sqlite:///klik.db"
 
@@ -20,7 +21,8 @@ def database_url(database: str) -> str:
     """A database URL from ``--database``: a URL as given, or a file path for SQLite."""
     if "://" in database:
         return database
-    return f"sqlite:///{Path(database).expanduser()}"
+    # built, not formatted: a file name may hold characters a URL treats specially (?, #, %)
+    return URL.create("sqlite", database=str(Path(database).expanduser())).render_as_string()
 
 
 def settings_for(database: str | None, **overrides: object) -> Settings:

@@ -21,7 +21,14 @@ from questionnaires.model import Instrument
 from study import read_models
 from study.models import AuditEvent, Invitation
 
-NON_DATA_ACTIONS: tuple[str, ...] = ("read", "login", "login_failed", "login_locked", "logout")
+NON_DATA_ACTIONS: tuple[str, ...] = (
+    "read",
+    "export",
+    "login",
+    "login_failed",
+    "login_locked",
+    "logout",
+)
 NON_DATA_ENTITIES: tuple[str, ...] = ("app_user", "user_session")
 
 FRAME_NAMES: tuple[str, ...] = (
@@ -98,8 +105,8 @@ def data_version(session: Session, study_id: int) -> str:
     """A short fingerprint of the data that changes with every write that matters.
 
     It combines the study, the last audit event that records a change of data (every service,
-    every submission and every correction writes one; reads, logins and user administration do
-    not count) and the number of invitations per status with the largest invitation id (the
+    every submission and every correction writes one; reads, exports, logins and user
+    administration do not count) and the number of invitations per status with the largest invitation id (the
     scheduler creates invitations and changes their status without an audit event). Two cheap
     queries (an index-only count and a backward scan of the audit log), so it can run in every
     request; it is not limited to the study, so a change in another study of the same database

@@ -117,16 +117,18 @@ def make(_clicks: Any, _tick: Any, button: Any) -> tuple:
     context.page_user(*ROLES)
     lang = context.lang()
     kind = str(button.get("kind", "")) if isinstance(button, dict) else ""
+    polled = dash.ctx.triggered_id is not None and dash.ctx.triggered_id.get("type") == POLL
     try:
-        _user, status = start_export(kind, QUICK_WAIT)
+        _user, status = start_export(kind, QUICK_WAIT, follow=polled)
     except ExportRefused as refused:
         return html.Div(refused.texts[lang], className="klik-alert", role="alert"), True
     if status.state != DONE:
         return progress_line(status, lang), status.done
     file = status.result
+    # the link names this job, so the download is the file just made
     link = html.A(
         f"{T['download'][lang]} {file.name} ({_size(file.size, lang)})",
-        href=f"/export/{kind}",
+        href=f"/export/{kind}?job={status.key.digest}",
         id=f"export-{kind}",
         download=file.name,
     )

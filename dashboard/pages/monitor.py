@@ -98,7 +98,7 @@ def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any, _tick: Any)
     outcome = run_analysis("monitor", monitor_job, filters, ROLES)
     language = outcome.language
     if not done(outcome):
-        return dash.no_update, progress_line(outcome.status, language), False
+        return dash.no_update, progress_line(outcome.status, language), outcome.status.done
     data = outcome.status.result
     view = monitor_view(
         data,
@@ -106,6 +106,8 @@ def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any, _tick: Any)
         lang=language,
         show_rows=outcome.rows_allowed,
     )
-    # no n here: for a viewer a small selection's size is itself protected
+    if not outcome.rows_allowed:
+        # how and how fast it was computed says something about a selection's size and use
+        return view, None, True
     note = html.P(how_obtained(outcome.status, language), className="klik-footnote")
     return html.Div([view, note]), None, True

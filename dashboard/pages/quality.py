@@ -116,7 +116,7 @@ def render(outcome: Outcome) -> tuple:
     language = outcome.language
     if not done(outcome):
         keep = dash.no_update
-        return keep, keep, keep, progress_line(outcome.status, language), False
+        return keep, keep, keep, progress_line(outcome.status, language), outcome.status.done
     result = outcome.status.result
     alpha = suppressed(result["alpha"], "n", outcome)
     missing = suppressed(result["missing"], "responses", outcome)

@@ -138,7 +138,7 @@ def render(outcome: Outcome, by: str) -> tuple:
     language = outcome.language
     if not done(outcome):
         keep = dash.no_update
-        return keep, keep, keep, keep, progress_line(outcome.status, language), False
+        return keep, keep, keep, keep, progress_line(outcome.status, language), outcome.status.done
     result = outcome.status.result
     view: views.SurvivalView = result["views"][(by, language, outcome.rows_allowed)]
     figure = views.km_view_figure(

@@ -151,7 +151,7 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
     result = status.result if status.state == DONE else status.partial
     if result is None:
         keep = dash.no_update
-        return keep, keep, progress_line(status, language), False
+        return keep, keep, progress_line(status, language), status.done
     long = result["long"]
     show_lines = individual and outcome.rows_allowed
     figure = views.trajectory_view_figure(
@@ -173,7 +173,7 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
             figure,
             [html.H2(_t("model", language)), html.P(_t("fitting", language))],
             notes,
-            False,
+            status.done,
         )
     return figure, _model_part(result, outcome), notes, True
 

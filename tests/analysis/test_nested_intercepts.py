@@ -126,3 +126,27 @@ def test_collinear_fixed_effects_are_refused_by_name():
     frame["twice"] = 2 * frame["months"]
     with pytest.raises(ValueError, match=r"collinear.*months, twice"):
         mixed.fit(frame, "y ~ months + twice", groups="coach")
+
+
+def test_a_zero_variance_that_should_not_be_zero_is_not_converged():
+    frame = _unbalanced(1)
+    coach_effect = np.random.default_rng(9).normal(0, 2.0, frame["coach"].max() + 1)
+    frame["y"] += coach_effect[frame["coach"]]
+    result = mixed.fit(frame, "y ~ months", groups="coach", vc_formula={"e": "0 + C(employee)"})
+    random = result.random.set_index("component")
+    assert random.loc["coach: Intercept", "variance"] > 0.1
+    codes = [
+        pd.factorize(frame["coach"])[0],
+        frame.groupby(["coach", "employee"], sort=False).ngroup().to_numpy(),
+    ]
+    design = np.column_stack([np.ones(len(frame)), frame["months"]])
+    problem = nested_intercepts._problem(design, frame["y"], nested_intercepts.structure(codes))
+    theta = np.sqrt(random["variance"].to_numpy()[:2] / random.loc["Residual", "variance"])
+    assert nested_intercepts._converged(theta, problem, reml=True)
+    # the coach variance stuck at zero: the objective falls away from the boundary
+    assert not nested_intercepts._converged(np.array([0.0, theta[1]]), problem, reml=True)
+
+
+def test_unknown_optimizer_names_are_refused(pastes):
+    with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
+        _fit_pastes(pastes, methods=("newton",))

@@ -129,9 +129,20 @@ def test_the_page_prepares_an_export_and_then_links_it(forms_env: Env) -> None:
             break
         time.sleep(0.25)
     link = made["state"]["props"]
-    assert link["href"] == "/export/csv_wide" and link["download"] == "klik_wide.csv"
+    assert link["href"].startswith("/export/csv_wide?job=") and link["download"] == "klik_wide.csv"
     assert "Downloaden klik_wide.csv" in link["children"]
-    assert len(pd.read_csv(io.BytesIO(_download(c, "csv_wide").data))) == 6
+    first = c.get(link["href"])
+    assert first.status_code == 200 and len(pd.read_csv(io.BytesIO(first.data))) == 6
+    # downloading is no change of data: the link (and the same export asked again) still serve
+    # the file at once
+    assert c.get(link["href"]).status_code == 200
+    assert c.get("/export/csv_wide").status_code == 200
+    # another user cannot fetch that job's file by its name: they get their own export
+    coach = forms_env.login("coach1")
+    theirs = pd.read_csv(
+        io.BytesIO(_download(coach, f"csv_wide?job={link['href'].split('=')[1]}").data)
+    )
+    assert set(theirs["jobcoach_id"]) == {forms_env.cohort.jobcoach_ids[0]}
 
 
 def test_a_crafted_make_request_is_refused_to_a_viewer(forms_env: Env) -> None:

@@ -181,3 +181,68 @@ def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeyp
     # the same selection again is answered from the finished job, on the first request
     again = dash_post(researcher, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", 0)])
     assert again.get_json()["response"]["monitor-poll"]["disabled"] is True
+
+
+def test_polls_follow_the_running_job_while_the_data_changes(forms_env: Env, monkeypatch) -> None:
+    import threading
+
+    from dashboard.jobs import JobRunner
+    from dashboard.pages import monitor
+    from study import services
+
+    release = threading.Event()
+    real_job = monitor.monitor_job
+    started: list[int] = []
+
+    def held_job(*args, **kwargs):
+        run = real_job(*args, **kwargs)
+
+        def held(progress):
+            started.append(1)
+            assert release.wait(30)
+            return run(progress)
+
+        return held
+
+    monkeypatch.setattr(monitor, "monitor_job", held_job)
+    runner = JobRunner()
+    forms_env.app.extensions["klik_jobs"] = runner
+    c = forms_env.login("researcher")
+    inputs = [(i, "value", None) for i in MONITOR_INPUTS]
+    dash_post(c, MONITOR_OUTPUTS, inputs)  # the page opens: the job starts
+    # a form is answered, a contact logged... the data version moves on
+    with forms_env.container.sessions.begin() as s:
+        services.record_contact(
+            s, forms_env.cohort.study_id, forms_env.cohort.trajectory_ids[0],
+            {"contact_date": dt.date(2026, 1, 2), "minutes": 20, "mode": "phone",
+             "with_whom": "employee", "activity": "self_reliance"},
+            actor="coach", at=dt.datetime(2026, 1, 2, 10, tzinfo=dt.UTC),
+        )  # fmt: skip
+    poll = [*inputs, ("monitor-poll", "n_intervals", 1)]
+    for _ in range(3):  # the page's interval: these follow the job, they do not start another
+        body = _post_as_poll(c, poll).get_json()["response"]
+        assert body["monitor-poll"]["disabled"] is False
+    release.set()
+    for _ in range(60):
+        body = _post_as_poll(c, poll).get_json()["response"]
+        if body["monitor-poll"]["disabled"]:
+            break
+        time.sleep(0.25)
+    assert body["monitor-poll"]["disabled"] is True
+    assert len(started) == 1 and runner.computed == 1
+
+
+def _post_as_poll(client, inputs):
+    """A callback request that the interval triggered (the last input changed)."""
+    from tests.dashboard.conftest import csrf_headers
+
+    body = {
+        "output": "..monitor-content.children...monitor-status.children...monitor-poll.disabled..",
+        "outputs": [{"id": i, "property": p} for i, p in MONITOR_OUTPUTS],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": ["monitor-poll.n_intervals"],
+        "state": [],
+    }
+    resp = client.post("/_dash-update-component", json=body, headers=csrf_headers(client))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return resp

@@ -55,6 +55,7 @@ T = {
     "n": {"nl": "Aantal", "en": "Number"},
     "still_active": {"nl": "Loopt nog", "en": "Still ongoing"},
     "overdue_list": {"nl": "Achterstallige vragenlijsten", "en": "Overdue forms"},
+    "oldest": {"nl": "De {shown} oudste van {n}.", "en": "The {shown} oldest of {n}."},
     "study_code": {"nl": "Studiecode", "en": "Study code"},
     "due": {"nl": "Vervaldatum", "en": "Due"},
     "days": {"nl": "Dagen te laat", "en": "Days overdue"},
@@ -410,9 +411,17 @@ def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> ht
             ),
         )
         heads = [_t(h, lang) for h in ("study_code", "wave", "role", "due", "days")]
+        listed = html.P(
+            _t("oldest", lang, shown=len(shown), n=data.n_overdue), className="klik-note"
+        )
         parts.append(
             html.Div(
-                [html.H2(_t("overdue_list", lang)), table(shown, heads)], className="klik-card"
+                [
+                    html.H2(_t("overdue_list", lang)),
+                    listed,
+                    html.Div(table(shown, heads), className="klik-scroll"),
+                ],
+                className="klik-card",
             )
         )
     if k:

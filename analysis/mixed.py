@@ -295,32 +295,45 @@ def fit(
         raise ValueError(f"unknown engine {engine!r}")
     if engine == "nested" and nested is None:
         raise ValueError("the nested engine fits random intercepts only (no random slopes)")
-    spec = dict(formula=formula, groups=groups, re_formula=re_, vc_formula=vc, reml=reml)
+    spec = _Spec(formula, groups, re_, vc, reml, alpha, tuple(methods), tuple(fallback))
     if engine != "statsmodels" and nested is not None:
-        return _fit_nested(frame, nested, alpha, tuple(methods), tuple(fallback), **spec)
-    return _fit_statsmodels(frame, alpha, tuple(methods), tuple(fallback), **spec)
+        return _fit_nested(frame, nested, spec)
+    return _fit_statsmodels(frame, spec)
 
 
-def _fit_nested(
-    frame: pd.DataFrame,
-    nested: str,
-    alpha: float,
-    methods: tuple[str, ...],
-    fallback: tuple[str, ...],
-    *,
-    formula: str,
-    groups: str,
-    re_formula: str,
-    vc_formula: dict[str, str],
-    reml: bool,
-) -> MixedResult:
+@dataclass(frozen=True)
+class _Spec:
+    """What :func:`fit` was asked, as both engines need it."""
+
+    formula: str
+    groups: str
+    re_formula: str
+    vc_formula: dict[str, str]
+    reml: bool
+    alpha: float
+    methods: tuple[str, ...]
+    fallback: tuple[str, ...]
+
+    def described(self) -> dict[str, object]:
+        """The :class:`MixedResult` fields that repeat the question."""
+        return {
+            "formula": self.formula,
+            "groups": self.groups,
+            "re_formula": self.re_formula,
+            "vc_formula": self.vc_formula,
+            "reml": self.reml,
+        }
+
+
+def _fit_nested(frame: pd.DataFrame, nested: str, spec: _Spec) -> MixedResult:
+    groups = spec.groups
     keys = [groups, nested] if nested else [groups]
     for key in keys:
         if key not in frame.columns:
             raise ValueError(f"frame lacks column {key!r}")
     # drop incomplete rows first, so every count below refers to the rows fitted
     complete = frame.dropna(subset=keys)
-    y, x = dmatrices(formula, complete, return_type="dataframe", NA_action="drop")
+    y, x = dmatrices(spec.formula, complete, return_type="dataframe", NA_action="drop")
     used = complete.loc[x.index, keys]
     codes = [pd.factorize(used[groups])[0]]
     if nested:
@@ -333,9 +346,9 @@ def _fit_nested(
     nest = nested_intercepts.structure(codes)
     messages: list[str] = []
     attempts: list[_Attempt] = []
-    for group_of_methods in (methods, fallback):
+    for group_of_methods in (spec.methods, spec.fallback):
         for found in nested_intercepts.fit_nested(
-            x.to_numpy(), y.iloc[:, 0].to_numpy(), nest, reml=reml, methods=group_of_methods
+            x.to_numpy(), y.iloc[:, 0].to_numpy(), nest, reml=spec.reml, methods=group_of_methods
         ):
             estimated = found.beta.size > 0
             se_ok = estimated and bool(np.all(np.diag(found.cov_beta) > 0))
@@ -350,59 +363,45 @@ def _fit_nested(
     best, converged = _choose(attempts, messages)
     chosen: nested_intercepts.NestedFit = best.estimate  # type: ignore[assignment]
     terms = list(x.columns)
-    names = [f"{groups}: Intercept", *vc_formula]
+    names = [f"{groups}: Intercept", *spec.vc_formula]
     rows = [
         (name, float(t**2 * chosen.sigma2), float(t * np.sqrt(chosen.sigma2)), np.nan)
         for name, t in zip(names, chosen.theta, strict=True)
     ]
     rows.append(("Residual", chosen.sigma2, float(np.sqrt(chosen.sigma2)), np.nan))
     return MixedResult(
-        fixed=_fixed_table(terms, chosen.beta, chosen.cov_beta, alpha),
+        fixed=_fixed_table(terms, chosen.beta, chosen.cov_beta, spec.alpha),
         random=pd.DataFrame(rows, columns=RANDOM_COLUMNS),
         cov_fixed=pd.DataFrame(chosen.cov_beta, index=terms, columns=terms),
         loglik=float(chosen.loglik),
         n_obs=len(used),
         n_groups=nest.n_units[0],
-        n_levels=dict(zip([groups, *vc_formula], nest.n_units, strict=True)),
+        n_levels=dict(zip([groups, *spec.vc_formula], nest.n_units, strict=True)),
         converged=converged,
         method=best.method,
         engine="nested",
-        reml=reml,
         warnings=messages,
         attempts=_attempts_frame(attempts),
-        formula=formula,
-        groups=groups,
-        re_formula=re_formula,
-        vc_formula=vc_formula,
+        **spec.described(),
     )
 
 
-def _fit_statsmodels(
-    frame: pd.DataFrame,
-    alpha: float,
-    methods: tuple[str, ...],
-    fallback: tuple[str, ...],
-    *,
-    formula: str,
-    groups: str,
-    re_formula: str,
-    vc_formula: dict[str, str],
-    reml: bool,
-) -> MixedResult:
+def _fit_statsmodels(frame: pd.DataFrame, spec: _Spec) -> MixedResult:
+    groups = spec.groups
     # drop incomplete rows up front so every level count below refers to the rows fitted
     model = smf.mixedlm(
-        formula,
+        spec.formula,
         frame,
         groups=groups,
-        re_formula=re_formula,
-        vc_formula=vc_formula or None,
+        re_formula=spec.re_formula,
+        vc_formula=spec.vc_formula or None,
         missing="drop",
     )
     messages: list[str] = []
     attempts: list[_Attempt] = []
-    for group_of_methods in (methods, fallback):
+    for group_of_methods in (spec.methods, spec.fallback):
         for method in group_of_methods:
-            result, notes = _fit_one(model, reml, method)
+            result, notes = _fit_one(model, spec.reml, method)
             messages += notes
             llf = float(result.llf) if result is not None else np.nan
             attempts.append(_Attempt(method, _usable(result), llf, result))
@@ -418,7 +417,7 @@ def _fit_statsmodels(
     terms = list(model.exog_names[:k_fe])
     cov = np.asarray(chosen.cov_params(), dtype=float)[:k_fe, :k_fe]
     return MixedResult(
-        fixed=_fixed_table(terms, np.asarray(chosen.fe_params, dtype=float), cov, alpha),
+        fixed=_fixed_table(terms, np.asarray(chosen.fe_params, dtype=float), cov, spec.alpha),
         random=_random_table(chosen, groups),
         cov_fixed=pd.DataFrame(cov, index=terms, columns=terms),
         loglik=float(chosen.llf),
@@ -428,13 +427,9 @@ def _fit_statsmodels(
         converged=converged,
         method=best.method,
         engine="statsmodels",
-        reml=reml,
         warnings=messages,
         attempts=_attempts_frame(attempts),
-        formula=formula,
-        groups=groups,
-        re_formula=re_formula,
-        vc_formula=vc_formula,
+        **spec.described(),
     )
 
 

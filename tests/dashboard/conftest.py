@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
@@ -195,3 +196,28 @@ def wait_until(page, function: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {function}")
         page.wait_for_timeout(100)
+
+
+@dataclass
+class HeldJobs:
+    """Wraps a job factory so that its jobs report a first step, then wait for :attr:`release`.
+
+    For tests of what pages do while a long computation runs. ``started`` counts the jobs that
+    began.
+    """
+
+    make_job: Callable[..., Callable]
+    fraction: float = 0.05
+    release: threading.Event = field(default_factory=threading.Event)
+    started: list[int] = field(default_factory=list)
+
+    def __call__(self, *args: object, **kwargs: object) -> Callable:
+        run = self.make_job(*args, **kwargs)
+
+        def held(progress: Callable) -> object:
+            self.started.append(1)
+            progress(self.fraction, "trajectories")
+            assert self.release.wait(30)
+            return run(progress)
+
+        return held

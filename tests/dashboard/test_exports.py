@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pyreadstat
 from sqlalchemy import select
 
 from study.models import AuditEvent, ParticipantIdentity
-from tests.dashboard.conftest import Env, csrf_headers, route_to
+from tests.dashboard.conftest import Env, HeldJobs, csrf_headers, route_to
 
 
 def _download(client, kind: str):
@@ -154,21 +153,9 @@ def test_a_crafted_make_request_is_refused_to_a_viewer(forms_env: Env) -> None:
 def test_a_slow_export_reports_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
     from dashboard import exports
 
-    release = threading.Event()
-    real_job = exports.export_job
-
-    def held_job(*args, **kwargs):
-        run = real_job(*args, **kwargs)
-
-        def held(progress):
-            progress(0.1, "trajectories")
-            assert release.wait(30)
-            return run(progress)
-
-        return held
-
+    held = HeldJobs(exports.export_job, fraction=0.1)
     monkeypatch.setattr(exports, "ROUTE_WAIT", 0.2)
-    monkeypatch.setattr(exports, "export_job", held_job)
+    monkeypatch.setattr(exports, "export_job", held)
     c = forms_env.login("researcher")
     first = c.get("/export/csv_long")
     assert first.status_code == 202 and first.get_json()["progress"] == 0.1
@@ -179,6 +166,6 @@ def test_a_slow_export_reports_progress_and_blocks_no_one(forms_env: Env, monkey
     started = time.perf_counter()
     assert route_to(other, "/workspace").status_code == 200
     assert time.perf_counter() - started < 5
-    release.set()
+    held.release.set()
     text = _download(c, "csv_long").get_data(as_text=True)
     assert text.startswith("study_code,")

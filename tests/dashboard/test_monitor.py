@@ -22,7 +22,7 @@ from dashboard.monitor_views import (
 )
 from study.access import visible_trajectories
 from study.read_models import person_wave_frame, trajectories_frame
-from tests.dashboard.conftest import Env, dash_post
+from tests.dashboard.conftest import Env, HeldJobs, dash_post
 
 MONITOR_INPUTS = ("monitor-organisation", "monitor-coach-type", "monitor-method", "monitor-benefit")
 MONITOR_OUTPUTS = [
@@ -143,25 +143,11 @@ def test_monitor_page_renders_for_researcher_and_viewer(forms_env: Env) -> None:
 
 
 def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
-    import threading
-
     from dashboard.pages import monitor
     from dashboard.pages.outbox import CONTENT as OUTBOX_CONTENT
 
-    release = threading.Event()
-    real_job = monitor.monitor_job
-
-    def held_job(*args, **kwargs):
-        run = real_job(*args, **kwargs)
-
-        def held(progress):
-            progress(0.05, "trajectories")
-            assert release.wait(30)
-            return run(progress)
-
-        return held
-
-    monkeypatch.setattr(monitor, "monitor_job", held_job)
+    held = HeldJobs(monitor.monitor_job)
+    monkeypatch.setattr(monitor, "monitor_job", held)
     researcher = forms_env.login("researcher")
     inputs = [(i, "value", None) for i in MONITOR_INPUTS]
     first = dash_post(researcher, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", 0)])
@@ -175,7 +161,7 @@ def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeyp
         other, [(OUTBOX_CONTENT, "children")], [("outbox-refresh", "n_intervals", 1)]
     )
     assert outbox.status_code == 200 and time.perf_counter() - started < 5
-    release.set()
+    held.release.set()
     done = _monitor(researcher)
     assert "Vragenlijsten per meting en rol" in done.get_data(as_text=True)
     # the same selection again is answered from the finished job, on the first request
@@ -184,27 +170,12 @@ def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeyp
 
 
 def test_polls_follow_the_running_job_while_the_data_changes(forms_env: Env, monkeypatch) -> None:
-    import threading
-
     from dashboard.jobs import JobRunner
     from dashboard.pages import monitor
     from study import services
 
-    release = threading.Event()
-    real_job = monitor.monitor_job
-    started: list[int] = []
-
-    def held_job(*args, **kwargs):
-        run = real_job(*args, **kwargs)
-
-        def held(progress):
-            started.append(1)
-            assert release.wait(30)
-            return run(progress)
-
-        return held
-
-    monkeypatch.setattr(monitor, "monitor_job", held_job)
+    held = HeldJobs(monitor.monitor_job)
+    monkeypatch.setattr(monitor, "monitor_job", held)
     runner = JobRunner()
     forms_env.app.extensions["klik_jobs"] = runner
     c = forms_env.login("researcher")
@@ -222,14 +193,14 @@ def test_polls_follow_the_running_job_while_the_data_changes(forms_env: Env, mon
     for _ in range(3):  # the page's interval: these follow the job, they do not start another
         body = _post_as_poll(c, poll).get_json()["response"]
         assert body["monitor-poll"]["disabled"] is False
-    release.set()
+    held.release.set()
     for _ in range(60):
         body = _post_as_poll(c, poll).get_json()["response"]
         if body["monitor-poll"]["disabled"]:
             break
         time.sleep(0.25)
     assert body["monitor-poll"]["disabled"] is True
-    assert len(started) == 1 and runner.computed == 1
+    assert len(held.started) == 1 and runner.computed == 1
 
 
 def _post_as_poll(client, inputs):

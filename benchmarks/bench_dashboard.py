@@ -5,10 +5,11 @@ once with the simulator into ``--cache`` (SQLite) and reused. The callbacks are 
 real Flask app in-process (login, cookies, CSRF header), so the times are server times without a
 network. Prints one JSON line per cohort size.
 
-The monitor and the exports run as background jobs: for those the line holds the seconds until
-the result is there (``*_s``, polling as the page does), the slowest single request meanwhile
-(``*_request_max_s``: what holds a server thread) and, for the monitor, the answer once the
-job for that selection has finished (``*_cached_s``).
+The monitor, the analysis pages and the exports run as background jobs: for those the line holds
+the seconds until the result is there (``*_s``, polling as the page does), the slowest single
+request meanwhile (``*_request_max_s``: what holds a server thread), the slowest answer another
+user got meanwhile (``*_other_user_max_s``, ``/health`` ten times a second) and the answer once
+the job for that selection has finished (``*_cached_s``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,35 @@ def _post(client: Any, outputs: list[tuple[str, str]], inputs: list[tuple[str, s
     if resp.status_code != 200:
         raise RuntimeError(f"{resp.status_code}: {resp.get_data(as_text=True)[:200]}")
     return resp
+
+
+class _OtherUser:
+    """Another user's requests (``/health``, ten a second) while jobs run: the slowest answer.
+
+    Jobs run on threads of the web process, so this shows how much a computation slows
+    everybody else's requests.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.slowest, self.requests = client, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sent = time.perf_counter()
+            self.client.get("/health")
+            self.slowest = max(self.slowest, time.perf_counter() - sent)
+            self.requests += 1
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> _OtherUser:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _until_done(client: Any, outputs: list, inputs: list, poll: str) -> dict[str, float]:
@@ -164,7 +195,9 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
         ("monitor_researcher", r, monitor_inputs),
         ("monitor_filtered", r, filtered),
     ):
-        timed = _until_done(client, monitor, inputs, "monitor-poll")
+        with _OtherUser(app.test_client()) as other:
+            timed = _until_done(client, monitor, inputs, "monitor-poll")
+        result[f"{name}_other_user_max_s"] = round(other.slowest, 3)
         result[f"{name}_s"] = timed["s"]
         result[f"{name}_request_max_s"] = timed["request_max_s"]
         result[f"{name}_cached_s"] = _time(
@@ -193,7 +226,9 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
         ),
     }  # fmt: skip
     for page, (outputs, inputs) in pages.items():
-        timed = _until_done(r, outputs, inputs, f"{page}-poll")
+        with _OtherUser(app.test_client()) as other:
+            timed = _until_done(r, outputs, inputs, f"{page}-poll")
+        result[f"{page}_other_user_max_s"] = round(other.slowest, 3)
         result[f"{page}_s"] = timed["s"]
         result[f"{page}_request_max_s"] = timed["request_max_s"]
         result[f"{page}_cached_s"] = _time(
@@ -216,7 +251,9 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
         lambda: _post(r, [("outbox-content", "children")], [("outbox-refresh", "n_intervals", 1)]),
         repeat,
     )
-    timed = _download(r, "csv_wide")
+    with _OtherUser(app.test_client()) as other:
+        timed = _download(r, "csv_wide")
+    result["export_csv_wide_other_user_max_s"] = round(other.slowest, 3)
     result["export_csv_wide_s"] = timed["s"]
     result["export_csv_wide_request_max_s"] = timed["request_max_s"]
     container.dispose()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dash
 from flask import Flask, Response
 
-from dashboard import auth, context, exports, layout
+from dashboard import auth, context, exports, jobs, layout
 from dashboard.forms import coach_forms_blueprint, forms_blueprint
 from klik.wiring import Container
 from study.errors import Forbidden
@@ -29,6 +30,11 @@ def create_app(container: Container) -> Flask:
     server.config["SECRET_KEY"] = container.settings.secret_key
     server.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     server.extensions["klik"] = container
+    # analyses, the monitor and exports run in child processes: see dashboard.jobs
+    isolation = jobs.PROCESS if hasattr(os, "fork") else jobs.THREAD
+    server.extensions[jobs.EXTENSION] = jobs.JobRunner(
+        isolation=isolation, engines=[container.engine]
+    )
 
     auth.init_auth(server)
     server.register_blueprint(forms_blueprint(container))

@@ -340,14 +340,16 @@ def export_job(
 
 
 def _prune(directory: Path) -> None:
-    """Keep the :data:`KEEP_FILES` newest export files."""
-    with _dir_lock:
-        dated = []
-        for path in directory.glob("tmp*"):
-            with contextlib.suppress(FileNotFoundError):
-                dated.append((path.stat().st_mtime, path))
-        for _, old in sorted(dated, reverse=True)[KEEP_FILES:]:
-            old.unlink(missing_ok=True)
+    """Keep the :data:`KEEP_FILES` newest export files.
+
+    Runs in the job's process and takes no lock: two prunes at once only unlink a file twice.
+    """
+    dated = []
+    for path in directory.glob("tmp*"):
+        with contextlib.suppress(FileNotFoundError):
+            dated.append((path.stat().st_mtime, path))
+    for _, old in sorted(dated, reverse=True)[KEEP_FILES:]:
+        old.unlink(missing_ok=True)
 
 
 def _export_dir() -> Path:

@@ -152,10 +152,13 @@ def test_a_crafted_make_request_is_refused_to_a_viewer(forms_env: Env) -> None:
 
 def test_a_slow_export_reports_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
     from dashboard import exports
+    from dashboard.jobs import JobRunner
 
     held = HeldJobs(exports.export_job, fraction=0.1)
     monkeypatch.setattr(exports, "ROUTE_WAIT", 0.2)
     monkeypatch.setattr(exports, "export_job", held)
+    # the job waits for an event of this process: it must run on a thread of this process
+    forms_env.app.extensions["klik_jobs"] = JobRunner()
     c = forms_env.login("researcher")
     first = c.get("/export/csv_long")
     assert first.status_code == 202 and first.get_json()["progress"] == 0.1

@@ -143,11 +143,14 @@ def test_monitor_page_renders_for_researcher_and_viewer(forms_env: Env) -> None:
 
 
 def test_a_slow_monitor_shows_progress_and_blocks_no_one(forms_env: Env, monkeypatch) -> None:
+    from dashboard.jobs import JobRunner
     from dashboard.pages import monitor
     from dashboard.pages.outbox import CONTENT as OUTBOX_CONTENT
 
     held = HeldJobs(monitor.monitor_job)
     monkeypatch.setattr(monitor, "monitor_job", held)
+    # the job waits for an event of this process: it must run on a thread of this process
+    forms_env.app.extensions["klik_jobs"] = JobRunner()
     researcher = forms_env.login("researcher")
     inputs = [(i, "value", None) for i in MONITOR_INPUTS]
     first = dash_post(researcher, MONITOR_OUTPUTS, [*inputs, ("monitor-poll", "n_intervals", 0)])

@@ -322,6 +322,8 @@ class JobRunner:
                 break
             if self._jobs[old_key].done and old_key != key:
                 del self._jobs[old_key]
+                if self._latest.get(old_key.selection) == old_key:
+                    del self._latest[old_key.selection]
                 excess -= 1
 
     @staticmethod

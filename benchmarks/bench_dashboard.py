@@ -152,7 +152,7 @@ def _time(fn: Any, repeat: int) -> float:
     return round(statistics.median(times), 3)
 
 
-def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
+def measure(database: Path, repeat: int = 3, isolation: str = "process") -> dict[str, Any]:
     """Median server seconds of each callback on the cohort in ``database``."""
     import datetime as dt
 
@@ -171,6 +171,9 @@ def measure(database: Path, repeat: int = 3) -> dict[str, Any]:
         n = s.scalar(select(func.count()).select_from(Trajectory))
         coach = s.scalar(select(Trajectory.jobcoach_id).order_by(Trajectory.id))
     app = create_app(container)
+    from dashboard.jobs import EXTENSION, JobRunner
+
+    app.extensions[EXTENSION] = JobRunner(isolation=isolation, engines=[container.engine])
     clients = {}
     for name in ("bench-researcher", "bench-viewer", "bench-coach"):
         c = app.test_client()
@@ -265,12 +268,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trajectories", type=int, nargs="+", default=[134])
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/.cache"))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--isolation",
+        nargs="+",
+        default=["process"],
+        choices=["process", "thread"],
+        help="where jobs run; give both to compare them side by side",
+    )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     for n in args.trajectories:
         database = args.cache / f"dashboard_{n}.db"
         _ensure_cohort(n, database)
-        print(json.dumps(measure(database, args.repeat)), flush=True)
+        for isolation in args.isolation:
+            result = {"isolation": isolation, **measure(database, args.repeat, isolation)}
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

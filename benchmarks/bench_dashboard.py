@@ -98,11 +98,15 @@ class _OtherUser:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sent = time.perf_counter()
+            # from the moment the request is due: waiting for the interpreter lock before the
+            # request can even start counts too
+            due = time.perf_counter()
             self.client.get("/health")
-            self.slowest = max(self.slowest, time.perf_counter() - sent)
+            self.slowest = max(self.slowest, time.perf_counter() - due)
             self.requests += 1
+            due = time.perf_counter() + 0.1
             self._stop.wait(0.1)
+            self.slowest = max(self.slowest, time.perf_counter() - due)
 
     def __enter__(self) -> _OtherUser:
         self._thread.start()

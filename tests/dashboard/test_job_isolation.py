@@ -94,3 +94,26 @@ def test_process_isolation_is_refused_without_fork(monkeypatch) -> None:
     monkeypatch.delattr(os, "fork")
     with pytest.raises(ValueError, match="fork"):
         JobRunner(isolation=PROCESS)
+
+
+def test_a_child_uses_its_own_connections_and_leaves_the_parents_alone(any_db) -> None:
+    from sqlalchemy import func, select, text
+
+    from study.models import Study
+
+    def count_studies(progress):
+        with any_db.read_sessions() as session:
+            return session.scalar(select(func.count()).select_from(Study))
+
+    runner = JobRunner(isolation=PROCESS, engines=[any_db.engine])
+    with any_db.read_sessions() as held:  # a request of the parent, in progress at the fork
+        assert held.execute(text("SELECT 1")).scalar() == 1
+        for name in ("first", "second"):
+            key = JobKey.make("v", "scope", name)
+            runner.submit(key, count_studies)
+            status = runner.wait(key, 60)
+            assert status.state == DONE and status.result == 0, status.error
+        # the parent's open connection still answers, and new ones work too
+        assert held.execute(text("SELECT 2")).scalar() == 2
+    with any_db.read_sessions() as fresh:
+        assert fresh.execute(text("SELECT 3")).scalar() == 3

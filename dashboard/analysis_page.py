@@ -126,7 +126,7 @@ def run_analysis(
         key = job_key(session, user.study_id, scope, as_of, analysis, **params)
         min_cell = min_cell_size(session, user.study_id)
     runner = get_runner()
-    followed = runner.latest(key) if (_polled() if follow is None else follow) else None
+    followed = runner.latest(key) if (polled() if follow is None else follow) else None
     if followed is not None:
         status = followed
         key = status.key
@@ -138,7 +138,7 @@ def run_analysis(
     return Outcome(user, language, may_see_rows(user), min_cell, status)
 
 
-def _polled() -> bool:
+def polled() -> bool:
     """Whether this callback was triggered by a page's polling interval."""
     try:
         triggered = callback_context.triggered

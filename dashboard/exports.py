@@ -409,22 +409,23 @@ def start_export(
         status = found if found is not None and found.key.selection == mine.selection else None
     elif follow:
         status = runner.latest(mine)
-    if status is not None and status.state == DONE and not status.result.path.exists():
-        runner.forget(status.key)  # the file was pruned: build it again
-        status = None
-    if status is None:
+    if status is None or _pruned(status):
         with context.read_session() as session:
             key = job_key(session, user.study_id, scope, as_of, "export", kind=kind)
         build_job = export_job(
             context.container().read_sessions, scope, as_of, kind=kind, directory=_export_dir()
         )
         status = runner.submit(key, build_job)
-        if status.state == DONE and not status.result.path.exists():
-            runner.forget(key)
+        if _pruned(status):  # a finished job whose file was removed since: build it again
+            runner.forget(status.key)
             status = runner.submit(key, build_job)
     if not status.done and wait > 0:
         status = runner.wait(status.key, wait) or status
     return user, status
+
+
+def _pruned(status: JobStatus) -> bool:
+    return status.state == DONE and not status.result.path.exists()
 
 
 def init_routes(server: Flask) -> None:

@@ -13,7 +13,7 @@ import dash
 from dash import MATCH, Input, Output, State, dcc, html
 
 from dashboard import context
-from dashboard.analysis_page import POLL_MS, progress_line
+from dashboard.analysis_page import POLL_MS, polled, progress_line
 from dashboard.exports import KINDS, ExportRefused, allowed_kinds, start_export
 from dashboard.jobs import DONE
 from study.vocab import Role
@@ -117,9 +117,8 @@ def make(_clicks: Any, _tick: Any, button: Any) -> tuple:
     context.page_user(*ROLES)
     lang = context.lang()
     kind = str(button.get("kind", "")) if isinstance(button, dict) else ""
-    polled = dash.ctx.triggered_id is not None and dash.ctx.triggered_id.get("type") == POLL
     try:
-        _user, status = start_export(kind, QUICK_WAIT, follow=polled)
+        _user, status = start_export(kind, QUICK_WAIT, follow=polled())
     except ExportRefused as refused:
         return html.Div(refused.texts[lang], className="klik-alert", role="alert"), True
     if status.state != DONE:

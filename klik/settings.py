@@ -45,7 +45,18 @@ class Settings(BaseModel):
     smtp_starttls: bool = True
     mail_from: str = "Klik <noreply@klik.local>"
     mail_dir: Path = Path("outbox-mail")
-    mail_max_attempts: int = 5
+    #: first wait before a failed delivery is tried again; each later wait doubles
+    mail_retry_first_seconds: float = 60.0
+    #: longest wait between two attempts of one mail
+    mail_retry_max_seconds: float = 1800.0
+    #: how long mail that belongs to no invitation keeps being tried before it counts as failed
+    mail_give_up_hours: float = 72.0
+    #: a sender's hold on the mail it is delivering; after a crash the rest goes out this much later
+    mail_claim_seconds: float = 600.0
+    #: the scheduler lease: a dead scheduler's successor takes over within this time
+    scheduler_lease_seconds: float = 60.0
+    #: time between two scheduler ticks
+    scheduler_tick_seconds: float = 600.0
     instrument_dirs: tuple[Path, ...] = ()
     secure_cookies: bool = False
     run_scheduler: bool = True

@@ -11,6 +11,7 @@ Failures are retried with exponential backoff and marked ``failed`` after
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from study.mail.compose import with_link
 from study.models import Invitation, Outbox
 from study.vocab import InvitationStatus, OutboxStatus
 
+log = logging.getLogger("klik.mail")
+
 CLAIM_LEASE = dt.timedelta(minutes=10)
 BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=6)
@@ -39,6 +42,8 @@ class MailSettings(TypingProtocol):
 
     @property
     def secret_key(self) -> str: ...
+    @property
+    def signing_keys(self) -> tuple[str, ...]: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -171,6 +176,7 @@ class _Claimed:
     invitation_id: int | None
     invitation_status: str | None
     token_salt: str | None
+    token_hash: str | None
 
 
 def send_pending(
@@ -242,6 +248,7 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, n: int) -> 
                 Outbox.invitation_id,
                 Invitation.status,
                 Invitation.token_salt,
+                Invitation.token_hash,
             )
             .outerjoin(Invitation, Invitation.id == Outbox.invitation_id)
             .where(Outbox.id.in_(ids))
@@ -253,7 +260,13 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, n: int) -> 
 def _message(row: _Claimed, settings: MailSettings) -> EmailMessage:
     body = row.body
     if row.invitation_id is not None and row.token_salt:
-        token = tokens.token_for(settings.secret_key, row.invitation_id, row.token_salt)
+        # the key that made the link may since have been rotated out of first place
+        token = tokens.stored_token(
+            settings.signing_keys, row.invitation_id, row.token_salt, row.token_hash
+        )
+        if token is None:
+            log.warning("no secret key makes the stored link of invitation %s", row.invitation_id)
+            token = tokens.token_for(settings.secret_key, row.invitation_id, row.token_salt)
         body = with_link(body, tokens.link_for(settings.base_url, token))
     message = EmailMessage()
     message["From"] = settings.mail_from

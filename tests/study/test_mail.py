@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from study import tokens
-from study.clock import SimulatedClock
+from study.clock import AMSTERDAM, SimulatedClock
 from study.mail.compose import KIND_INVITATION, LINK_PLACEHOLDER, MailFacts, compose
 from study.mail.sender import backoff, send_pending
 from study.mail.status import outbox_failures, outbox_status
@@ -103,11 +103,9 @@ def test_a_real_smtp_server_receives_exactly_the_expected_mails(db, clock, tmp_p
     assert len(inbox.messages) == 6
 
 
-def test_with_smtp_down_the_sender_retries_with_backoff_then_reports(db, tmp_path):
+def test_with_smtp_down_the_sender_retries_with_backoff_until_the_window_closes(db, tmp_path):
     clock = SimulatedClock(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
-    settings = settings_for(
-        tmp_path, smtp_host="127.0.0.1", smtp_port=_free_port(), mail_max_attempts=3
-    )
+    settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=_free_port())
     with db.sessions.begin() as s:
         factory.build_cohort(s, clock.now(), n_trajectories=1)
     tick_at(db.sessions, clock.now())
@@ -118,20 +116,39 @@ def test_with_smtp_down_the_sender_retries_with_backoff_then_reports(db, tmp_pat
     clock.advance(backoff(1) - dt.timedelta(seconds=1))
     assert send_pending(db.sessions, settings=settings, clock=clock).claimed == 0
     clock.advance(dt.timedelta(seconds=1))
-    second = send_pending(db.sessions, settings=settings, clock=clock)
-    assert second.retrying == 3
-    clock.advance(backoff(2))
-    third = send_pending(db.sessions, settings=settings, clock=clock)
-    assert (third.failed, third.retrying) == (3, 0)
-    assert len(third.errors) == 3
+    assert send_pending(db.sessions, settings=settings, clock=clock).retrying == 3
+    # a day and a half of outage, tried every minute: waits double up to 30 minutes, and
+    # nothing counts as failed while the invitations are open
+    tried_at: list[dt.datetime] = []
+    for _ in range(36 * 60):
+        clock.advance(dt.timedelta(minutes=1))
+        report = send_pending(db.sessions, settings=settings, clock=clock)
+        assert report.failed == 0 and report.sent == 0
+        if report.claimed:
+            tried_at.append(clock.now())
+    waits = [b - a for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    assert waits[:3] == [dt.timedelta(minutes=m) for m in (4, 8, 16)]
+    assert set(waits[4:]) == {dt.timedelta(minutes=30)}
+    with db.read_sessions() as s:
+        pending = s.scalar(
+            select(func.count()).where(
+                Outbox.status == OutboxStatus.PENDING, Outbox.last_error.is_not(None)
+            )
+        )
+        closes_on = max(s.scalars(select(Invitation.closes_on).where(Invitation.status == "open")))
+    assert pending == 3
+    # once the last day of the window has passed, the mail is failed and says why
+    clock.set(dt.datetime.combine(closes_on, dt.time(23, 50), AMSTERDAM).astimezone(dt.UTC))
+    last = send_pending(db.sessions, settings=settings, clock=clock)
+    assert (last.failed, last.retrying) == (3, 0)
+    assert len(last.errors) == 3
     with db.read_sessions() as s:
         status = outbox_status(s)
         failures = outbox_failures(s)
-        attempts = set(s.scalars(select(Outbox.attempts)))
     assert status.set_index(["status", "kind"]).loc[("failed", "invitation"), "n"] == 3
-    assert len(failures) == 3 and set(failures["attempts"]) == {3} == attempts
+    assert len(failures) == 3
     assert failures["last_error"].str.contains("ConnectionRefused").all()
-    assert backoff(1) < backoff(2) < backoff(3)
+    assert backoff(1) < backoff(2) < backoff(3) <= backoff(40) == dt.timedelta(minutes=30)
 
 
 def test_without_smtp_mail_goes_to_files_and_stays_in_the_outbox(db, clock, tmp_path):

@@ -28,6 +28,8 @@ def create_app(container: Container) -> Flask:
     """
     server = Flask(__name__, static_folder=None)
     server.config["SECRET_KEY"] = container.settings.secret_key
+    # keys replaced by `klik rotate-secret` still verify what they signed
+    server.config["SECRET_KEY_FALLBACKS"] = list(container.settings.signing_keys[1:])
     server.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     server.extensions["klik"] = container
     # analyses, the monitor and exports run in child processes: see dashboard.jobs

@@ -19,6 +19,7 @@ import hmac
 import secrets
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlparse
@@ -88,6 +89,14 @@ def hash_token(token: str) -> str:
 def csrf_token_for(secret_key: str, session_token: str) -> str:
     """The CSRF token bound to one login session (HMAC of the session token)."""
     return hmac.new(secret_key.encode(), f"csrf:{session_token}".encode(), "sha256").hexdigest()
+
+
+def csrf_token_ok(secret_keys: Sequence[str], session_token: str, sent: str) -> bool:
+    """Whether ``sent`` is the session's CSRF token under the current or an earlier key.
+
+    Earlier keys count so that a rotation of the secret does not log everybody out mid-work.
+    """
+    return any(hmac.compare_digest(sent, csrf_token_for(key, session_token)) for key in secret_keys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,13 +343,9 @@ def init_auth(server: Flask) -> None:
             if not same_site_request(_allowed_hosts()):
                 return _refuse_cross_site(path)
             if path == DASH_CALLBACK_PATH:
-                expected = (
-                    csrf_token_for(server.config["SECRET_KEY"], g.klik_session_token)
-                    if g.klik_session_token
-                    else None
-                )
+                keys = [server.config["SECRET_KEY"], *server.config.get("SECRET_KEY_FALLBACKS", ())]
                 sent = request.headers.get(CSRF_HEADER, "")
-                if expected is None or not hmac.compare_digest(sent, expected):
+                if not g.klik_session_token or not csrf_token_ok(keys, g.klik_session_token, sent):
                     if g.klik_user is None:
                         return _anonymous(path)
                     return _refuse_cross_site(path)

@@ -56,10 +56,14 @@ def init(
     ] = None,
     study_name: Annotated[str, typer.Option(help="Name of the study to create.")] = "Klik-studie",
 ) -> None:
-    """Create or upgrade the database (and optionally a first study)."""
+    """Create or upgrade the database (and optionally a first study), and the secret file."""
+    from klik.secret_cli import ensure_secret_file
     from klik.wiring import build
     from study.migrate import upgrade
 
+    settings = settings_for(database)
+    typer.echo(ensure_secret_file(settings))
+    # read again: the key must be the one in the file from the first command on
     container = build(settings_for(database))
     try:
         revision = upgrade(container.engine)
@@ -99,6 +103,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the dashboard and the questionnaire links."""
+    from klik.secret_cli import require_persistent_secret
     from klik.serving import serve as serve_container
     from klik.wiring import build
     from study.migrate import upgrade
@@ -106,13 +111,15 @@ def serve(
     settings = settings_for(database, host=host, port=port)
     container = build(settings)
     upgrade(container.engine)
+    container = require_persistent_secret(container)
     serve_container(container, scheduler=scheduler)
 
 
 def _register_commands() -> None:
-    from klik import analyse_cli, demo_cli, scheduler_cli, users_cli
+    from klik import analyse_cli, demo_cli, scheduler_cli, secret_cli, users_cli
 
     scheduler_cli.register(app)
+    secret_cli.register(app)
     demo_cli.register(app)
     users_cli.register(app)
     analyse_cli.register(app)

@@ -95,6 +95,8 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     ) -> None:
         """Build a simulated study (Trimbos-like defaults) and serve the dashboard with demo logins."""
+        from klik import secret_file
+        from klik.secret_cli import demo_secret_path
         from klik.settings import Settings, database_url
         from klik.wiring import build as wire
         from study.clock import SimulatedClock
@@ -113,7 +115,14 @@ def register(app: typer.Typer) -> None:
         _clear_previous_demo(url, params.study_code)
         path = _sqlite_path(url)
         mail_dir = Path(f"{path.with_suffix('')}-mail") if path else Path("demo-mail")
-        settings = Settings.from_env(database_url=url, host=host, port=port, mail_dir=mail_dir)
+        # the demo's own secret, next to its database, so a later `klik serve -d demo.db` opens
+        # the same links; never the study's klik.secret
+        own_secret = demo_secret_path(path) if path else None
+        if own_secret is not None:
+            secret_file.create(own_secret)
+        settings = Settings.from_env(
+            database_url=url, host=host, port=port, mail_dir=mail_dir, secret_file=own_secret
+        )
         clock = SimulatedClock(local_moment(params.start_date, 9))
         container = wire(settings, clock)
         try:

@@ -40,15 +40,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run one scheduler tick by hand (for cron, or to catch up)."""
+        from klik.secret_cli import require_persistent_secret
         from klik.wiring import build
         from study.migrate import upgrade
         from study.scheduling.runner import instrument_versions
         from study.scheduling.tick import tick
 
-        settings = settings_for(database)
-        container = build(settings)
+        container = build(settings_for(database))
         try:
             upgrade(container.engine)
+            container = require_persistent_secret(container)
+            settings = container.settings
             moment = _as_of(as_of) or container.clock.now()
             with container.sessions.begin() as s:
                 report = tick(
@@ -73,6 +75,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run the scheduler (ticks and mail) as its own process, until Ctrl+C."""
+        from klik.secret_cli import require_persistent_secret
         from klik.wiring import build
         from study.migrate import upgrade
         from study.scheduling.runner import run_blocking
@@ -80,6 +83,7 @@ def register(app: typer.Typer) -> None:
         container = build(settings_for(database))
         try:
             upgrade(container.engine)
+            container = require_persistent_secret(container)
             typer.echo("Planner draait / scheduler running (Ctrl+C stopt/stops)")
             run_blocking(container)
         finally:
@@ -92,12 +96,14 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Deliver the outbox mail that is due now (SMTP, or files when no SMTP host is set)."""
+        from klik.secret_cli import require_persistent_secret
         from klik.wiring import build
         from study.mail.sender import send_pending
 
-        settings = settings_for(database)
-        container = build(settings)
+        container = build(settings_for(database))
         try:
+            container = require_persistent_secret(container)
+            settings = container.settings
             report = send_pending(container.sessions, settings=settings, clock=container.clock)
         finally:
             container.dispose()

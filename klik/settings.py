@@ -2,6 +2,10 @@
 
 Defaults serve one researcher on a laptop: SQLite in ``klik.db`` in the working directory, mail
 written to files in ``outbox-mail/``, the dashboard on http://127.0.0.1:8050.
+
+The secret key comes from ``KLIK_SECRET_KEY`` when set, else from the secret file (``klik.secret``,
+written by ``klik init``; see :mod:`klik.secret_file`). Without either the key is random for this
+process only, which :attr:`Settings.secret_generated` tells, and ``klik serve`` refuses a real study.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import URL
+
+from klik import secret_file
 
 DEFAULT_DATABASE_URL = "sqlite:///klik.db"
 
@@ -34,7 +40,12 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
-    secret_key: str = Field(default_factory=lambda: secrets.token_hex(32))
+    secret_key: str = ""
+    #: earlier keys, still accepted for links, sessions and CSRF values made before a rotation
+    old_secret_keys: tuple[str, ...] = ()
+    secret_file: Path = Path("klik.secret")
+    #: True when no key was given: a random key that dies with this process
+    secret_generated: bool = False
     base_url: str = "http://127.0.0.1:8050"
     host: str = "127.0.0.1"
     port: int = 8050
@@ -61,12 +72,26 @@ class Settings(BaseModel):
     secure_cookies: bool = False
     run_scheduler: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _generate_missing_secret(cls, values: object) -> object:
+        if isinstance(values, dict) and not values.get("secret_key"):
+            values = {**values, "secret_key": secrets.token_hex(32), "secret_generated": True}
+        return values
+
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        """The current key first, then the earlier keys that are still accepted."""
+        return (self.secret_key, *(k for k in self.old_secret_keys if k != self.secret_key))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``KLIK_*`` variables (``os.environ`` unless given), then ``overrides``."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for name in cls.model_fields:
+            if name == "secret_generated":
+                continue
             key = f"KLIK_{name.upper()}"
             if key in env and env[key] != "":
                 values[name] = env[key]
@@ -74,5 +99,15 @@ class Settings(BaseModel):
             values["instrument_dirs"] = tuple(
                 Path(p) for p in str(values["instrument_dirs"]).split(os.pathsep) if p
             )
+        if "old_secret_keys" in values:
+            values["old_secret_keys"] = tuple(
+                str(values["old_secret_keys"]).replace(",", " ").split()
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if not values.get("secret_key"):
+            path = Path(str(values.get("secret_file", cls.model_fields["secret_file"].default)))
+            keys = secret_file.read_keys(path) if path.is_file() else []
+            if keys:
+                values["secret_key"] = keys[0]
+                values["old_secret_keys"] = (*keys[1:], *values.get("old_secret_keys", ()))  # type: ignore[misc]
         return cls.model_validate(values)

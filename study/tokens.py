@@ -2,8 +2,11 @@
 
 A token is 256 bits: HMAC-SHA256 of a random per-invitation salt under the server's secret key. The
 database stores the salt and the SHA-256 hash of the token, never the token itself; a stolen
-database without the secret key yields no working link. The sender and the jobcoach workspace
-re-derive the link when they need it, so no mail body or log ever has to keep it.
+database without the secret key yields no working link. Only the sender
+re-derives the link when it needs it, so no mail body or log ever has to keep it.
+
+After a key rotation a token made under an earlier key must still be the one a reminder carries:
+:func:`stored_token` tries each key and keeps the token whose hash the database holds.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -33,6 +37,23 @@ def token_for(secret_key: str, invitation_id: int, salt: str) -> str:
 def hash_token(token: str) -> str:
     """What the database stores to find an invitation by its token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def stored_token(
+    secret_keys: Iterable[str], invitation_id: int, salt: str, token_hash: str | None
+) -> str | None:
+    """The invitation's token under whichever key made it (current key first), or None.
+
+    None when no key gives ``token_hash``: the key that made the link is gone, and any link
+    derived now would open nothing.
+    """
+    if not token_hash:
+        return None
+    for key in secret_keys:
+        token = token_for(key, invitation_id, salt)
+        if hmac.compare_digest(hash_token(token), token_hash):
+            return token
+    return None
 
 
 def is_well_formed(token: str) -> bool:

@@ -121,7 +121,7 @@ def forms_blueprint(
     """
     registry: Instruments = instruments or load_registry(container.settings.instrument_dirs)
     window = throttle or SlidingWindow()
-    codec = FormSessionCodec(container.settings.secret_key, container.clock)
+    codec = FormSessionCodec(container.settings.signing_keys, container.clock)
     flow = FormFlow(container.sessions, container.read_sessions, container.clock, registry)
     secure = container.settings.secure_cookies
     bp = Blueprint(BLUEPRINT, __name__)
@@ -208,7 +208,9 @@ def coach_forms_blueprint(
     with the same parameters as ``/form``.
     """
     registry: Instruments = instruments or load_registry(container.settings.instrument_dirs)
-    codec = FormSessionCodec(container.settings.secret_key, container.clock, salt="klik.coach-form")
+    codec = FormSessionCodec(
+        container.settings.signing_keys, container.clock, salt="klik.coach-form"
+    )
     flow = FormFlow(container.sessions, container.read_sessions, container.clock, registry)
     secure = container.settings.secure_cookies
     bp = Blueprint(name, __name__, url_prefix=url_prefix)

@@ -8,6 +8,7 @@ the clock the application runs on, so a simulated clock also ages form sessions.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -72,9 +73,14 @@ class _ClockSigner(TimestampSigner):
 class FormSessionCodec:
     """Signs form states into cookie values and reads them back (None when absent, forged or old)."""
 
-    def __init__(self, secret_key: str, clock: Clock, *, salt: str = "klik.form-session") -> None:
+    def __init__(
+        self, secret_key: str | Sequence[str], clock: Clock, *, salt: str = "klik.form-session"
+    ) -> None:
+        """``secret_key`` is one key or several, current first; earlier ones still verify."""
         signer = type("Signer", (_ClockSigner,), {"clock": clock})
-        self._serializer = URLSafeTimedSerializer(secret_key, salt=salt, signer=signer)
+        keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+        # itsdangerous signs with the last key of its list and verifies with all of them
+        self._serializer = URLSafeTimedSerializer(keys[::-1], salt=salt, signer=signer)
 
     def dumps(self, state: FormState) -> str:
         return self._serializer.dumps(asdict(state))

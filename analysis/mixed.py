@@ -25,6 +25,7 @@ from patsy import dmatrices
 from scipy import stats
 
 from analysis import nested_intercepts
+from analysis.minimum_data import RULES, Minimums, mixed_shortfall, require
 
 __all__ = ["MixedResult", "fit", "icc", "within_between"]
 
@@ -249,6 +250,8 @@ def fit(
     methods: Sequence[str] = DEFAULT_METHODS,
     fallback: Sequence[str] = FALLBACK_METHODS,
     engine: str = "auto",
+    *,
+    rules: Minimums = RULES,
 ) -> MixedResult:
     """Fit a linear mixed model.
 
@@ -280,6 +283,8 @@ def fit(
     engine : {"auto", "nested", "statsmodels"}
         ``auto`` fits random-intercept models (nested or not) with
         :mod:`analysis.nested_intercepts` and everything else with statsmodels MixedLM.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`), checked on the rows that would be fitted.
 
     Returns
     -------
@@ -287,6 +292,13 @@ def fit(
         ``fixed`` (term, estimate, se, lower, upper, z, p), ``random`` (component, variance, sd,
         corr), ``cov_fixed``, ``loglik``, ``n_obs``, ``n_groups``, ``n_levels``, ``converged``,
         ``method``, ``engine``, ``warnings``, ``attempts`` (method, converged, loglik).
+
+    Raises
+    ------
+    TooLittleData
+        With fewer than ``rules.mixed_units`` units of at least
+        ``rules.mixed_observations_per_unit`` observations at a random level, or fewer than
+        ``rules.mixed_observations_per_fixed_effect`` observations per fixed effect.
     """
     vc = dict(vc_formula or {})
     re_ = "1" if re_formula is None else re_formula
@@ -295,7 +307,7 @@ def fit(
         raise ValueError(f"unknown engine {engine!r}")
     if engine == "nested" and nested is None:
         raise ValueError("the nested engine fits random intercepts only (no random slopes)")
-    spec = _Spec(formula, groups, re_, vc, reml, alpha, tuple(methods), tuple(fallback))
+    spec = _Spec(formula, groups, re_, vc, reml, alpha, tuple(methods), tuple(fallback), rules)
     if engine != "statsmodels" and nested is not None:
         return _fit_nested(frame, nested, spec)
     return _fit_statsmodels(frame, spec)
@@ -313,6 +325,7 @@ class _Spec:
     alpha: float
     methods: tuple[str, ...]
     fallback: tuple[str, ...]
+    rules: Minimums = RULES
 
     def described(self) -> dict[str, object]:
         """The :class:`MixedResult` fields that repeat the question."""
@@ -343,6 +356,11 @@ def _fit_nested(frame: pd.DataFrame, nested: str, spec: _Spec) -> MixedResult:
             "the fixed effects are collinear (one term is a combination of others): "
             + ", ".join(x.columns)
         )
+    sizes = {groups: used[groups].value_counts().tolist()}
+    if nested:
+        sizes[next(iter(spec.vc_formula))] = used.groupby(keys).size().tolist()
+    slopes = [c for c in x.columns if c != "Intercept"]
+    require(mixed_shortfall(len(used), len(slopes), sizes, rules=spec.rules))
     nest = nested_intercepts.structure(codes)
     messages: list[str] = []
     attempts: list[_Attempt] = []
@@ -397,6 +415,13 @@ def _fit_statsmodels(frame: pd.DataFrame, spec: _Spec) -> MixedResult:
         vc_formula=spec.vc_formula or None,
         missing="drop",
     )
+    sizes = {groups: pd.Series(model.groups).value_counts().tolist()}
+    if model.k_vc:
+        for name, mats in zip(model.exog_vc.names, model.exog_vc.mats, strict=True):
+            # one column per unit of the component within each group
+            sizes[name] = [int(n) for m in mats for n in (np.asarray(m) != 0).sum(axis=0)]
+    slopes = [c for c in model.exog_names[: model.k_fe] if c != "Intercept"]
+    require(mixed_shortfall(int(model.nobs), len(slopes), sizes, rules=spec.rules))
     messages: list[str] = []
     attempts: list[_Attempt] = []
     for group_of_methods in (spec.methods, spec.fallback):

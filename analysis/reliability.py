@@ -9,6 +9,15 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
+from analysis.minimum_data import (
+    RULES,
+    Minimums,
+    TooLittleData,
+    alpha_shortfall,
+    icc_shortfall,
+    require,
+)
+
 __all__ = ["agreement", "alpha_by", "cronbach_alpha", "icc", "paired_ratings"]
 
 ALPHA_COLUMNS = ["alpha", "lower", "upper", "n", "k"]
@@ -31,7 +40,9 @@ ICC_DESCRIPTIONS = {
 }
 
 
-def cronbach_alpha(frame: pd.DataFrame, items: Sequence[str], ci: float = 0.95) -> pd.DataFrame:
+def cronbach_alpha(
+    frame: pd.DataFrame, items: Sequence[str], ci: float = 0.95, *, rules: Minimums = RULES
+) -> pd.DataFrame:
     """Cronbach's alpha of a set of items with its Feldt confidence interval (pingouin).
 
     Rows with a missing item are dropped (listwise deletion).
@@ -44,22 +55,30 @@ def cronbach_alpha(frame: pd.DataFrame, items: Sequence[str], ci: float = 0.95) 
         Item columns (at least two).
     ci : float
         Confidence level of the interval.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`).
 
     Returns
     -------
     DataFrame
         One row: alpha, lower, upper, n (complete responses), k (items). alpha and the bounds
-        are NaN when fewer than two complete responses remain.
+        are NaN when the total score does not vary.
+
+    Raises
+    ------
+    TooLittleData
+        With fewer than ``rules.alpha_items`` items or ``rules.alpha_respondents`` complete
+        responses.
     """
     columns = list(items)
-    if len(columns) < 2:
-        raise ValueError("alpha needs at least two items")
+    require(alpha_shortfall(rules.alpha_respondents, len(columns), rules=rules))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"frame lacks item columns {missing}")
     data = frame[columns].astype(float).dropna()
     n, k = len(data), len(columns)
-    if n < 2 or float(data.sum(axis=1).var(ddof=1)) == 0.0:
+    require(alpha_shortfall(n, k, rules=rules))
+    if float(data.sum(axis=1).var(ddof=1)) == 0.0:
         return pd.DataFrame([[np.nan, np.nan, np.nan, n, k]], columns=ALPHA_COLUMNS)
     alpha, _ = pg.cronbach_alpha(data=data, nan_policy="listwise", ci=ci)
     # pingouin rounds the interval to 3 decimals; recompute Feldt's bounds in full precision
@@ -79,6 +98,7 @@ def alpha_by(
     value: str = "value",
     subject: str = "response_id",
     ci: float = 0.95,
+    rules: Minimums = RULES,
 ) -> pd.DataFrame:
     """Cronbach's alpha per scale and group (e.g. instrument and wave) from item answers.
 
@@ -95,12 +115,15 @@ def alpha_by(
         Item id, numeric answer and response (row) identifier columns.
     ci : float
         Confidence level.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`).
 
     Returns
     -------
     DataFrame
         The ``by`` columns, scale, alpha, lower, upper, n, k. Scales with fewer than two of
-        their items present in a group are left out.
+        their items present in a group are left out; where fewer complete responses than
+        ``rules.alpha_respondents`` remain, alpha and its bounds are NaN (n and k say why).
     """
     keys = list(by)
     for col in [*keys, item, value, subject]:
@@ -119,7 +142,12 @@ def alpha_by(
             present = [i for i in its if i in wide.columns]
             if len(present) < 2:
                 continue
-            result = cronbach_alpha(wide, present, ci=ci).iloc[0].to_dict()
+            try:
+                result = cronbach_alpha(wide, present, ci=ci, rules=rules).iloc[0].to_dict()
+            except TooLittleData:
+                n = int(wide[present].dropna().shape[0])
+                result = {"alpha": np.nan, "lower": np.nan, "upper": np.nan, "n": n,
+                          "k": len(present)}  # fmt: skip
             key_values = group if isinstance(group, tuple) else (group,)
             rows.append({**dict(zip(keys, key_values, strict=True)), "scale": scale, **result})
     out = pd.DataFrame(rows, columns=[*keys, "scale", *ALPHA_COLUMNS])
@@ -132,6 +160,8 @@ def icc(
     raters: str,
     ratings: str,
     nan_policy: str = "omit",
+    *,
+    rules: Minimums = RULES,
 ) -> pd.DataFrame:
     """Intraclass correlations (Shrout & Fleiss; pingouin.intraclass_corr).
 
@@ -143,6 +173,8 @@ def icc(
         Columns with the rated unit, the rater and the rating.
     nan_policy : {"omit", "raise"}
         ``omit`` drops targets not rated by every rater.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`).
 
     Returns
     -------
@@ -150,7 +182,17 @@ def icc(
         One row per ICC type: type (Shrout & Fleiss: ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k),
         mcgraw_wong (ICC(1,1), ICC(A,1), ICC(C,1), ...), description, icc, lower, upper (95%),
         f, df1, df2, p, n_targets, n_raters.
+
+    Raises
+    ------
+    TooLittleData
+        With fewer than ``rules.icc_raters`` raters or ``rules.icc_targets`` units rated by
+        every rater.
     """
+    used = frame.dropna(subset=[ratings])
+    complete = used.groupby(targets)[raters].nunique()
+    n_raters = used[raters].nunique()
+    require(icc_shortfall(int((complete == n_raters).sum()), int(n_raters), rules=rules))
     table = pg.intraclass_corr(
         data=frame, targets=targets, raters=raters, ratings=ratings, nan_policy=nan_policy
     )
@@ -158,9 +200,6 @@ def icc(
     ci_column = "CI95" if "CI95" in table.columns else "CI95%"
     bounds = np.vstack(table[ci_column].to_numpy())
     types = [SHROUT_FLEISS.get(t, t) for t in table["Type"]]
-    used = frame.dropna(subset=[ratings])
-    complete = used.groupby(targets)[raters].nunique()
-    n_raters = used[raters].nunique()
     return pd.DataFrame(
         {
             "type": types,

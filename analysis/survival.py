@@ -17,8 +17,19 @@ from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from scipy import stats
 
+from analysis.minimum_data import (
+    RULES,
+    Minimums,
+    TooLittleData,
+    cox_shortfall,
+    cut_km,
+    logrank_shortfall,
+    require,
+)
+
 __all__ = [
     "CoxResult",
+    "TooLittleData",
     "cox",
     "cox_time_varying",
     "cumulative_incidence",
@@ -65,6 +76,7 @@ def kaplan_meier(
     by: str | Sequence[str] | None = None,
     alpha: float = 0.05,
     ci: str = "log-log",
+    min_at_risk: int = 1,
 ) -> pd.DataFrame:
     """Kaplan–Meier survival curves with pointwise confidence intervals.
 
@@ -92,13 +104,16 @@ def kaplan_meier(
         1 - confidence level.
     ci : {"log-log", "log"}
         Interval type, see above.
+    min_at_risk : int
+        Stop each curve where fewer than this many are at risk (see
+        :func:`analysis.minimum_data.cut_km`); 1 keeps every step.
 
     Returns
     -------
     DataFrame
         Columns group, time, survival, lower, upper, at_risk (number at risk just before
         ``time``), n_events, n_censored, n (subjects in the group). The first row of each group is
-        time 0 with survival 1.
+        time 0 with survival 1; a group with fewer than ``min_at_risk`` subjects has no rows.
     """
     if ci not in ("log-log", "log"):
         raise ValueError('ci must be "log-log" or "log"')
@@ -160,7 +175,10 @@ def kaplan_meier(
                 }
             )
             part = pd.concat([first, part], ignore_index=True)
-        parts.append(part)
+        if min_at_risk > 1:
+            part, _ = cut_km(part, min_at_risk)
+        if len(part):
+            parts.append(part)
     if not parts:
         return pd.DataFrame(
             columns=[
@@ -219,7 +237,12 @@ def survival_at(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
 
 
 def logrank(
-    frame: pd.DataFrame, duration: str, event: str, by: str | Sequence[str]
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    by: str | Sequence[str],
+    *,
+    rules: Minimums = RULES,
 ) -> pd.DataFrame:
     """Log-rank test of equal survival across groups (multivariate for more than two groups).
 
@@ -231,11 +254,18 @@ def logrank(
         Follow-up time and 0/1 event columns.
     by : str or sequence of str
         Grouping column(s).
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`).
 
     Returns
     -------
     DataFrame
         One row: test_statistic (chi-square), df (groups - 1), p, n, events, groups.
+
+    Raises
+    ------
+    TooLittleData
+        With fewer events than ``rules.logrank_events``.
     """
     by_cols = _as_list(by)
     _check_survival_columns(frame, duration, event)
@@ -244,6 +274,7 @@ def logrank(
     n_groups = labels.nunique()
     if n_groups < 2:
         raise ValueError("the log-rank test needs at least two groups")
+    require(logrank_shortfall(int(data[event].sum()), rules=rules))
     result = multivariate_logrank_test(data[duration], labels, data[event].astype(int))
     return pd.DataFrame(
         {
@@ -349,6 +380,8 @@ def cox(
     cluster: str | None = None,
     strata: str | Sequence[str] | None = None,
     alpha: float = 0.05,
+    *,
+    rules: Minimums = RULES,
 ) -> CoxResult:
     """Cox proportional-hazards model (Efron ties), as R's ``coxph``.
 
@@ -368,6 +401,8 @@ def cox(
         Stratify the baseline hazard by these columns.
     alpha : float
         1 - confidence level of the hazard-ratio intervals.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`), checked on the complete rows.
 
     Returns
     -------
@@ -375,6 +410,12 @@ def cox(
         ``summary`` with columns term, coef, hr, se, hr_lower, hr_upper, z, p; ``n``, ``events``,
         ``concordance``, ``loglik``, ``lr_test`` (stat, df, p) and ``ph_check`` (term,
         test_statistic, p).
+
+    Raises
+    ------
+    TooLittleData
+        With fewer than ``rules.events_per_covariate`` events per design column, or a stratum
+        with fewer than ``rules.events_per_stratum`` events.
     """
     covs = _as_list(covariates)
     strata_cols = _as_list(strata)
@@ -390,6 +431,16 @@ def cox(
     if (data[duration] <= 0).any():
         raise ValueError(f"column {duration!r} must be > 0")
     design, _ = _design(data, covs)
+    events = data[event].astype(int)
+    per_stratum = events.groupby(_group_labels(data, strata_cols)).sum() if strata_cols else None
+    require(
+        cox_shortfall(
+            int(events.sum()),
+            design.shape[1],
+            stratum_events=None if per_stratum is None else per_stratum.to_dict(),
+            rules=rules,
+        )
+    )
     fit_frame = pd.concat([data[[duration, event]].astype(float), design], axis=1)
     extra = [c for c in strata_cols + ([cluster] if cluster else []) if c not in fit_frame]
     fit_frame = pd.concat([fit_frame, data[extra]], axis=1)
@@ -451,6 +502,8 @@ def cox_time_varying(
     event: str,
     covariates: Sequence[str],
     alpha: float = 0.05,
+    *,
+    rules: Minimums = RULES,
 ) -> CoxResult:
     """Cox model with time-varying covariates on a counting-process frame (start, stop].
 
@@ -469,6 +522,8 @@ def cox_time_varying(
         Covariate columns (categorical ones become indicators as in :func:`cox`).
     alpha : float
         1 - confidence level.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`), checked on the complete rows.
 
     Returns
     -------
@@ -476,6 +531,11 @@ def cox_time_varying(
         ``summary`` with columns term, coef, hr, se, hr_lower, hr_upper, z, p; ``n`` (subjects),
         ``n_intervals``, ``events``, ``loglik``, ``lr_test``; ``concordance`` is NaN and
         ``ph_check`` empty.
+
+    Raises
+    ------
+    TooLittleData
+        With fewer than ``rules.events_per_covariate`` events per design column.
     """
     covs = _as_list(covariates)
     if not covs:
@@ -488,6 +548,7 @@ def cox_time_varying(
     if (data[stop] <= data[start]).any():
         raise ValueError(f"{stop!r} must be greater than {start!r}")
     design, _ = _design(data, covs)
+    require(cox_shortfall(int(data[event].sum()), design.shape[1], time_varying=True, rules=rules))
     fit_frame = pd.concat([data[[id]], data[[start, stop, event]].astype(float), design], axis=1)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:

@@ -208,12 +208,14 @@ def test_cox_cluster_matches_hand_sandwich():
 
 
 def test_cox_strata_and_categorical(survival_frame):
+    # three strata of jobcoaches, each with events (a stratum without one is refused)
+    frame = survival_frame.assign(coach_group=survival_frame["jobcoach_id"] % 3)
     result = survival.cox(
-        survival_frame,
+        frame,
         "duration_days",
         "event",
         ["baseline_klik", "coach_type"],
-        strata="jobcoach_id",
+        strata="coach_group",
     )
     assert "coach_type=internal" in set(result.summary["term"])
     assert result.n == len(survival_frame)

@@ -94,16 +94,38 @@ def register(app: typer.Typer) -> None:
         database: Annotated[
             str | None, typer.Option("--database", "-d", help=DATABASE_HELP)
         ] = None,
+        retry_failed: Annotated[
+            bool,
+            typer.Option(
+                "--retry-failed",
+                help="First queue failed mail again (with the current addresses), then send.",
+            ),
+        ] = False,
+        kind: Annotated[
+            str | None,
+            typer.Option(
+                "--kind", help="With --retry-failed: only this kind (invitation, reminder)."
+            ),
+        ] = None,
     ) -> None:
         """Deliver the outbox mail that is due now (SMTP, or files when no SMTP host is set)."""
         from klik.secret_cli import require_persistent_secret
         from klik.wiring import build
+        from study.mail.resend import resend_failed
         from study.mail.sender import send_pending
 
         container = build(settings_for(database))
         try:
             container = require_persistent_secret(container)
             settings = container.settings
+            if retry_failed:
+                with container.sessions.begin() as s:
+                    again = resend_failed(s, actor="cli", at=container.clock.now(), kind=kind)
+                typer.echo(
+                    f"Opnieuw in de wachtrij / queued again: {again.queued}; zonder adres / "
+                    f"without address: {again.without_address}; uitnodiging gesloten / "
+                    f"invitation closed: {again.closed}."
+                )
             report = send_pending(container.sessions, settings=settings, clock=container.clock)
         finally:
             container.dispose()

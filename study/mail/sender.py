@@ -1,11 +1,18 @@
 """Delivery of outbox mail: over SMTP when configured, else as ``.eml`` files in a folder.
 
-A send round claims due pending rows in a short transaction (pushing their next attempt a lease
-ahead, so a second sender skips them), delivers outside any transaction, and records each outcome
-in its own short transaction. The personal link is derived at delivery time from the invitation's
-salt and the secret key; a mail whose invitation is no longer open is cancelled instead of sent.
-Failures are retried with exponential backoff and marked ``failed`` after
-``settings.mail_max_attempts`` attempts, with the error kept for the researchers' status page.
+A send round claims due pending rows in a short transaction (pushing their next attempt a claim
+ahead, so a second sender skips them) and delivers them outside any transaction, one message at a
+time: the outcome of each message is committed before the next one goes out, so a sender killed
+mid-round sends again at most the one message it was handing over. Every attempt of one outbox row
+carries the same Message-ID (:func:`message_id`), so a receiving server can drop such a copy.
+
+The personal link is derived at delivery time from the invitation's salt and the secret key; a mail
+whose invitation is no longer open is cancelled instead of sent. A failure the server may get over
+is retried with exponential backoff (``settings.mail_retry_first_seconds`` doubling up to
+``settings.mail_retry_max_seconds``) for as long as the mail can still matter: until the end of the
+invitation's closing day, or ``settings.mail_give_up_hours`` after it was queued when it belongs to
+no invitation. Only then, or when the server refuses the address, is it marked ``failed``, with the
+error kept for the researchers; :mod:`study.mail.resend` queues failed mail again.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Protocol as TypingProtocol
 
@@ -24,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from study import tokens
-from study.clock import Clock
+from study.clock import AMSTERDAM, Clock
 from study.mail.compose import with_link
 from study.models import Invitation, Outbox
 from study.vocab import InvitationStatus, OutboxStatus
@@ -33,7 +41,7 @@ log = logging.getLogger("klik.mail")
 
 CLAIM_LEASE = dt.timedelta(minutes=10)
 BACKOFF_BASE = dt.timedelta(minutes=1)
-BACKOFF_MAX = dt.timedelta(hours=6)
+BACKOFF_MAX = dt.timedelta(minutes=30)
 BATCH = 200
 
 
@@ -49,7 +57,13 @@ class MailSettings(TypingProtocol):
     @property
     def mail_from(self) -> str: ...
     @property
-    def mail_max_attempts(self) -> int: ...
+    def mail_retry_first_seconds(self) -> float: ...
+    @property
+    def mail_retry_max_seconds(self) -> float: ...
+    @property
+    def mail_give_up_hours(self) -> float: ...
+    @property
+    def mail_claim_seconds(self) -> float: ...
     @property
     def mail_dir(self) -> Path: ...
     @property
@@ -69,8 +83,9 @@ class PermanentFailure(Exception):
 
 
 class Transport(TypingProtocol):
-    def deliver(self, messages: list[EmailMessage]) -> list[Exception | None]:
-        """Deliver ``messages``; one outcome per message (None when delivered)."""
+    def deliver(self, messages: Iterable[EmailMessage]) -> Iterator[Exception | None]:
+        """Deliver ``messages`` one by one, yielding each outcome (None when delivered) as soon
+        as it is known and before the next message is taken: the caller records it in between."""
         ...
 
 
@@ -85,33 +100,46 @@ class SmtpTransport:
     starttls: bool = True
     timeout: float = 30.0
 
-    def deliver(self, messages: list[EmailMessage]) -> list[Exception | None]:
+    def deliver(self, messages: Iterable[EmailMessage]) -> Iterator[Exception | None]:
+        """One connection for all ``messages``; see :meth:`Transport.deliver`."""
+        pending = iter(messages)
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         except OSError as exc:
-            return [exc] * len(messages)
-        outcomes: list[Exception | None] = []
+            for _ in pending:
+                yield exc
+            return
+        broken: Exception | None = None
         try:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.user:
                 smtp.login(self.user, self.password or "")
-            for message in messages:
+        except (smtplib.SMTPException, OSError) as exc:
+            broken = exc
+        try:
+            for message in pending:
+                if broken is not None:
+                    yield broken
+                    continue
                 try:
                     smtp.send_message(message)
-                    outcomes.append(None)
                 except smtplib.SMTPRecipientsRefused as exc:
-                    outcomes.append(PermanentFailure(f"recipient refused: {exc.recipients}"))
-                except (smtplib.SMTPException, OSError) as exc:
-                    outcomes.append(exc)
-        except (smtplib.SMTPException, OSError) as exc:
-            outcomes.extend([exc] * (len(messages) - len(outcomes)))
+                    yield PermanentFailure(f"recipient refused: {exc.recipients}")
+                    continue
+                except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                    broken = exc  # the rest of the round cannot go over this connection
+                    yield exc
+                    continue
+                except smtplib.SMTPException as exc:
+                    yield exc
+                    continue
+                yield None
         finally:
             try:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
-        return outcomes
 
 
 @dataclass
@@ -120,17 +148,17 @@ class FileTransport:
 
     directory: Path
 
-    def deliver(self, messages: list[EmailMessage]) -> list[Exception | None]:
-        outcomes: list[Exception | None] = []
+    def deliver(self, messages: Iterable[EmailMessage]) -> Iterator[Exception | None]:
+        """One file per message; see :meth:`Transport.deliver`."""
         for message in messages:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 name = str(message["X-Klik-Outbox-Id"]) + ".eml"
                 (self.directory / name).write_bytes(bytes(message))
-                outcomes.append(None)
             except OSError as exc:
-                outcomes.append(exc)
-        return outcomes
+                yield exc
+                continue
+            yield None
 
 
 def transport_for(settings: MailSettings) -> Transport:
@@ -161,9 +189,62 @@ class SendReport:
         return self.sent + self.retrying + self.failed + self.cancelled
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """Wait before attempt ``attempts + 1``: 1, 2, 4, 8 ... minutes, at most 6 hours."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+def backoff(
+    attempts: int, first: dt.timedelta = BACKOFF_BASE, cap: dt.timedelta = BACKOFF_MAX
+) -> dt.timedelta:
+    """Wait before attempt ``attempts + 1``: ``first``, twice that, four times ..., at most
+    ``cap`` (by default 1, 2, 4 ... minutes, at most 30)."""
+    return min(first * (2 ** min(max(attempts - 1, 0), 40)), cap)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often the sender keeps trying."""
+
+    first: dt.timedelta = BACKOFF_BASE
+    cap: dt.timedelta = BACKOFF_MAX
+    give_up_after: dt.timedelta = dt.timedelta(hours=72)
+    claim: dt.timedelta = CLAIM_LEASE
+
+    @classmethod
+    def of(cls, settings: MailSettings) -> RetryPolicy:
+        """The policy ``settings`` ask for (defaults where a setting is missing)."""
+
+        def seconds(name: str, default: dt.timedelta) -> dt.timedelta:
+            value = getattr(settings, name, None)
+            return default if value is None else dt.timedelta(seconds=float(value))
+
+        hours = getattr(settings, "mail_give_up_hours", None)
+        return cls(
+            first=seconds("mail_retry_first_seconds", BACKOFF_BASE),
+            cap=seconds("mail_retry_max_seconds", BACKOFF_MAX),
+            give_up_after=dt.timedelta(hours=72 if hours is None else float(hours)),
+            claim=seconds("mail_claim_seconds", CLAIM_LEASE),
+        )
+
+
+def matters_until(
+    closes_on: dt.date | None, created_at: dt.datetime, policy: RetryPolicy
+) -> dt.datetime:
+    """Until when a mail is worth trying: the end of its invitation's closing day in Amsterdam,
+    or ``policy.give_up_after`` after it was queued when it belongs to no invitation."""
+    if closes_on is None:
+        return created_at + policy.give_up_after
+    end = dt.datetime.combine(closes_on + dt.timedelta(days=1), dt.time(), AMSTERDAM)
+    return end.astimezone(dt.UTC)
+
+
+def message_id(outbox_id: int, created_at: dt.datetime, mail_from: str) -> str:
+    """The Message-ID of every attempt of one outbox row.
+
+    Built from the row's id and the moment it was queued, which never change, so a copy sent again
+    after a crash is recognisable as the same message; the queueing moment keeps ids distinct
+    between studies (and between a database and its restored copy's new rows) that share a sender
+    domain.
+    """
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "klik.local"
+    stamp = created_at.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S%f")
+    return f"<klik.{outbox_id}.{stamp}@{domain}>"
 
 
 @dataclass(frozen=True)
@@ -172,6 +253,8 @@ class _Claimed:
     recipient: str
     subject: str
     body: str
+    created_at: dt.datetime
+    closes_on: dt.date | None
     attempts: int
     invitation_id: int | None
     invitation_status: str | None
@@ -189,36 +272,73 @@ def send_pending(
 ) -> SendReport:
     """Deliver due pending outbox mail, at most ``limit`` messages; see the module docstring."""
     transport = transport or transport_for(settings)
+    policy = RetryPolicy.of(settings)
     report = SendReport()
     remaining = limit
     while remaining > 0:
-        now = clock.now()
-        claimed = _claim(session_factory, now, min(BATCH, remaining))
+        claimed_at = clock.now()
+        claimed = _claim(session_factory, claimed_at, min(BATCH, remaining), policy.claim)
         if not claimed:
             break
         remaining -= len(claimed)
-        deliverable: list[tuple[_Claimed, EmailMessage]] = []
-        outcomes: dict[int, tuple[str, str | None]] = {}
+        deliverable: list[_Claimed] = []
         for row in claimed:
             if row.invitation_id is not None and (
                 row.invitation_status != InvitationStatus.OPEN or not row.token_salt
             ):
-                outcomes[row.id] = ("cancelled", f"invitation {row.invitation_status}")
+                _record(session_factory, row, "cancelled", f"invitation {row.invitation_status}")
+                report.cancelled += 1
                 continue
-            deliverable.append((row, _message(row, settings)))
-        results = transport.deliver([m for _, m in deliverable]) if deliverable else []
-        for (row, _), error in zip(deliverable, results, strict=True):
-            if error is None:
-                outcomes[row.id] = ("sent", None)
-            elif isinstance(error, PermanentFailure) or row.attempts >= settings.mail_max_attempts:
-                outcomes[row.id] = ("failed", f"{type(error).__name__}: {error}")
-            else:
-                outcomes[row.id] = ("retry", f"{type(error).__name__}: {error}")
-        _record(session_factory, claimed, outcomes, clock.now(), report)
+            deliverable.append(row)
+        # Past half the claim another sender may soon take these rows over: leave the rest to
+        # the next claim rather than risk two senders handing over the same message.
+        messages = _messages(deliverable, settings, clock, until=claimed_at + policy.claim / 2)
+        for row, error in zip(deliverable, transport.deliver(messages), strict=False):
+            _settle(session_factory, row, error, clock.now(), policy, report)
     return report
 
 
-def _claim(session_factory: sessionmaker[Session], now: dt.datetime, n: int) -> list[_Claimed]:
+def _messages(
+    rows: list[_Claimed], settings: MailSettings, clock: Clock, *, until: dt.datetime
+) -> Iterator[EmailMessage]:
+    """The mails of ``rows``, built as the transport takes them, none handed over after ``until``."""
+    for row in rows:
+        if clock.now() >= until:
+            return
+        yield _message(row, settings)
+
+
+def _settle(
+    session_factory: sessionmaker[Session],
+    row: _Claimed,
+    error: Exception | None,
+    now: dt.datetime,
+    policy: RetryPolicy,
+    report: SendReport,
+) -> None:
+    """Record one delivery outcome at once, before the next message goes out."""
+    if error is None:
+        _record(session_factory, row, "sent", None, now)
+        report.sent += 1
+        return
+    reason = f"{type(error).__name__}: {error}"
+    next_at = now + backoff(row.attempts, policy.first, policy.cap)
+    deadline = matters_until(row.closes_on, row.created_at, policy)
+    if isinstance(error, PermanentFailure) or next_at >= deadline:
+        _record(session_factory, row, "failed", reason, now)
+        report.failed += 1
+        report.errors.append(f"outbox {row.id}: {reason}")
+    else:
+        _record(session_factory, row, "retry", reason, next_at)
+        report.retrying += 1
+
+
+def _claim(
+    session_factory: sessionmaker[Session],
+    now: dt.datetime,
+    n: int,
+    claim: dt.timedelta = CLAIM_LEASE,
+) -> list[_Claimed]:
     with session_factory.begin() as s:
         due = (
             select(Outbox.id)
@@ -235,7 +355,7 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, n: int) -> 
         s.execute(
             update(Outbox)
             .where(Outbox.id.in_(ids))
-            .values(next_attempt_at=now + CLAIM_LEASE, attempts=Outbox.attempts + 1)
+            .values(next_attempt_at=now + claim, attempts=Outbox.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         rows = s.execute(
@@ -244,6 +364,8 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, n: int) -> 
                 Outbox.recipient,
                 Outbox.subject,
                 Outbox.body,
+                Outbox.created_at,
+                Invitation.closes_on,
                 Outbox.attempts,
                 Outbox.invitation_id,
                 Invitation.status,
@@ -273,7 +395,7 @@ def _message(row: _Claimed, settings: MailSettings) -> EmailMessage:
     message["To"] = row.recipient
     message["Subject"] = row.subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring=f"klik-outbox-{row.id}")
+    message["Message-ID"] = message_id(row.id, row.created_at, settings.mail_from)
     message["X-Klik-Outbox-Id"] = str(row.id)
     message.set_content(body)
     return message
@@ -281,34 +403,26 @@ def _message(row: _Claimed, settings: MailSettings) -> EmailMessage:
 
 def _record(
     session_factory: sessionmaker[Session],
-    claimed: list[_Claimed],
-    outcomes: dict[int, tuple[str, str | None]],
-    now: dt.datetime,
-    report: SendReport,
+    row: _Claimed,
+    outcome: str,
+    error: str | None,
+    at: dt.datetime | None = None,
 ) -> None:
-    attempts = {row.id: row.attempts for row in claimed}
+    """Commit one row's outcome in its own short transaction; ``at`` is when it was sent, or
+    when to try again."""
+    values: dict[str, object]
+    if outcome == "sent":
+        values = {"status": OutboxStatus.SENT, "sent_at": at, "last_error": None}
+    elif outcome == "cancelled":
+        values = {"status": OutboxStatus.CANCELLED, "last_error": error}
+    elif outcome == "failed":
+        values = {"status": OutboxStatus.FAILED, "last_error": error}
+    else:
+        values = {"next_attempt_at": at, "last_error": error}
     with session_factory.begin() as s:
-        for outbox_id, (outcome, error) in outcomes.items():
-            values: dict[str, object]
-            if outcome == "sent":
-                values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
-                report.sent += 1
-            elif outcome == "cancelled":
-                values = {"status": OutboxStatus.CANCELLED, "last_error": error}
-                report.cancelled += 1
-            elif outcome == "failed":
-                values = {"status": OutboxStatus.FAILED, "last_error": error}
-                report.failed += 1
-                report.errors.append(f"outbox {outbox_id}: {error}")
-            else:
-                values = {
-                    "next_attempt_at": now + backoff(attempts[outbox_id]),
-                    "last_error": error,
-                }
-                report.retrying += 1
-            s.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.PENDING)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        s.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id, Outbox.status == OutboxStatus.PENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )

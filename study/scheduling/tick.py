@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session, aliased
 from study import tokens
 from study.clock import AMSTERDAM, local_date
 from study.mail.compose import KIND_INVITATION, KIND_REMINDER, MailFacts, compose
+from study.mail.recipients import recipient_address
 from study.models import (
     Consent,
     Employer,
@@ -80,8 +81,10 @@ BATCH = 500
 MAIL_BATCH = 5000
 LIVE = (InvitationStatus.SCHEDULED, InvitationStatus.OPEN)
 NO_ADDRESS = (
-    "geen e-mailadres bekend voor deze ontvanger; vul het adres aan en verstuur opnieuw / "
-    "no e-mail address known for this recipient; add it and resend"
+    "geen e-mailadres bekend voor deze ontvanger; vul het adres aan en verstuur opnieuw via "
+    "de pagina Verzending of met `klik send-mail --retry-failed` / "
+    "no e-mail address known for this recipient; add it, then resend from the Outbox page or "
+    "with `klik send-mail --retry-failed`"
 )
 
 
@@ -601,12 +604,7 @@ def _queue_mails(
 
 
 def _mail_facts(session: Session, invitation_ids: Sequence[int]) -> Iterator[dict[str, Any]]:
-    address = case(
-        (Invitation.respondent == Respondent.EMPLOYEE, ParticipantIdentity.email),
-        (Invitation.respondent == Respondent.JOBCOACH, Jobcoach.email),
-        (Invitation.respondent == Respondent.EMPLOYER, Employer.contact_email),
-        else_=null(),
-    )
+    address = recipient_address()
     statement = (
         select(
             Invitation.id,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import dash
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import auth, context, exports, jobs, layout
+from dashboard import access_log, auth, context, exports, jobs, layout
 from dashboard.forms import coach_forms_blueprint, forms_blueprint
 from klik.wiring import Container
 from study.errors import Forbidden
@@ -18,8 +19,12 @@ from study.worklists import visible_invitation
 HERE = Path(__file__).parent
 
 
-def create_app(container: Container) -> Flask:
+def create_app(container: Container, *, log_requests: bool = False) -> Flask:
     """Build the web application for ``container`` (app factory; nothing global).
+
+    ``log_requests`` writes the access log named by ``settings.access_log`` (see
+    :mod:`dashboard.access_log`); ``klik serve`` turns it on. The client's address is taken from
+    ``X-Forwarded-For`` only as far as ``settings.trusted_proxies`` proxies vouch for it.
 
     Routes: ``/login``, ``/logout`` (POST), ``/lang/<nl|en>``, ``/health``, ``/export/<kind>``,
     the personal-link forms, and the Dash pages in ``dashboard/pages`` (``/``, ``/monitor``,
@@ -78,7 +83,29 @@ def create_app(container: Container) -> Flask:
             )
         return resp
 
+    wrap_wsgi(server, container, log_requests=log_requests)
     return server
+
+
+def wrap_wsgi(server: Flask, container: Container, *, log_requests: bool) -> None:
+    """Put the access log and, behind trusted proxies, ProxyFix around the application.
+
+    ProxyFix goes outermost so that the access log and the throttles see the client's address;
+    with ``trusted_proxies = 0`` no forwarding header is believed, whoever sends it.
+    """
+    settings = container.settings
+    if log_requests:
+        handler = access_log.open_handler(
+            settings.access_log,
+            max_bytes=settings.access_log_max_bytes,
+            backups=settings.access_log_backups,
+        )
+        logged = access_log.AccessLog(server.wsgi_app, handler, container.clock)
+        server.extensions["klik_access_log"] = logged
+        server.wsgi_app = logged  # type: ignore[method-assign]
+    if settings.trusted_proxies > 0:
+        hops = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def content_security_policy(script_hashes: list[str]) -> str:

@@ -1,4 +1,9 @@
-"""Logins: argon2 passwords, server-side sessions, throttling, lockout, cookie flags and CSRF.
+"""Logins: argon2 passwords, server-side sessions, throttling, unlocking, cookie flags and CSRF.
+
+Failed logins are limited per account, per address and per pair of both, with exponential
+back-off and no hard lock, in the database that every web process shares (the scheme is
+described in :mod:`study.throttles`). A researcher unlocks a login with ``POST
+/users/<username>/unlock``; ``klik users unlock`` does the same from the command line.
 
 The session cookie holds a random 256-bit token; the ``user_session`` table holds only its SHA-256
 hash, so logout (setting ``revoked_at``) really ends the session. A ``before_request`` hook sets
@@ -17,8 +22,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -29,20 +32,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dashboard import context
-from study import audit
+from study import audit, throttles
 from study.errors import KlikError
 from study.models import User, UserSession
-from study.services.users import hash_password, verify_password
+from study.services.users import hash_password, unlock_login, verify_password
+from study.vocab import Role
 
 SESSION_COOKIE = "klik_session"
+#: the WSGI environ key under which the logged-in user's id is left for the access log
+USER_ID_ENVIRON = "klik.user_id"
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
 SESSION_LIFETIME = dt.timedelta(hours=12)
-#: failed logins in a row after which an account is locked
-ACCOUNT_MAX_FAILURES = 5
-#: failed logins from one address within ``LOCK_DURATION`` after which that address must wait
-ADDRESS_MAX_FAILURES = 10
-LOCK_DURATION = dt.timedelta(minutes=15)
 
 #: paths anyone may open without logging in (prefixes)
 PUBLIC_PREFIXES = ("/login", "/health", "/f/", "/form", "/assets/", "/_dash-component-suites/")
@@ -60,9 +61,17 @@ TEXTS = {
         "nl": "Gebruikersnaam of wachtwoord klopt niet.",
         "en": "Username or password is not correct.",
     },
+    "bad_wait": {
+        "nl": "Gebruikersnaam of wachtwoord klopt niet. U kunt het over {wait} opnieuw proberen.",
+        "en": "Username or password is not correct. You can try again in {wait}.",
+    },
     "locked": {
-        "nl": "Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
-        "en": "Too many failed attempts. Try again in {minutes} minutes.",
+        "nl": "Te veel mislukte pogingen. Probeer het over {wait} opnieuw.",
+        "en": "Too many failed attempts. Try again in {wait}.",
+    },
+    "unlocked": {
+        "nl": "De login {username} is ontgrendeld.",
+        "en": "The login {username} is unlocked.",
     },
     "logged_out": {"nl": "U bent uitgelogd.", "en": "You are logged out."},
     "intro": {
@@ -100,39 +109,18 @@ def csrf_token_ok(secret_keys: Sequence[str], session_token: str, sent: str) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Throttling per address (per account it is stored on the user row)
+# Waiting times as people read them
 
 
-class AddressThrottle:
-    """Counts failed logins per client address in a sliding window (thread-safe, in memory)."""
-
-    def __init__(self, limit: int = ADDRESS_MAX_FAILURES, window: dt.timedelta = LOCK_DURATION):
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[dt.datetime]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, address: str, now: dt.datetime) -> deque[dt.datetime]:
-        times = self._failures.setdefault(address, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        return times
-
-    def blocked_until(self, address: str, now: dt.datetime) -> dt.datetime | None:
-        """When ``address`` may try again, or None when it may try now."""
-        with self._lock:
-            times = self._recent(address, now)
-            if len(times) >= self.limit:
-                return times[-self.limit] + self.window
-            return None
-
-    def fail(self, address: str, now: dt.datetime) -> None:
-        with self._lock:
-            self._recent(address, now).append(now)
-
-    def clear(self, address: str) -> None:
-        with self._lock:
-            self._failures.pop(address, None)
+def wait_text(seconds: float, language: str) -> str:
+    """How long to wait, in words: whole seconds under a minute, else minutes rounded up."""
+    whole = max(1, int(seconds + 0.999))
+    if whole < 60:
+        return f"{whole} seconden" if language == "nl" else f"{whole} seconds"
+    minutes = (whole + 59) // 60
+    if language == "nl":
+        return "1 minuut" if minutes == 1 else f"{minutes} minuten"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,11 +135,16 @@ def _dummy_hash() -> str:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of a login attempt: a session token, or why there is none."""
+    """The outcome of a login attempt: a session token, or why there is none.
+
+    ``wait_until``: when this address may try this account again; ``refused``: the attempt came
+    too early and the password was not checked at all.
+    """
 
     token: str | None
     user_id: int | None = None
-    locked_until: dt.datetime | None = None
+    wait_until: dt.datetime | None = None
+    refused: bool = False
 
 
 def attempt_login(
@@ -162,33 +155,26 @@ def attempt_login(
     at: dt.datetime,
     address: str,
 ) -> LoginResult:
-    """Check a password and open a server-side session; count and lock on failures.
+    """Check a password and open a server-side session; count failures and make them wait.
 
-    An account is locked for ``LOCK_DURATION`` after ``ACCOUNT_MAX_FAILURES`` failures in a row;
-    a locked account is refused without looking at the password. Every outcome is audited.
+    An address that must still wait (see :mod:`study.throttles`) is refused without looking at the
+    password. Every checked attempt is audited, with the address as the reason.
     """
-    name = username.strip().lower()[:80]
+    name = throttles.account_key(username)
+    wait = throttles.login_wait(session, name, address, at=at)
+    if wait is not None:
+        return LoginResult(None, None, wait, refused=True)
     user = session.scalar(select(User).where(User.username == name))
-    if user is not None and user.locked_until is not None and user.locked_until > at:
-        audit.record(
-            session, at=at, actor=name, action="login_locked", entity="app_user",
-            entity_id=user.id, reason=address,
-        )  # fmt: skip
-        return LoginResult(None, user.id, user.locked_until)
     ok = verify_password(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or not user.active:
-        if user is not None:
-            failures = (user.failed_logins or 0) + 1
-            locked = at + LOCK_DURATION if failures >= ACCOUNT_MAX_FAILURES else None
-            user.failed_logins = 0 if locked else failures
-            user.locked_until = locked
+        # unknown names count too, so that waiting never tells which accounts exist
+        wait = throttles.record_login_failure(session, name, address, at=at)
         audit.record(
             session, at=at, actor=name or "?", action="login_failed", entity="app_user",
             entity_id=user.id if user else None, reason=address,
         )  # fmt: skip
-        return LoginResult(None, user.id if user else None, user.locked_until if user else None)
-    user.failed_logins = 0
-    user.locked_until = None
+        return LoginResult(None, user.id if user else None, wait)
+    throttles.record_login_success(session, name, address, at=at)
     token = secrets.token_urlsafe(32)
     session.add(
         UserSession(
@@ -323,8 +309,6 @@ def _set_cookie(resp: Response, name: str, value: str, *, http_only: bool, stric
 
 def init_auth(server: Flask) -> None:
     """Install login routes, the per-request user check, CSRF checks and security headers."""
-    throttle = AddressThrottle()
-    server.extensions["klik_address_throttle"] = throttle
 
     @server.before_request
     def load_user() -> Response | None:
@@ -339,6 +323,9 @@ def init_auth(server: Flask) -> None:
                     s.expunge(user)
             g.klik_user = user
             g.klik_session_token = token if user is not None else None
+            if user is not None:
+                # for the access log, which runs outside Flask's request context
+                request.environ[USER_ID_ENVIRON] = user.id
         if request.method in UNSAFE_METHODS and not path.startswith(("/f/", "/form")):
             if not same_site_request(_allowed_hosts()):
                 return _refuse_cross_site(path)
@@ -372,21 +359,24 @@ def init_auth(server: Flask) -> None:
     @server.post("/login")
     def login_submit() -> Response:
         language = context.lang()
+        # behind trusted proxies ProxyFix has put the client's address here (see dashboard.app)
         address = request.remote_addr or "?"
         username = request.form.get("username", "")
         password = request.form.get("password", "")
         now = context.now()
-        wait = throttle.blocked_until(address, now)
-        if wait is not None:
-            return _locked_page(wait, now, username)
         with context.container().sessions.begin() as s:
             result = attempt_login(s, username, password, at=now, address=address)
+        if result.refused and result.wait_until is not None:
+            return _locked_page(result.wait_until, now, username)
         if result.token is None:
-            throttle.fail(address, now)
-            if result.locked_until is not None and result.locked_until > now:
-                return _locked_page(result.locked_until, now, username)
+            if result.wait_until is not None:
+                wait = wait_text((result.wait_until - now).total_seconds(), language)
+                resp = _login_page(
+                    TEXTS["bad_wait"][language].format(wait=wait), status=401, username=username
+                )
+                resp.headers["Retry-After"] = _retry_after(result.wait_until, now)
+                return resp
             return _login_page(TEXTS["bad"][language], status=401, username=username)
-        throttle.clear(address)
         resp = redirect(safe_next(request.form.get("next")))
         _set_cookie(resp, SESSION_COOKIE, result.token, http_only=True, strict=False)
         csrf = csrf_token_for(server.config["SECRET_KEY"], result.token)
@@ -424,12 +414,38 @@ def init_auth(server: Flask) -> None:
     def klik_error(exc: KlikError) -> tuple[Response, int]:
         return jsonify(error=exc.message(context.lang())), exc.status
 
+    @server.post("/users/<username>/unlock")
+    def unlock(username: str) -> Response:
+        # same-site was checked in load_user; the CSRF token also proves the page was ours
+        user = g.klik_user
+        if user is None or not g.klik_session_token:
+            return _anonymous(request.path)
+        sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token", "")
+        keys = [server.config["SECRET_KEY"], *server.config.get("SECRET_KEY_FALLBACKS", ())]
+        expected = [csrf_token_for(key, g.klik_session_token) for key in keys]
+        if not any(hmac.compare_digest(sent, token) for token in expected):
+            return _refuse_cross_site(request.path)
+        context.page_user(Role.RESEARCHER)
+        with context.container().sessions.begin() as s:
+            unlocked = unlock_login(
+                s, username, actor=user.username, at=context.now(), study_id=user.study_id
+            )
+            name = unlocked.username
+        return jsonify(
+            username=name, message=TEXTS["unlocked"][context.lang()].format(username=name)
+        )
+
     def _locked_page(until: dt.datetime, now: dt.datetime, username: str) -> Response:
-        minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-        text = TEXTS["locked"][context.lang()].format(minutes=minutes)
+        text = TEXTS["locked"][context.lang()].format(
+            wait=wait_text((until - now).total_seconds(), context.lang())
+        )
         resp = _login_page(text, status=429, username=username)
-        resp.headers["Retry-After"] = str(minutes * 60)
+        resp.headers["Retry-After"] = _retry_after(until, now)
         return resp
+
+
+def _retry_after(until: dt.datetime, now: dt.datetime) -> str:
+    return str(max(1, int((until - now).total_seconds() + 0.999)))
 
 
 def _local_referrer() -> str | None:

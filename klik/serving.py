@@ -20,7 +20,7 @@ def serve(container: Container, *, scheduler: bool = True, threads: int = 16) ->
     from study.scheduling.runner import start_background
 
     settings = container.settings
-    server = create_app(container)
+    server = create_app(container, log_requests=True)
     background = start_background(container) if scheduler else None
     typer.echo(f"Klik draait op http://{settings.host}:{settings.port}/  (Ctrl+C stopt / stops)")
     if background is not None:

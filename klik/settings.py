@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, model_validator
 from sqlalchemy import URL
 
 from klik import secret_file
@@ -71,6 +71,12 @@ class Settings(BaseModel):
     instrument_dirs: tuple[Path, ...] = ()
     secure_cookies: bool = False
     run_scheduler: bool = True
+    #: how many reverse proxies in front of Klik append to X-Forwarded-For; 0 trusts no header
+    trusted_proxies: NonNegativeInt = 0
+    #: the access log's file (rotated), or ``-`` for standard output
+    access_log: str = "klik-access.log"
+    access_log_max_bytes: PositiveInt = 10_000_000
+    access_log_backups: NonNegativeInt = 5
 
     @model_validator(mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""``klik users``: create and list dashboard logins."""
+"""``klik users``: create, list and unlock dashboard logins."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ DatabaseOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``users`` command group (``add``, ``list``) to ``app``."""
+    """Add the ``users`` command group (``add``, ``list``, ``unlock``) to ``app``."""
     users = typer.Typer(
         help="Dashboard logins (researcher, jobcoach, viewer).", no_args_is_help=True
     )
@@ -83,26 +83,56 @@ def register(app: typer.Typer) -> None:
 
     @users.command("list")
     def list_(database: DatabaseOption = None) -> None:
-        """List the logins: username, role, jobcoach, active, locked."""
+        """List the logins: username, role, jobcoach, active, throttled.
+
+        ``throttled``: failed logins make some address wait before trying this login again
+        (``klik users unlock`` ends that).
+        """
         from sqlalchemy import select
 
         from klik.settings import settings_for
         from klik.wiring import build
+        from study import throttles
         from study.models import Jobcoach, User
 
         container = build(settings_for(database))
         try:
+            now = container.clock.now()
             with container.read_sessions() as s:
                 rows = s.execute(
-                    select(User.username, User.role, Jobcoach.code, User.active, User.locked_until)
+                    select(User.username, User.role, Jobcoach.code, User.active)
                     .outerjoin(Jobcoach, Jobcoach.id == User.jobcoach_id)
                     .order_by(User.username)
                 ).all()
-            now = container.clock.now()
+                waiting = {
+                    r.username for r in rows if throttles.account_waiting(s, r.username, at=now)
+                }
             for r in rows:
-                locked = " locked" if r.locked_until is not None and r.locked_until > now else ""
+                throttled = " throttled" if r.username in waiting else ""
                 active = "" if r.active else " inactive"
-                typer.echo(f"{r.username}\t{r.role.value}\t{r.code or '-'}{active}{locked}")
+                typer.echo(f"{r.username}\t{r.role.value}\t{r.code or '-'}{active}{throttled}")
+        finally:
+            container.dispose()
+
+    @users.command("unlock")
+    def unlock(
+        username: Annotated[str, typer.Argument(help="Login name")],
+        database: DatabaseOption = None,
+    ) -> None:
+        """Forget the failed logins of a login, so it can be tried at once from every address."""
+        from klik.settings import settings_for
+        from klik.wiring import build
+        from study.errors import KlikError
+        from study.services.users import unlock_login
+
+        container = build(settings_for(database))
+        try:
+            with container.sessions.begin() as s:
+                user = unlock_login(s, username, actor="cli", at=container.clock.now())
+                typer.echo(f"Login {user.username} ontgrendeld / unlocked.")
+        except KlikError as exc:
+            typer.echo(f"{exc.message('nl')} / {exc.message('en')}", err=True)
+            raise typer.Exit(1) from None
         finally:
             container.dispose()
 

@@ -350,9 +350,32 @@ class User(Base):
     jobcoach_id: Mapped[int | None] = mapped_column(ForeignKey("jobcoach.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # superseded by ``FailureCount`` (study.throttles) and no longer written; kept because
+    # dropping columns on SQLite means rebuilding a table that others reference
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+
+
+class FailureCount(Base):
+    """Failed attempts of one kind (``scope``) for one account, one address, or the pair of both.
+
+    Shared by every web process through the database; written only by :mod:`study.throttles`,
+    which also deletes the rows once ``forget_at`` has passed.
+    """
+
+    __tablename__ = "failure_count"
+    __table_args__ = (UniqueConstraint("scope", "account", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime | None]
+    blocked_until: Mapped[dt.datetime | None]
+    succeeded_at: Mapped[dt.datetime | None]
+    forget_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class UserSession(Base):

@@ -8,7 +8,6 @@ from dashboard.forms.pages import (
 )
 from dashboard.forms.routes import coach_forms_blueprint, forms_blueprint
 from dashboard.forms.session import FormSessionCodec, FormState
-from dashboard.forms.throttle import SlidingWindow
 
 __all__ = [
     "FormFlow",
@@ -16,7 +15,6 @@ __all__ = [
     "FormState",
     "FormUrls",
     "Page",
-    "SlidingWindow",
     "coach_forms_blueprint",
     "forms_blueprint",
     "raw_answers",

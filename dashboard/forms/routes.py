@@ -7,6 +7,7 @@ and never needed again during the visit.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable
@@ -16,13 +17,13 @@ from flask import Blueprint, Flask, Response, request, url_for
 from dashboard.forms.flow import FormFlow, FormUrls, Page
 from dashboard.forms.pages import opening_page, render_message_page
 from dashboard.forms.session import FORM_SESSION_SECONDS, FormSessionCodec, FormState
-from dashboard.forms.throttle import SlidingWindow
 from klik.wiring import Container
 from questionnaires.registry import load_registry
-from study import responses
+from study import responses, throttles
 from study.errors import KlikError
 from study.models import Invitation
 from study.responses import Instruments
+from study.tokens import is_well_formed
 
 BLUEPRINT = "klik_forms"
 COOKIE = "klik_form"
@@ -101,14 +102,15 @@ def forms_blueprint(
     container: Container,
     *,
     instruments: Instruments | None = None,
-    throttle: SlidingWindow | None = None,
 ) -> Blueprint:
     """The personal-link routes.
 
     ``GET /f/<token>``
-        Checks the token (429 after too many bad ones from one address; 404 unknown or malformed;
-        410 submitted, closed or cancelled, with one page for all), opens a form session in a
-        cookie and moves on to ``/form`` at once.
+        Checks the token (404 unknown or malformed; 410 submitted, closed or cancelled, with one
+        page for all), opens a form session in a cookie and moves on to ``/form`` at once. An
+        address with too many unknown links gets 429 for its next unknown or malformed ones, but a
+        link that belongs to an invitation is always checked and served (see
+        :mod:`study.throttles`); the counts live in the database that all processes share.
     ``GET /form``
         The current part, the review page, or the thank-you page; ``?lang=en|nl`` switches the
         language, ``?section=<n>`` goes to part ``n``.
@@ -120,7 +122,6 @@ def forms_blueprint(
     ``instruments`` defaults to the built-in ones plus ``settings.instrument_dirs``.
     """
     registry: Instruments = instruments or load_registry(container.settings.instrument_dirs)
-    window = throttle or SlidingWindow()
     codec = FormSessionCodec(container.settings.signing_keys, container.clock)
     flow = FormFlow(container.sessions, container.read_sessions, container.clock, registry)
     secure = container.settings.secure_cookies
@@ -144,11 +145,10 @@ def forms_blueprint(
     def open_link(token: str) -> Response:
         address = request.remote_addr or "unknown"
         now = container.clock.now()
-        wait = window.retry_after(address, now)
-        if wait is not None:
-            response = Response(render_message_page("throttled"), 429, mimetype="text/html")
-            response.headers["Retry-After"] = str(wait)
-            return response
+        with container.read_sessions() as s:
+            wait = throttles.link_wait(s, address, at=now)
+        if wait is not None and not is_well_formed(token):
+            return throttled(wait, now)
         try:
             with container.sessions.begin() as s:
                 invitation = responses.find_invitation_by_token(s, token, as_of=now)
@@ -164,11 +164,22 @@ def forms_blueprint(
                     invitation.id, section, lang=lang, token_hash=invitation.token_hash
                 )
         except KlikError as exc:
-            window.fail(address, now)
-            status = 410 if exc.status == 410 else 404
-            return respond(Page(status, render_message_page("link"), state=None))
+            if exc.status == 410:
+                # a real link that is no longer open: its holder is no guesser
+                return respond(Page(410, render_message_page("link"), state=None))
+            if wait is not None:
+                # already waiting: refused without being counted again, so the wait ends
+                return throttled(wait, now)
+            with container.sessions.begin() as s:
+                throttles.record_link_failure(s, address, at=now)
+            return respond(Page(404, render_message_page("link"), state=None))
         target = url_for(f"{BLUEPRINT}.show")
         return respond(Page(200, opening_page(target), state=page_state))
+
+    def throttled(until: dt.datetime, now: dt.datetime) -> Response:
+        response = Response(render_message_page("throttled"), 429, mimetype="text/html")
+        response.headers["Retry-After"] = str(max(1, int((until - now).total_seconds() + 0.999)))
+        return response
 
     @bp.get("/form")
     def show() -> Response:

@@ -10,8 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study import audit
-from study.errors import Conflict, InvalidInput
+from study import audit, throttles
+from study.errors import Conflict, InvalidInput, NotFound
 from study.models import Jobcoach, Study, User
 from study.services.common import get_in_study, utc
 from study.vocab import Role
@@ -127,4 +127,32 @@ def add_user(
         entity_id=user.id,
         new={"username": username, "role": role, "jobcoach_id": jobcoach_id},
     )
+    return user
+
+
+def unlock_login(
+    session: Session,
+    username: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    study_id: int | None = None,
+) -> User:
+    """Forget the failed logins counted on ``username``, so that every address may try it again.
+
+    ``study_id`` (a researcher's own study) refuses logins of another study as if they did not
+    exist. The unlock is audited with how many failure counts it removed.
+    """
+    name = throttles.account_key(username)
+    query = select(User).where(User.username == name)
+    if study_id is not None:
+        query = query.where(User.study_id == study_id)
+    user = session.scalar(query)
+    if user is None:
+        raise NotFound(f"login {name} bestaat niet", f"login {name} does not exist")
+    removed = throttles.unlock_account(session, name)
+    audit.record(
+        session, at=utc(at), actor=actor, action="login_unlocked", entity="app_user",
+        entity_id=user.id, new={"failure_counts_removed": removed},
+    )  # fmt: skip
     return user

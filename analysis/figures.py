@@ -12,7 +12,14 @@ from scipy import stats
 
 from analysis.survival import survival_at
 
-__all__ = ["forest_plot", "km_figure", "response_rate_figure", "trajectory_figure"]
+__all__ = [
+    "clip_interval",
+    "clipped_marks",
+    "forest_plot",
+    "km_figure",
+    "response_rate_figure",
+    "trajectory_figure",
+]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 
@@ -27,7 +34,16 @@ TEXT: dict[str, dict[str, str]] = {
     "employee": {"nl": "werknemer", "en": "employee"},
     "jobcoach": {"nl": "jobcoach", "en": "jobcoach"},
     "employer": {"nl": "werkgever", "en": "employer"},
+    "clipped": {
+        "nl": "interval afgekapt aan de rand van de as",
+        "en": "interval cut at the edge of the axis",
+    },
+    "outside": {"nl": "schatting buiten de as", "en": "estimate outside the axis"},
 }
+
+#: the widest hazard-ratio axis; intervals beyond it are cut at its edge and marked
+HR_LIMITS = (0.01, 100.0)
+HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 5, 10, 20, 50, 100)
 
 
 def _t(key: str, lang: str) -> str:
@@ -47,6 +63,106 @@ def _steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xs = np.repeat(x, 2)[1:]
     ys = np.repeat(y, 2)[:-1]
     return xs, ys
+
+
+def clip_interval(
+    estimate: Sequence[float] | np.ndarray,
+    lower: Sequence[float] | np.ndarray,
+    upper: Sequence[float] | np.ndarray,
+    low: float,
+    high: float,
+) -> pd.DataFrame:
+    """Intervals cut to an axis range ``[low, high]``, with what was cut.
+
+    Parameters
+    ----------
+    estimate, lower, upper : array-like
+        Point estimates and interval bounds (NaN: no interval).
+    low, high : float
+        The axis range.
+
+    Returns
+    -------
+    DataFrame
+        estimate (NaN where it lies outside the range, so it is not drawn), lower, upper (cut to
+        the range), lower_cut, upper_cut (bool: that end was cut), outside (bool: the estimate
+        lies outside the range), true_lower, true_upper (the bounds as given).
+    """
+    est = np.asarray(estimate, dtype=float)
+    lo = np.asarray(lower, dtype=float)
+    hi = np.asarray(upper, dtype=float)
+    with np.errstate(invalid="ignore"):
+        outside = (est < low) | (est > high)
+        lower_cut = lo < low
+        upper_cut = hi > high
+    return pd.DataFrame(
+        {
+            "estimate": np.where(outside, np.nan, est),
+            "lower": np.clip(lo, low, high),
+            "upper": np.clip(hi, low, high),
+            "lower_cut": lower_cut,
+            "upper_cut": upper_cut,
+            "outside": outside,
+            "true_lower": lo,
+            "true_upper": hi,
+        }
+    )
+
+
+def clipped_marks(
+    position: Sequence[object] | np.ndarray,
+    clipped: pd.DataFrame,
+    *,
+    low: float,
+    high: float,
+    horizontal: bool = False,
+    lang: str = "nl",
+) -> go.Scatter | None:
+    """Arrow markers where :func:`clip_interval` cut an interval, at the edge it was cut.
+
+    Parameters
+    ----------
+    position : array-like
+        The other coordinate of each interval (x of a vertical interval, y of a horizontal one).
+    clipped : DataFrame
+        Output of :func:`clip_interval`.
+    low, high : float
+        The axis range the intervals were cut to.
+    horizontal : bool
+        Intervals run along x (forest plots) rather than y.
+    lang : {"nl", "en"}
+        Language of the legend entry.
+
+    Returns
+    -------
+    go.Scatter or None
+        One marker trace named after the "interval cut" text (``customdata`` holds the true
+        bounds), or None when nothing was cut.
+    """
+    pos = list(position)
+    points: list[tuple[object, float, str, float, float]] = []
+    for i, row in enumerate(clipped.itertuples(index=False)):
+        for cut, edge, symbol in (
+            (row.lower_cut, low, "triangle-left" if horizontal else "triangle-down"),
+            (row.upper_cut, high, "triangle-right" if horizontal else "triangle-up"),
+        ):
+            if cut:
+                points.append((pos[i], edge, symbol, row.true_lower, row.true_upper))
+    if not points:
+        return None
+    where = [p[0] for p in points]
+    edges = [p[1] for p in points]
+    return go.Scatter(
+        x=edges if horizontal else where,
+        y=where if horizontal else edges,
+        mode="markers",
+        marker={"symbol": [p[2] for p in points], "size": 11, "color": "#555"},
+        name=_t("clipped", lang),
+        customdata=np.array([[p[3], p[4]] for p in points], dtype=float),
+        hovertemplate="(%{customdata[0]:.3g} – %{customdata[1]:.3g})<extra>"
+        + _t("clipped", lang)
+        + "</extra>",
+    )
 
 
 def km_figure(
@@ -147,8 +263,18 @@ def km_figure(
     return fig
 
 
-def forest_plot(summary: pd.DataFrame, *, title: str | None = None, lang: str = "nl") -> go.Figure:
+def forest_plot(
+    summary: pd.DataFrame,
+    *,
+    title: str | None = None,
+    lang: str = "nl",
+    limits: tuple[float, float] = HR_LIMITS,
+) -> go.Figure:
     """Forest plot of hazard ratios with their intervals on a log axis.
+
+    The axis spans 0.1–10, widened to the intervals but never beyond ``limits``; an interval
+    reaching past the axis is cut at its edge and marked with an arrow, and a hazard ratio
+    outside the axis is not drawn (its term says so).
 
     Parameters
     ----------
@@ -158,46 +284,66 @@ def forest_plot(summary: pd.DataFrame, *, title: str | None = None, lang: str = 
         Figure title.
     lang : {"nl", "en"}
         Language of the labels.
+    limits : tuple of float
+        The widest axis.
 
     Returns
     -------
     go.Figure
-        One marker trace (name ``"hr"``) with asymmetric error bars, and a vertical line at 1.
+        One marker trace (name ``"hr"``) with asymmetric error bars inside the axis range, a
+        marker trace of cut intervals when there are any, and a vertical line at 1.
     """
     terms = summary["term"].astype(str).tolist()[::-1]
-    hr = summary["hr"].to_numpy()[::-1]
-    lower = summary["hr_lower"].to_numpy()[::-1]
-    upper = summary["hr_upper"].to_numpy()[::-1]
+    hr = summary["hr"].to_numpy(dtype=float)[::-1]
+    lower = summary["hr_lower"].to_numpy(dtype=float)[::-1]
+    upper = summary["hr_upper"].to_numpy(dtype=float)[::-1]
+    finite_lower = lower[np.isfinite(lower) & (lower > 0)]
+    finite_upper = upper[np.isfinite(upper)]
+    low = max(min(0.1, *finite_lower) if len(finite_lower) else 0.1, limits[0])
+    high = min(max(10.0, *finite_upper) if len(finite_upper) else 10.0, limits[1])
+    cut = clip_interval(hr, lower, upper, low, high)
+    shown = cut["estimate"].to_numpy()
+    labels = [
+        f"{term} ({_t('outside', lang)})" if out else term
+        for term, out in zip(terms, cut["outside"], strict=True)
+    ]
     fig = go.Figure(
         go.Scatter(
-            x=hr,
-            y=terms,
+            x=shown,
+            y=labels,
             mode="markers",
             marker={"size": 9, "color": PALETTE[0]},
             error_x={
                 "type": "data",
                 "symmetric": False,
-                "array": upper - hr,
-                "arrayminus": hr - lower,
+                # an estimate off the axis has no bar to hang from; its cut interval is marked
+                "array": np.nan_to_num(cut["upper"].to_numpy() - shown, nan=0.0),
+                "arrayminus": np.nan_to_num(shown - cut["lower"].to_numpy(), nan=0.0),
             },
             name="hr",
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
     )
+    marks = clipped_marks(labels, cut, low=low, high=high, horizontal=True, lang=lang)
+    if marks is not None:
+        fig.add_trace(marks)
     fig.add_vline(x=1.0, line_dash="dash", line_color="grey")
     # plotly's own log ticks crowd the minor digits together; name a few round ratios instead
-    ticks = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 5, 10]
+    ticks = [t for t in HR_TICKS if low <= t <= high]
+    # a little room beyond the range so the arrows at its edges are seen whole
+    pad = 0.04 * (np.log10(high) - np.log10(low))
     fig.update_xaxes(
         type="log",
         title_text=_t("hazard_ratio", lang),
         tickvals=ticks,
         ticktext=[f"{t:g}" for t in ticks],
+        range=[np.log10(low) - pad, np.log10(high) + pad],
     )
     fig.update_layout(
         title=title,
         template="plotly_white",
         height=max(250, 60 + 40 * len(terms)),
-        showlegend=False,
+        showlegend=marks is not None,
     )
     return fig
 
@@ -214,8 +360,12 @@ def trajectory_figure(
     title: str | None = None,
     y_label: str | None = None,
     lang: str = "nl",
+    y_range: tuple[float, float] | None = None,
 ) -> go.Figure:
     """Mean score per wave with t-based confidence intervals, optionally with individual lines.
+
+    With ``y_range`` (the scale's range, e.g. 0–7) the axis shows that range and an interval
+    reaching past it is cut at its edge and marked with an arrow.
 
     Parameters
     ----------
@@ -237,13 +387,15 @@ def trajectory_figure(
         Title and y-axis label.
     lang : {"nl", "en"}
         Language of the labels.
+    y_range : tuple of float, optional
+        The scale's range.
 
     Returns
     -------
     go.Figure
         Individual traces (name ``"individual"``, legend hidden) first, then one mean trace per
         group (name = group, or ``value``) with error bars; each mean point carries n in its
-        hover text.
+        hover text. With ``y_range``, a marker trace of cut intervals follows when there are any.
     """
     data = frame.dropna(subset=[value, x])
     fig = go.Figure()
@@ -265,20 +417,38 @@ def trajectory_figure(
         agg = sub.groupby(x)[value].agg(["mean", "std", "count"]).reset_index()
         q = stats.t.ppf(1 - alpha / 2, np.maximum(agg["count"] - 1, 1))
         half = np.where(agg["count"] > 1, q * agg["std"] / np.sqrt(agg["count"]), np.nan)
+        error_y: dict[str, object] = {"type": "data", "array": half, "visible": True}
+        marks = None
+        if y_range is not None:
+            mean = agg["mean"].to_numpy(dtype=float)
+            cut = clip_interval(mean, mean - half, mean + half, *y_range)
+            error_y = {
+                "type": "data",
+                "symmetric": False,
+                "array": cut["upper"].to_numpy() - mean,
+                "arrayminus": mean - cut["lower"].to_numpy(),
+                "visible": True,
+            }
+            marks = clipped_marks(agg[x], cut, low=y_range[0], high=y_range[1], lang=lang)
         fig.add_trace(
             go.Scatter(
                 x=agg[x],
                 y=agg["mean"],
                 mode="lines+markers",
                 line={"color": PALETTE[i % len(PALETTE)], "width": 3},
-                error_y={"type": "data", "array": half, "visible": True},
+                error_y=error_y,
                 name=str(label),
                 customdata=agg["count"],
                 hovertemplate="%{x}: %{y:.2f}, n=%{customdata}<extra>" + str(label) + "</extra>",
             )
         )
+        if marks is not None:
+            fig.add_trace(marks)
     fig.update_xaxes(title_text=_t("time_months", lang) if x == "months" else x)
     fig.update_yaxes(title_text=y_label or f"{value}: {_t('mean', lang)}")
+    if y_range is not None:
+        pad = 0.03 * (y_range[1] - y_range[0])
+        fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     fig.update_layout(title=title, template="plotly_white")
     return fig
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.minimum_data import Shortfall, TooLittleData
 from analysis.report import data_snapshot_hash
 from dashboard import analysis_views as views
 from dashboard.jobs import JobKey, Progress
@@ -74,8 +75,9 @@ def survival_job(
     """Kaplan–Meier per stratification (full and viewer-suppressed), Cox, time-varying Cox.
 
     Result keys: ``views`` {(by, language, rows_allowed): SurvivalView}, ``cox`` and ``tv``
-    (CoxResult or None, and ``cox_error``/``tv_error`` texts), ``n``, ``events``, ``snapshot``,
-    ``timings`` (seconds per step).
+    (CoxResult or None, with ``cox_error``/``tv_error`` texts when fitting failed and
+    ``cox_refused``/``tv_refused`` Shortfalls when there was too little data), ``n``,
+    ``events``, ``snapshot``, ``timings`` (seconds per step).
     """
 
     def run(progress: Progress) -> dict[str, Any]:
@@ -102,11 +104,15 @@ def survival_job(
             )
         clock.lap("kaplan_meier")
         progress(0.5, "cox")
-        result["cox"], result["cox_error"] = _attempt(lambda: views.cox_model(surv))
+        result["cox"], result["cox_error"], result["cox_refused"] = _attempt(
+            lambda: views.cox_model(surv)
+        )
         clock.lap("cox")
         progress(0.75, "cox_time_varying")
         counting = frames["counting_process"]
-        result["tv"], result["tv_error"] = _attempt(lambda: views.time_varying_model(counting))
+        result["tv"], result["tv_error"], result["tv_refused"] = _attempt(
+            lambda: views.time_varying_model(counting)
+        )
         result["tv_n"] = int(counting["trajectory_id"].nunique()) if len(counting) else 0
         clock.lap("cox_time_varying")
         return result
@@ -127,7 +133,8 @@ def trajectories_job(
 
     Result keys: ``long`` (views.capability_long), ``lines`` (the trajectories drawn
     individually, at most :data:`MAX_LINES`), ``n``, ``snapshot``, ``mixed`` (MixedResult or
-    None), ``mixed_error``, ``predicted`` (model-estimated trajectories or None),
+    None), ``mixed_error``, ``mixed_refused`` (a Shortfall when there was too little data),
+    ``predicted`` (model-estimated trajectories or None),
     ``mixed_n_obs``, ``timings``.
     """
 
@@ -153,7 +160,9 @@ def trajectories_job(
         data = views.mixed_frame(frames["person_wave"], frames["trajectories"])
         clock.lap("prepare")
         result["mixed_n_obs"] = len(data)
-        result["mixed"], result["mixed_error"] = _attempt(lambda: views.fit_mixed(data))
+        result["mixed"], result["mixed_error"], result["mixed_refused"] = _attempt(
+            lambda: views.fit_mixed(data)
+        )
         clock.lap("mixed_model")
         if result["mixed"] is not None:
             progress(0.9, "predictions")
@@ -211,15 +220,17 @@ def quality_job(
     return run
 
 
-def _attempt(make: Callable[[], Any]) -> tuple[Any, str | None]:
-    """Run one model; a model that cannot be fitted on these data says why instead of failing
-    the whole page."""
+def _attempt(make: Callable[[], Any]) -> tuple[Any, str | None, Shortfall | None]:
+    """Run one model: its result, or why there is none (a failure's text, or the shortfall of
+    a model refused on too little data) instead of failing the whole page."""
     try:
-        return make(), None
+        return make(), None, None
+    except TooLittleData as exc:
+        return None, None, exc.shortfall
     except (ValueError, KeyError, ArithmeticError, RuntimeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", None
     except Exception as exc:  # lifelines and statsmodels raise their own convergence errors
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", None
 
 
 class _Stopwatch:

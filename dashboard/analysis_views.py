@@ -8,6 +8,9 @@ applied here, so it is tested without a browser:
   fewer than ``min_cell`` people are still at risk (later steps would show single events); the
   numbers at risk under ``min_cell`` read ``"<10"``.
 * Models (Cox, mixed): only shown when at least ``min_cell`` people contribute.
+
+For everyone, the models refuse below the rules of :mod:`analysis.minimum_data` (raising
+``TooLittleData`` with the reason) and curves stop where fewer than its minimum are at risk.
 * Means per wave: a wave with fewer than ``min_cell`` answers is left out; no individual lines.
 * Data-quality tables: rows counting fewer than ``min_cell`` responses are left out.
 """
@@ -24,8 +27,20 @@ from scipy import stats
 
 from analysis import figures, mixed, reliability, survival
 from analysis.frames import person_wave_wide
+from analysis.minimum_data import (
+    RULES,
+    Shortfall,
+    TooLittleData,
+    cut_km,
+    mixed_shortfall,
+    no_variation,
+    require,
+)
 
 DAYS_PER_MONTH = 30.4375
+
+#: the range of the capability count (Capability Set for Work: 0–7 capabilities)
+CAPABILITY_RANGE = (0.0, 7.0)
 
 TEXT: dict[str, dict[str, str]] = {
     "none": {"nl": "Geen (hele cohort)", "en": "None (whole cohort)"},
@@ -164,6 +179,10 @@ class SurvivalView:
         Strata left out because they were too small.
     truncated : bool
         Whether curves were cut where the risk set fell under the minimum.
+    logrank_refused : Shortfall or None
+        Why there is no log-rank test although there are strata (too few events).
+    min_at_risk : int
+        The risk set below which curves stop.
     """
 
     curves: pd.DataFrame
@@ -172,6 +191,8 @@ class SurvivalView:
     events: int
     suppressed: list[str] = field(default_factory=list)
     truncated: bool = False
+    logrank_refused: Shortfall | None = None
+    min_at_risk: int = RULES.km_at_risk
 
 
 def survival_view(
@@ -211,15 +232,17 @@ def survival_view(
     curves = curves.sort_values(
         ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
     ).reset_index(drop=True)
-    truncated = False
-    if not rows_allowed:
-        keep = curves["at_risk"] >= min_cell
-        truncated = bool((~keep).any())
-        curves = curves[keep].reset_index(drop=True)
+    minimum = RULES.km_at_risk if rows_allowed else max(min_cell, RULES.km_at_risk)
+    curves, truncated = cut_km(curves, minimum)
     test = None
+    refused = None
     if data["stratum"].nunique() >= 2:
-        test = survival.logrank(data, "duration_days", "event", by="stratum")
-    return SurvivalView(curves, test, len(data), int(data["event"].sum()), suppressed, truncated)
+        try:
+            test = survival.logrank(data, "duration_days", "event", by="stratum")
+        except TooLittleData as exc:
+            refused = exc.shortfall
+    events = int(data["event"].sum())
+    return SurvivalView(curves, test, len(data), events, suppressed, truncated, refused, minimum)
 
 
 def _stratum_order(language: str) -> dict[str, int]:
@@ -263,28 +286,36 @@ def usable(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in frame.columns and frame[c].dropna().nunique() > 1]
 
 
-def cox_model(survival_frame: pd.DataFrame) -> survival.CoxResult | None:
+def cox_model(survival_frame: pd.DataFrame) -> survival.CoxResult:
     """Cox model of job loss on klik, intensity and match at baseline (per SD), clustered by
-    jobcoach; None when there is too little to fit (no covariate with spread, < 2 events)."""
+    jobcoach.
+
+    Raises
+    ------
+    TooLittleData
+        When no covariate varies or the events are too few for the covariates
+        (:mod:`analysis.minimum_data`).
+    """
     covs = usable(survival_frame, list(COX_COVARIATES))
-    if not covs or survival_frame["event"].sum() < 2:
-        return None
+    if not covs:
+        raise TooLittleData(no_variation("cox"))
     data = standardised(survival_frame, covs).dropna(subset=covs)
-    if data["event"].sum() < 2:
-        return None
     cluster = "jobcoach_id" if data["jobcoach_id"].nunique() > 1 else None
     return survival.cox(data, "duration_days", "event", covs, cluster=cluster)
 
 
-def time_varying_model(counting: pd.DataFrame) -> survival.CoxResult | None:
-    """Cox model with klik, intensity and match lagged one interval (counting process, per SD);
-    None when there is too little to fit."""
+def time_varying_model(counting: pd.DataFrame) -> survival.CoxResult:
+    """Cox model with klik, intensity and match lagged one interval (counting process, per SD).
+
+    Raises
+    ------
+    TooLittleData
+        When no covariate varies or the events are too few for the covariates.
+    """
     covs = usable(counting, list(TV_COVARIATES))
-    if not covs or counting["event"].sum() < 2:
-        return None
+    if not covs:
+        raise TooLittleData(no_variation("cox_time_varying"))
     data = standardised(counting, covs).dropna(subset=covs)
-    if data["event"].sum() < 2:
-        return None
     return survival.cox_time_varying(data, "trajectory_id", "start", "stop", "event", covs)
 
 
@@ -341,13 +372,21 @@ def mixed_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame) -> pd.Dat
     return long.dropna(subset=[*needed, "match"]).reset_index(drop=True)
 
 
-def fit_mixed(frame: pd.DataFrame) -> mixed.MixedResult | None:
+def fit_mixed(frame: pd.DataFrame) -> mixed.MixedResult:
     """Fit :data:`MIXED_FORMULA` with a random intercept per jobcoach and per employee within
     jobcoach (REML, several optimizers). Terms without spread are dropped; with one jobcoach the
-    model has employees as its only level. None when fewer than 10 observations remain."""
-    if len(frame) < 10 or frame["trajectory_id"].nunique() < 3:
-        return None
+    model has employees as its only level.
+
+    Raises
+    ------
+    TooLittleData
+        Below the mixed-model rule of :mod:`analysis.minimum_data` (too few employees or
+        jobcoaches with repeated observations, or too few observations per fixed effect).
+    """
     terms = usable(frame, ["months", "alliance_within", "alliance_between", "intensity", "match"])
+    # an empty selection is refused before patsy sees it
+    sizes = {"trajectory_id": frame.groupby("trajectory_id").size().tolist()}
+    require(mixed_shortfall(len(frame), len(terms), sizes))
     formula = "capability_count ~ " + (" + ".join(terms) if terms else "1")
     if frame["jobcoach_id"].nunique() > 1:
         return mixed.fit(
@@ -407,31 +446,45 @@ def model_trajectories(
 
 
 def model_figure(predicted: pd.DataFrame, *, language: str = "nl") -> go.Figure:
-    """Model-estimated trajectories with their intervals, one line per alliance level."""
+    """Model-estimated trajectories with their intervals, one line per alliance level.
+
+    The axis is the capability count's range (0–7); an interval reaching past it is cut at the
+    edge and marked with an arrow.
+    """
+    low, high = CAPABILITY_RANGE
+    marked = False
     fig = go.Figure()
     for i, (group, sub) in enumerate(predicted.groupby("group", sort=False)):
         colour = figures.PALETTE[i % len(figures.PALETTE)]
+        cut = figures.clip_interval(sub["estimate"], sub["lower"], sub["upper"], low, high)
         fig.add_trace(
             go.Scatter(
                 x=sub["months"],
-                y=sub["estimate"],
+                y=cut["estimate"],
                 mode="lines+markers",
                 name=str(group),
                 line={"color": colour},
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": sub["upper"] - sub["estimate"],
-                    "arrayminus": sub["estimate"] - sub["lower"],
+                    "array": np.nan_to_num(cut["upper"] - cut["estimate"], nan=0.0),
+                    "arrayminus": np.nan_to_num(cut["estimate"] - cut["lower"], nan=0.0),
                 },
             )
         )
+        marks = figures.clipped_marks(sub["months"], cut, low=low, high=high, lang=language)
+        if marks is not None:
+            # one legend entry for the arrows of every line
+            fig.add_trace(marks.update(showlegend=not marked, legendgroup="clipped"))
+            marked = True
+    pad = 0.03 * (high - low)
     fig.update_layout(
         template="plotly_white",
         xaxis_title=figures.TEXT["time_months"][language],
         yaxis_title={"nl": "Aantal capabilities (0-7)", "en": "Number of capabilities (0-7)"}[
             language
         ],
+        yaxis_range=[low - pad, high + pad],
         legend_title={"nl": "werkalliantie", "en": "working alliance"}[language],
     )
     return fig
@@ -459,7 +512,12 @@ def trajectory_view_figure(
         individual = False
     y_label = {"nl": "Aantal capabilities (0-7)", "en": "Number of capabilities (0-7)"}[language]
     means = figures.trajectory_figure(
-        data, "capability_count", x="wave_months", lang=language, y_label=y_label
+        data,
+        "capability_count",
+        x="wave_months",
+        lang=language,
+        y_label=y_label,
+        y_range=CAPABILITY_RANGE,
     )
     means.update_xaxes(title_text=figures.TEXT["time_months"][language])
     if not individual:

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from analysis.minimum_data import Shortfall
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import survival_job
@@ -149,28 +150,42 @@ def render(outcome: Outcome, by: str) -> tuple:
         notes.append(viewer_note(outcome))
         if view.suppressed:
             notes.append(html.P(f"{_t('suppressed', language)}: {', '.join(view.suppressed)}"))
-        if view.truncated:
-            notes.append(html.P(_t("truncated", language, n=outcome.min_cell)))
+    if view.truncated:
+        notes.append(html.P(_t("truncated", language, n=view.min_at_risk)))
     logrank = []
     if view.logrank is not None:
         logrank = [html.H2(_t("logrank", language)), table(view.logrank, "survival-logrank-table")]
+    elif view.logrank_refused is not None:
+        logrank = [html.H2(_t("logrank", language)), _refusal(view.logrank_refused, language)]
     cox_part = _model_part(
         result.get("cox"),
         result.get("cox_error"),
+        result.get("cox_refused"),
         "cox",
         views.COX_COVARIATES,
         outcome,
         with_ph=True,
     )
     tv_part = _model_part(
-        result.get("tv"), result.get("tv_error"), "tv", views.TV_COVARIATES, outcome
+        result.get("tv"),
+        result.get("tv_error"),
+        result.get("tv_refused"),
+        "tv",
+        views.TV_COVARIATES,
+        outcome,
     )
     return figure, logrank, cox_part, tv_part, notes, True
+
+
+def _refusal(shortfall: Shortfall, language: str) -> html.P:
+    """Why there is no estimate, as the analysis layer words it."""
+    return html.P(shortfall.text(language), className="klik-note klik-too-little")
 
 
 def _model_part(
     model: Any,
     error: str | None,
+    refused: Shortfall | None,
     title: str,
     labels: dict,
     outcome: Outcome,
@@ -180,6 +195,8 @@ def _model_part(
     language = outcome.language
     head = html.H2(_t(title, language))
     if model is None:
+        if refused is not None:
+            return [head, _refusal(refused, language)]
         if error:
             return [head, html.P(f"{_t('not_fitted', language)}: {error}")]
         return [head, html.P(_t("too_little", language))]

@@ -182,6 +182,9 @@ def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     language = outcome.language
     head = html.H2(_t("model", language))
     fit = result.get("mixed")
+    refused = result.get("mixed_refused")
+    if fit is None and refused is not None:
+        return [head, html.P(refused.text(language), className="klik-note klik-too-little")]
     if fit is None:
         reason = result.get("mixed_error") or ""
         return [head, html.P(f"{_t('not_fitted', language)}. {reason}".strip())]

@@ -14,6 +14,7 @@ import pytest
 
 from analysis import reliability
 from analysis.frames import PERSON_WAVE, SURVIVAL
+from analysis.minimum_data import TooLittleData
 from dashboard import analysis_views as views
 from dashboard.jobs import DONE, FAILED, RUNNING, JobKey, JobRunner
 from study.clock import SimulatedClock
@@ -122,7 +123,8 @@ def test_cox_models_on_made_up_data() -> None:
     # simulated: hazard falls with klik (coefficient -0.8 per point, SD 0.8 -> about -0.64)
     assert row["hr"] < 1 and row["p"] < 0.05
     assert result.robust
-    assert views.cox_model(frame.assign(event=0)) is None
+    with pytest.raises(TooLittleData, match="0 events, at least 30 needed for 3 covariates"):
+        views.cox_model(frame.assign(event=0))
 
 
 def test_time_varying_model_needs_spread_and_events() -> None:
@@ -151,7 +153,8 @@ def test_time_varying_model_needs_spread_and_events() -> None:
     assert result is not None
     assert set(result.summary["term"]) == {"klik_lag", "intensity_lag"}  # match has no spread
     assert result.summary.set_index("term").loc["klik_lag", "hr"] < 1
-    assert views.time_varying_model(cp.assign(event=0)) is None
+    with pytest.raises(TooLittleData, match="0 events, at least 20 needed for 2 covariates"):
+        views.time_varying_model(cp.assign(event=0))
 
 
 # -- trajectories -------------------------------------------------------------------------------
@@ -205,7 +208,10 @@ def test_mixed_model_table_and_model_trajectories() -> None:
     at0 = predicted[predicted["months"] == 0].set_index("group")["estimate"]
     assert at0["low"] < at0["middle"] < at0["high"]
     assert (predicted["lower"] < predicted["estimate"]).all()
-    assert views.fit_mixed(frame.head(5)) is None
+    with pytest.raises(
+        TooLittleData, match="2 employees with at least 2 observations, at least 5 needed"
+    ):
+        views.fit_mixed(frame.head(5))
 
 
 def test_viewer_trajectory_figure_has_no_lines_and_no_small_waves() -> None:
@@ -228,12 +234,12 @@ def test_viewer_trajectory_figure_has_no_lines_and_no_small_waves() -> None:
 # -- data quality -------------------------------------------------------------------------------
 
 
-def items_frame() -> pd.DataFrame:
-    """Item answers: 12 responses at T0 (three items, one skipped twice), 4 at T1."""
+def items_frame(t0: int = 12) -> pd.DataFrame:
+    """Item answers: ``t0`` responses at T0 (three items, one skipped twice), 4 at T1."""
     rng = np.random.default_rng(6)
     rows = []
     rid = 0
-    for wave, n in (("T0", 12), ("T1", 4)):
+    for wave, n in (("T0", t0), ("T1", 4)):
         for i in range(n):
             rid += 1
             base = rng.integers(1, 6)
@@ -257,13 +263,15 @@ def items_frame() -> pd.DataFrame:
 
 
 def test_alpha_table_matches_reliability_and_suppresses_for_viewers() -> None:
-    items = items_frame()
+    items = items_frame(t0=32)
     table = views.alpha_table(items, {"inst": {"scale": ["a", "b", "c"]}})
     assert list(table["wave"]) == ["T0", "T1"]
     t0 = items[items["wave"] == "T0"].pivot(index="response_id", columns="item_id", values="value")
     direct = reliability.cronbach_alpha(t0, ["a", "b", "c"])
     assert table["alpha"].iloc[0] == pytest.approx(direct["alpha"].iloc[0])
-    assert table["n"].tolist() == [10, 4]  # listwise: two T0 responses skipped c
+    assert table["n"].tolist() == [30, 4]  # listwise: two T0 responses skipped c
+    # 4 responses are too few for an alpha: the row stays, with n, but without an estimate
+    assert table[["alpha", "lower", "upper"]].iloc[1].isna().all()
     viewer = views.alpha_table(
         items, {"inst": {"scale": ["a", "b", "c"]}}, rows_allowed=False, min_cell=10
     )

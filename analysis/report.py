@@ -18,10 +18,12 @@ import plotly.graph_objects as go
 
 from analysis import attrition, figures, mixed, reliability, survival
 from analysis.frames import person_wave_wide
+from analysis.minimum_data import RULES, Shortfall, TooLittleData, no_variation
 
 __all__ = ["analysis_versions", "build_report", "data_snapshot_hash"]
 
 DAYS_PER_MONTH = 30.4375
+CAPABILITY_RANGE = (0.0, 7.0)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"nl": "Klik: analyserapport", "en": "Klik: analysis report"},
@@ -39,6 +41,10 @@ TEXT: dict[str, dict[str, str]] = {
     "km_note": {
         "nl": "Kaplan–Meier met 95%-betrouwbaarheidsbanden (log(-log)-transformatie, Greenwood).",
         "en": "Kaplan–Meier with 95% confidence bands (log(-log) transform, Greenwood).",
+    },
+    "km_cut": {
+        "nl": "Curves stoppen waar minder dan {n} personen at risk zijn.",
+        "en": "Curves stop where fewer than {n} people are at risk.",
     },
     "logrank": {"nl": "Log-ranktoets", "en": "Log-rank test"},
     "cox_title": {
@@ -191,9 +197,22 @@ def _section(title: str, body: str) -> str:
     return f"<section><h2>{html.escape(title)}</h2>\n{body}\n</section>"
 
 
-def _safe(lang: str, title: str, make: Callable[[], str]) -> str:
+def _refusal(shortfall: Shortfall, lang: str) -> str:
+    return f'<p class="too-little">{html.escape(shortfall.text(lang))}</p>'
+
+
+def _safe(
+    lang: str,
+    title: str,
+    make: Callable[[], str],
+    on_refusal: Callable[[str, Shortfall], None] | None = None,
+) -> str:
     try:
         return _section(title, make())
+    except TooLittleData as exc:
+        if on_refusal is not None:
+            on_refusal(title, exc.shortfall)
+        return _section(title, _refusal(exc.shortfall, lang))
     except (ValueError, KeyError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
         message = f"{_t('failed', lang)}: {html.escape(str(exc))}"
         return _section(title, f'<p class="warning">{message}</p>')
@@ -206,16 +225,22 @@ def _km_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
     labels = [_t("low", lang), _t("middle", lang), _t("high", lang)]
     ranks = data["baseline_klik"].rank(method="first")
     data = data.assign(klik_tertile=pd.qcut(ranks, 3, labels=labels).astype(str))
-    curves = survival.kaplan_meier(data, "duration_days", "event", by="klik_tertile")
+    curves = survival.kaplan_meier(
+        data, "duration_days", "event", by="klik_tertile", min_at_risk=RULES.km_at_risk
+    )
     curves = pd.concat([curves[curves["group"] == label] for label in labels], ignore_index=True)
-    test = survival.logrank(data, "duration_days", "event", by="klik_tertile")
+    try:
+        test = _table(survival.logrank(data, "duration_days", "event", by="klik_tertile"))
+    except TooLittleData as exc:
+        # the curves still say something without a test
+        test = _refusal(exc.shortfall, lang)
     fig = figures.km_figure(curves, time_scale=DAYS_PER_MONTH, lang=lang)
     return (
-        f"<p>{_t('km_note', lang)}</p>"
+        f"<p>{_t('km_note', lang)} {_t('km_cut', lang).format(n=RULES.km_at_risk)}</p>"
         + _n_line(lang, **{_t("trajectories", lang): len(data), "events": int(data["event"].sum())})
         + fig_html(fig)
         + f"<h3>{_t('logrank', lang)}</h3>"
-        + _table(test)
+        + test
     )
 
 
@@ -225,8 +250,8 @@ def _cox_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
         for c in ("baseline_klik", "contact_minutes_per_month", "baseline_match_quality")
         if c in surv.columns and surv[c].notna().sum() > 0 and surv[c].std() > 0
     ]
-    if not covs or surv["event"].sum() < 2:
-        return f"<p>{_t('missing', lang)}</p>"
+    if not covs:
+        raise TooLittleData(no_variation("cox"))
     data = surv.copy()
     for c in covs:
         data[c] = (data[c] - data[c].mean()) / data[c].std()
@@ -303,7 +328,7 @@ def _mixed_section(
     person_wave: pd.DataFrame, trajectories: pd.DataFrame | None, lang: str, fig_html: _Figures
 ) -> str:
     data = _mixed_frame(person_wave, trajectories)
-    if "capability_count" not in data.columns or data["capability_count"].notna().sum() < 10:
+    if "capability_count" not in data.columns or data["capability_count"].notna().sum() == 0:
         return f"<p>{_t('missing', lang)}</p>"
     candidates = [
         "months",
@@ -333,7 +358,13 @@ def _mixed_section(
     body += _table(result.fixed)
     body += f"<h3>{_t('random', lang)}</h3>" + _table(result.random.drop(columns="corr"))
     body += fig_html(
-        figures.trajectory_figure(used, "capability_count", lang=lang, y_label="capability_count")
+        figures.trajectory_figure(
+            used,
+            "capability_count",
+            lang=lang,
+            y_label="capability_count",
+            y_range=CAPABILITY_RANGE,
+        )
     )
     return body
 
@@ -352,7 +383,9 @@ def _response_section(person_wave: pd.DataFrame, lang: str, fig_html: _Figures) 
     body += fig_html(figures.response_rate_figure(rates, lang=lang))
     body += _table(rates)
     if len(dropout) and dropout["dropped_out"].sum() > 0:
-        curve = survival.kaplan_meier(dropout, "months", "dropped_out")
+        curve = survival.kaplan_meier(
+            dropout, "months", "dropped_out", min_at_risk=RULES.km_at_risk
+        )
         body += f"<h3>{_t('dropout', lang)}</h3>"
         body += _n_line(
             lang,
@@ -372,6 +405,7 @@ table.table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; 
 table.table th, table.table td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: right; }
 table.table th:first-child, table.table td:first-child { text-align: left; }
 p.n { color: #555; font-size: 0.9em; } p.warning { color: #a00; font-weight: bold; }
+p.too-little { color: #6a4a00; font-style: italic; }
 code { background: #f4f4f4; padding: 1px 4px; }
 """
 
@@ -384,6 +418,7 @@ def build_report(
     lang: str = "nl",
     versions: Mapping[str, str] | None = None,
     title: str | None = None,
+    on_refusal: Callable[[str, Shortfall], None] | None = None,
 ) -> str:
     """Build one self-contained HTML report from the study's frames.
 
@@ -392,7 +427,8 @@ def build_report(
     reasons), ``person_wave`` (+ ``trajectories``) (mixed model of capability_count over months
     with within/between alliance or klik, intensity and match; response rates and dropout),
     ``response_items`` (Cronbach's alpha per instrument and wave). A section whose analysis
-    fails says so instead of breaking the report.
+    fails, or refuses because there is too little data (:mod:`analysis.minimum_data`), says
+    so instead of breaking the report.
 
     Parameters
     ----------
@@ -408,6 +444,10 @@ def build_report(
         Software versions to print; :func:`analysis_versions` when omitted.
     title : str, optional
         Report title.
+    on_refusal : callable, optional
+        Called with a section's title and the :class:`analysis.minimum_data.Shortfall` of each
+        analysis that gave no estimate because there was too little data (the section says so
+        too), e.g. to repeat it on the command line.
 
     Returns
     -------
@@ -431,10 +471,12 @@ def build_report(
     sections = []
     if surv is not None and len(surv):
         sections.append(
-            _safe(lang, _t("km_title", lang), lambda: _km_section(surv, lang, fig_html))
+            _safe(lang, _t("km_title", lang), lambda: _km_section(surv, lang, fig_html), on_refusal)
         )
         sections.append(
-            _safe(lang, _t("cox_title", lang), lambda: _cox_section(surv, lang, fig_html))
+            _safe(
+                lang, _t("cox_title", lang), lambda: _cox_section(surv, lang, fig_html), on_refusal
+            )
         )
         if "end_type" in surv.columns:
             sections.append(
@@ -446,6 +488,7 @@ def build_report(
                 lang,
                 _t("mixed_title", lang),
                 lambda: _mixed_section(person_wave, trajectories, lang, fig_html),
+                on_refusal,
             )
         )
     if items is not None and len(items):

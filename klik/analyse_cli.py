@@ -56,19 +56,29 @@ def register(app: typer.Typer) -> None:
             f"{out}: {report.n_trajectories} trajecten, {report.n_jobcoaches} jobcoaches, "
             f"peildatum {report.as_of}, momentopname {report.snapshot[:12]}"
         )
+        for section, reason in report.refusals:
+            typer.echo(f"{section}: {reason}")
 
 
 class ReportSummary:
     """What was written: where, on which data."""
 
     def __init__(
-        self, path: Path, snapshot: str, as_of: dt.date, n_trajectories: int, n_jobcoaches: int
+        self,
+        path: Path,
+        snapshot: str,
+        as_of: dt.date,
+        n_trajectories: int,
+        n_jobcoaches: int,
+        refusals: list[tuple[str, str]] | None = None,
     ) -> None:
         self.path = path
         self.snapshot = snapshot
         self.as_of = as_of
         self.n_trajectories = n_trajectories
         self.n_jobcoaches = n_jobcoaches
+        #: (section title, reason) of each analysis left out for too little data
+        self.refusals = refusals or []
 
 
 def write_report(
@@ -85,7 +95,8 @@ def write_report(
     -------
     ReportSummary
         path, snapshot (SHA-256 of the frames the report was computed on), as_of,
-        n_trajectories, n_jobcoaches.
+        n_trajectories, n_jobcoaches, refusals (section title and reason, in ``lang``, of
+        each analysis that gave no estimate because there was too little data).
     """
     import klik
     from analysis.report import analysis_versions, build_report, data_snapshot_hash
@@ -109,8 +120,15 @@ def write_report(
     used = {k: frames[k] for k in ("trajectories", "survival", "person_wave", "response_items")}
     snapshot = data_snapshot_hash(used)
     versions = {"klik": klik.__version__, **analysis_versions()}
+    refusals: list[tuple[str, str]] = []
     html_text = build_report(
-        used, snapshot=snapshot, generated_at=now, lang=lang, versions=versions, title=title
+        used,
+        snapshot=snapshot,
+        generated_at=now,
+        lang=lang,
+        versions=versions,
+        title=title,
+        on_refusal=lambda section, shortfall: refusals.append((section, shortfall.text(lang))),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")
@@ -121,4 +139,5 @@ def write_report(
         day,
         len(trajectories),
         int(trajectories["jobcoach_id"].nunique()) if len(trajectories) else 0,
+        refusals,
     )

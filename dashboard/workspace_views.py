@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from dash import dcc, html
 
 from dashboard.i18n import fmt_date, label_of, options
 from dashboard.tables import table
+from study.mail.compose import date_en, date_nl
 from study.vocab import (
     Activity,
     ContactMode,
@@ -37,12 +38,26 @@ T = {
     "respondent": {"nl": "Wie vult in", "en": "Respondent"},
     "due": {"nl": "Vervaldatum", "en": "Due"},
     "state": {"nl": "", "en": ""},
-    "link": {"nl": "Link", "en": "Link"},
+    "action": {"nl": "Wat kunt u doen", "en": "What you can do"},
     "overdue": {"nl": "te laat", "en": "overdue"},
     "due_soon": {"nl": "nu invullen", "en": "due now"},
     "upcoming": {"nl": "binnenkort", "en": "upcoming"},
     "fill_in": {"nl": "Zelf invullen", "en": "Fill in"},
-    "not_yet": {"nl": "(link volgt bij opening)", "en": "(link follows when it opens)"},
+    "opens_on": {"nl": "Opent op {day}", "en": "Opens on {day}"},
+    "link_follows": {
+        "nl": "Opent vandaag; de link gaat per e-mail naar de invuller",
+        "en": "Opens today; the link goes to the respondent by e-mail",
+    },
+    "link_sent": {"nl": "Link per e-mail verstuurd", "en": "Link sent by e-mail"},
+    "resend": {"nl": "Stuur de link opnieuw", "en": "Send the link again"},
+    "resend_hint": {
+        "nl": "De invuller krijgt de eigen link nog een keer per e-mail; u ziet de link zelf niet.",
+        "en": "The respondent gets their own link by e-mail once more; you do not see it.",
+    },
+    "resent": {
+        "nl": "De link gaat opnieuw per e-mail naar de {who}.",
+        "en": "The link goes to the {who} by e-mail again.",
+    },
     "score": {"nl": "Score", "en": "Score"},
     "before": {"nl": "Vorige meting", "en": "Previous wave"},
     "now": {"nl": "Laatste meting", "en": "Latest wave"},
@@ -109,17 +124,54 @@ def form_state(row_due: dt.date, row_opens: dt.date, as_of: dt.date) -> str:
     return "upcoming"
 
 
+def _opens_text(opens_on: dt.date, lang: str) -> str:
+    day = date_nl(opens_on) if lang == "nl" else date_en(opens_on)
+    return t("opens_on", lang).format(day=day)
+
+
+def _how(r: Any, as_of: dt.date, lang: str, resend_id: str) -> Any:
+    """What a row offers: the jobcoach's own form to open, or the respondent's link to resend.
+
+    No row ever carries another person's link: the employee rates the jobcoach, so a link in the
+    jobcoach's hands would let the jobcoach read and answer in the employee's name.
+    """
+    invitation_id = int(r.invitation_id)
+    is_open = r.opens_on <= as_of
+    if not is_open:
+        return html.Span(_opens_text(r.opens_on, lang), className="klik-muted")
+    if r.respondent == Respondent.JOBCOACH.value:
+        return html.A(t("fill_in", lang), href=f"/coach/forms/{invitation_id}")
+    if not r.link_sent:
+        # the window began today and the scheduler has not ticked yet: the mail is on its way
+        return html.Span(t("link_follows", lang), className="klik-muted")
+    return html.Span(
+        [
+            html.Span(t("link_sent", lang), className="klik-muted"),
+            " ",
+            html.Button(
+                t("resend", lang),
+                id={"type": resend_id, "index": invitation_id},
+                n_clicks=0,
+                className="klik-secondary",
+                title=t("resend_hint", lang),
+            ),
+        ]
+    )
+
+
 def forms_table(
     forms: pd.DataFrame,
     *,
     as_of: dt.date,
     lang: str,
-    personal_link: Callable[[int, str], str],
+    resend_id: str = "workspace-resend",
 ) -> html.Div:
-    """Forms open now or soon, most urgent first, each with how to fill it in.
+    """Forms open now or soon, most urgent first, each with what the user can do about it.
 
-    A jobcoach's own form links to the dashboard's form route; an employee's or employer's form
-    shows its personal link (``personal_link(invitation_id, salt)``) to pass on.
+    A jobcoach's own open form links to the dashboard's form route ("Zelf invullen"); an
+    employee's or employer's open form offers to mail the respondent their link again (buttons
+    with ids ``{"type": resend_id, "index": invitation_id}``); a form that is not open yet says
+    when it opens.
     """
     if forms.empty:
         return html.P(t("no_forms", lang), className="klik-muted")
@@ -127,13 +179,6 @@ def forms_table(
     rows = []
     for r in forms.itertuples(index=False):
         state = form_state(r.due_on, r.opens_on, as_of)
-        if r.respondent == Respondent.JOBCOACH.value:
-            how: object = html.A(t("fill_in", lang), href=f"/coach/forms/{int(r.invitation_id)}")
-        elif r.token_salt:
-            link = personal_link(int(r.invitation_id), r.token_salt)
-            how = dcc.Input(value=link, readOnly=True, className="klik-link", size="40")
-        else:
-            how = html.Span(t("not_yet", lang), className="klik-muted")
         rows.append(
             html.Tr(
                 [
@@ -144,11 +189,11 @@ def forms_table(
                     html.Td(
                         html.Span(t(state_label[state], lang), className=f"klik-badge {state}")
                     ),
-                    html.Td(how),
+                    html.Td(_how(r, as_of, lang, resend_id)),
                 ]
             )
         )
-    heads = [t(k, lang) for k in ("study_code", "wave", "respondent", "due", "state", "link")]
+    heads = [t(k, lang) for k in ("study_code", "wave", "respondent", "due", "state", "action")]
     return html.Div(
         html.Table(
             [html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(rows)],

@@ -43,3 +43,9 @@ class ConsentWithdrawn(KlikError):
 
 class Forbidden(KlikError):
     status = 403
+
+
+class TooSoon(KlikError):
+    """An action repeated faster than its limit allows (a link sent again within the hour)."""
+
+    status = 429

@@ -78,8 +78,9 @@ def open_forms(
     -------
     DataFrame
         invitation_id, trajectory_id, study_code, jobcoach_id, wave, wave_index, respondent,
-        instrument_id, status, opens_on, due_on, closes_on, token_salt (to re-derive a link;
-        None until the scheduler has opened the form).
+        instrument_id, status, opens_on, due_on, closes_on, link_sent (whether the scheduler
+        has opened the form and given it a personal link; the link itself never leaves the
+        sender).
     """
     stmt = (
         select(
@@ -95,7 +96,7 @@ def open_forms(
             Invitation.opens_on,
             Invitation.due_on,
             Invitation.closes_on,
-            Invitation.token_salt,
+            Invitation.token_hash.is_not(None).label("link_sent"),
         )
         .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
         .join(Participant, Participant.id == Trajectory.participant_id)

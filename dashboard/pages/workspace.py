@@ -1,9 +1,11 @@
-"""Jobcoach workspace: my clients, forms due with their links, logging contacts and events, signals,
-enrolling a new client, ending a trajectory and recording a withdrawal of consent.
+"""Jobcoach workspace: my clients, forms due, logging contacts and events, signals, enrolling a
+new client, ending a trajectory and recording a withdrawal of consent.
 
 A jobcoach sees only their own clients (``study.access.visible_trajectories``) and enrols only for
 themselves; a researcher first picks a jobcoach, and every client detail a researcher opens is
-written to the audit log.
+written to the audit log. Nobody here sees another person's personal link: the jobcoach fills in
+their own forms through the dashboard and can only have a respondent's link mailed to the
+respondent again.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import context
 from dashboard.enrol_views import end_form, enrol_form, tx, withdraw_form
+from dashboard.i18n import label_of
 from dashboard.workspace_views import (
     clients_table,
     contact_form,
@@ -36,8 +39,7 @@ from study.enrolment_lists import (
 )
 from study.errors import KlikError
 from study.read_models import person_wave_frame, trajectories_frame
-from study.tokens import link_for, token_for
-from study.vocab import Role
+from study.vocab import Respondent, Role
 from study.worklists import (
     for_jobcoach,
     is_visible,
@@ -45,6 +47,7 @@ from study.worklists import (
     narrow,
     open_forms,
     trajectory_events,
+    visible_invitation,
 )
 
 ROLES = (Role.RESEARCHER, Role.JOBCOACH)
@@ -78,6 +81,7 @@ ENROL = {
     )
 }  # fmt: skip
 END = {k: f"end-{k}" for k in ("date", "reason", "save", "msg")}
+RESEND, RESEND_MSG = "workspace-resend", "workspace-resend-msg"
 WITHDRAW = {k: f"withdraw-{k}" for k in ("reason", "confirm", "save", "msg")}
 # written after a successful enrolment or change, so the overview and detail show it at once
 ENROLLED, ENDED, WITHDRAWN = "workspace-enrolled", "workspace-ended", "workspace-withdrawn"
@@ -117,6 +121,7 @@ def layout(**_query: Any) -> html.Div:
         [
             html.H1(t("title", lang)),
             coach_picker,
+            html.Div(id=RESEND_MSG, role="status"),
             dcc.Loading(html.Div(id=OVERVIEW), type="dot"),
             html.Div(
                 html.Div(
@@ -156,11 +161,6 @@ def _scope_for(user: Any, coach: Any) -> Any:
     return scope
 
 
-def _personal_link(invitation_id: int, salt: str) -> str:
-    settings = context.container().settings
-    return link_for(settings.base_url, token_for(settings.secret_key, invitation_id, salt))
-
-
 @dash.callback(
     Output(OVERVIEW, "children"),
     Output(CLIENT, "options"),
@@ -186,7 +186,7 @@ def overview(coach: Any, *_changes: Any) -> tuple[Any, list[dict]]:
     content = html.Div(
         [
             html.Div([html.H2(t("signals", lang)), signals_table(found, trajectories, lang)], className="klik-card"),
-            html.Div([html.H2(t("forms", lang)), forms_table(forms, as_of=as_of, lang=lang, personal_link=_personal_link)], className="klik-card"),
+            html.Div([html.H2(t("forms", lang)), forms_table(forms, as_of=as_of, lang=lang, resend_id=RESEND)], className="klik-card"),
             html.Div([html.H2(t("clients", lang)), clients_table(trajectories, lang)], className="klik-card"),
         ]
     )  # fmt: skip
@@ -445,3 +445,36 @@ def withdraw(_n: int, client: Any, reason: Any) -> tuple[Any, Any]:
         return tx("withdrawn", lang, n=n)
 
     return _change(client, write)
+
+
+@dash.callback(
+    Output(RESEND_MSG, "children"),
+    Input({"type": RESEND, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def resend(_clicks: Any) -> Any:
+    """Mail a respondent their own link again; the service checks scope, state and limits.
+
+    Which button was pressed comes from the request, so it is only a wish: an invitation outside
+    the user's trajectories is refused like one that does not exist.
+    """
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    pressed = dash.ctx.triggered_id
+    if not any(trigger["value"] for trigger in dash.ctx.triggered):
+        return dash.no_update  # buttons drawn anew, none pressed
+    invitation_id = _int(pressed.get("index")) if isinstance(pressed, dict) else None
+    if invitation_id is None:
+        return html.P(t("not_found", lang), className="klik-alert")
+    try:
+        with context.container().sessions.begin() as s:
+            services.resend_link(
+                s, context.scope(), invitation_id, actor=user.username, at=context.now()
+            )
+    except KlikError as exc:
+        return html.P(exc.message(lang), className="klik-alert")
+    with context.read_session() as s:
+        invitation = visible_invitation(s, context.scope(), invitation_id)
+        respondent = invitation.respondent if invitation is not None else None
+    who = label_of(Respondent, respondent, lang).lower()
+    return html.P(t("resent", lang).format(who=who), className="klik-info")

@@ -8,6 +8,7 @@ moment as ``at``; validates its input first; writes an audit event; and raises a
 from study.services.consent import withdraw_consent
 from study.services.corrections import correct_value
 from study.services.enrolment import enrol_participant
+from study.services.link_resend import resend_link
 from study.services.records import record_contact, record_employment_event
 from study.services.setup import add_employer, add_jobcoach, add_organisation, create_study
 from study.services.trajectories import end_trajectory, start_trajectory
@@ -22,6 +23,7 @@ __all__ = [
     "enrol_participant",
     "record_contact",
     "record_employment_event",
+    "resend_link",
     "start_trajectory",
     "withdraw_consent",
 ]

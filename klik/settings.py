@@ -64,10 +64,13 @@ class Settings(BaseModel):
     mail_give_up_hours: float = 72.0
     #: a sender's hold on the mail it is delivering; after a crash the rest goes out this much later
     mail_claim_seconds: float = 600.0
-    #: the scheduler lease: a dead scheduler's successor takes over within this time
-    scheduler_lease_seconds: float = 60.0
+    #: how long the scheduler lease lasts unrenewed; its holder renews it every quarter of that,
+    #: so another scheduler takes over within 1.25 times this after the holder died
+    scheduler_lease_seconds: float = 40.0
     #: time between two scheduler ticks
     scheduler_tick_seconds: float = 600.0
+    #: time between two rounds of the mail sender in the scheduler
+    scheduler_send_seconds: float = 60.0
     instrument_dirs: tuple[Path, ...] = ()
     secure_cookies: bool = False
     run_scheduler: bool = True

@@ -26,7 +26,7 @@ def test_the_background_scheduler_ticks_and_sends(db, clock, tmp_path):
     )
     scheduler = start_background(container)
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {"klik-tick", "klik-send"}
+        assert {job.id for job in scheduler.get_jobs()} == {"klik-tick", "klik-send", "klik-lease"}
         deadline = time.monotonic() + 30
         sent = 0
         while time.monotonic() < deadline:

@@ -533,3 +533,93 @@ def test_filters_from_callback_inputs_keep_only_known_values() -> None:
     assert got.methods == ("eim", "ips")
     assert parse_filters("external", {"a": 1}).coach_types == ("external",)
     assert parse_filters(None, None).methods == ()
+
+
+# -- too little data ------------------------------------------------------------------------------
+
+
+def test_model_figure_keeps_predictions_on_the_capability_scale() -> None:
+    predicted = pd.DataFrame(
+        {
+            "group": ["laag", "laag", "hoog", "hoog"],
+            "months": [0.0, 6.0, 0.0, 6.0],
+            "estimate": [3.0, 4.0, 5.0, 9.0],
+            "lower": [-34.0, 3.5, 4.5, 8.0],
+            "upper": [42.0, 4.5, 5.5, 10.0],
+        }
+    )
+    fig = views.model_figure(predicted)
+    axis = fig.layout.yaxis.range
+    assert axis[0] <= 0 and axis[1] >= 7 and axis[1] - axis[0] < 7.5
+    for trace in (tr for tr in fig.data if tr.error_y.array is not None):
+        y = np.asarray(trace.y, dtype=float)
+        drawn = np.isfinite(y)
+        assert ((y - np.asarray(trace.error_y.arrayminus))[drawn] >= 0).all()
+        assert ((y + np.asarray(trace.error_y.array))[drawn] <= 7).all()
+    high = next(tr for tr in fig.data if tr.name == "hoog")
+    assert np.isnan(high.y[1])  # an estimate of 9 capabilities is not drawn
+    marks = [tr for tr in fig.data if tr.name == "interval afgekapt aan de rand van de as"]
+    assert sorted(float(v) for tr in marks for v in tr.y) == [0.0, 7.0, 7.0]
+
+
+TRAJECTORIES_OUT = [
+    ("trajectories-means", "figure"),
+    ("trajectories-model", "children"),
+    ("trajectories-status", "children"),
+    ("trajectories-poll", "disabled"),
+]
+
+
+def trajectories_call(client, tick=None):
+    return dash_post(
+        client,
+        TRAJECTORIES_OUT,
+        [
+            ("trajectories-individual", "value", ["on"]),
+            ("trajectories-coach-types", "value", None),
+            ("trajectories-methods", "value", None),
+            ("trajectories-poll", "n_intervals", tick),
+        ],
+    )
+
+
+@pytest.fixture
+def three_clients_env(db: Database) -> Env:
+    """9 trajectories over three jobcoaches: each jobcoach has 3 clients."""
+    as_of = dt.date(2026, 9, 30)
+    cohort = run_plans(db.sessions, random_plans(9, seed=5), as_of=as_of, n_coaches=3,
+                       spacing_days=3)  # fmt: skip
+    clock = SimulatedClock(dt.datetime(2026, 9, 30, 9, tzinfo=dt.UTC))
+    container = make_container(db, clock)
+    add_logins(container, cohort, clock.now())
+    from dashboard.app import create_app
+
+    return Env(create_app(container), container, cohort, clock)
+
+
+def test_jobcoach_with_three_clients_gets_reasons_not_estimates(three_clients_env: Env) -> None:
+    client = three_clients_env.login("coach1")
+    body = until_done(survival_call, client)
+    assert footnote_n(body, "survival-status") == 3
+    for part in ("survival-cox", "survival-tv"):
+        text = json.dumps(body[part], ensure_ascii=False)
+        assert "Te weinig gegevens voor een Cox-model" in text, text
+        assert "minstens" in text and "nodig voor" in text
+        # no hazard ratio, no table, no forest plot
+        assert "hr_upper" not in text and '"hr"' not in text
+        assert f"{part}-table" not in text and f"{part}-forest" not in text
+    # three people never make a risk set of five: the curves are left out, and the page says so
+    figure = body["survival-km"]["figure"]
+    assert not [tr for tr in figure["data"] if tr.get("mode") == "lines"]
+    assert "Curves stoppen waar minder dan 5 personen at risk zijn" in json.dumps(
+        body["survival-status"], ensure_ascii=False
+    )
+    traj = until_done(trajectories_call, client)
+    model = json.dumps(traj["trajectories-model"], ensure_ascii=False)
+    assert "Te weinig gegevens voor een mixed model: " in model, model
+    assert "trajectories-fixed-table" not in model and "trajectories-predicted" not in model
+    # the researcher, with all nine, is refused the Cox model too: 3 covariates need 30 events
+    researcher = until_done(survival_call, three_clients_env.login("researcher"))
+    assert "Te weinig gegevens voor een Cox-model" in json.dumps(
+        researcher["survival-cox"], ensure_ascii=False
+    )

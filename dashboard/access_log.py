@@ -121,14 +121,22 @@ class AccessLog:
 
 
 class _Closing:
-    """The response body, calling ``on_close`` once when the server is done with it."""
+    """The response body, calling ``on_close`` once: when it is used up or closed, whichever is
+    first (WSGI servers close; some test clients only read)."""
 
     def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
         self.body = body
         self.on_close = on_close
+        self._done = False
+
+    def _finish(self) -> None:
+        if not self._done:
+            self._done = True
+            self.on_close()
 
     def __iter__(self) -> Any:
-        return iter(self.body)
+        yield from self.body
+        self._finish()
 
     def close(self) -> None:
         try:
@@ -136,4 +144,4 @@ class _Closing:
             if close is not None:
                 close()
         finally:
-            self.on_close()
+            self._finish()

@@ -133,9 +133,7 @@ def _locked_row(
         insert = sqlite.insert(FailureCount).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"no throttle storage for {dialect}")
-    inserted = session.execute(insert).rowcount == 1
-    if inserted:
-        _enforce_row_cap(session)
+    session.execute(insert)
     row = session.scalar(
         select(FailureCount)
         .where(
@@ -156,9 +154,12 @@ def _locked_row(
     return row
 
 
-def _enforce_row_cap(session: Session) -> None:
+def _make_room(session: Session, at: dt.datetime, rows: int) -> None:
+    """Delete forgotten rows, then, over the cap, those due to be forgotten first; so that
+    ``rows`` new ones still fit (made room for before they exist, so never evicted themselves)."""
+    prune(session, at=at)
     count = session.scalar(select(func.count()).select_from(FailureCount)) or 0
-    excess = count - MAX_ROWS
+    excess = count + rows - MAX_ROWS
     if excess > 0:
         oldest = select(FailureCount.id).order_by(FailureCount.forget_at).limit(excess)
         session.execute(delete(FailureCount).where(FailureCount.id.in_(oldest.scalar_subquery())))
@@ -219,7 +220,7 @@ def record_login_failure(
     Returns until when this address must now wait before trying this account again, or None.
     """
     account, addr = account_key(username), address_key(address)
-    prune(session, at=at)
+    _make_room(session, at, 3)
     on_account = _locked_row(session, SCOPE_ACCOUNT, account, "", at)
     # counted only: the account itself is never locked, it changes how its pairs back off
     on_account.failures += 1
@@ -238,6 +239,7 @@ def record_login_failure(
 def record_login_success(session: Session, username: str, address: str, *, at: dt.datetime) -> None:
     """Clear the pair's failures and remember the address as familiar to the account."""
     account, addr = account_key(username), address_key(address)
+    _make_room(session, at, 1)
     pair = _locked_row(session, SCOPE_PAIR, account, addr, at)
     pair.failures = 0
     pair.blocked_until = None
@@ -306,6 +308,6 @@ def link_wait(session: Session, address: str, *, at: dt.datetime) -> dt.datetime
 
 def record_link_failure(session: Session, address: str, *, at: dt.datetime) -> dt.datetime | None:
     """Count an unknown or malformed personal link from ``address``; returns its wait, if any."""
-    prune(session, at=at)
+    _make_room(session, at, 1)
     row = _locked_row(session, SCOPE_LINK, "", address_key(address), at)
     return _fail(row, LINK_ADDRESS, at)

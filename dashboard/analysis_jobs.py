@@ -96,12 +96,17 @@ def survival_job(
             "views": {},
             "timings": timings,
         }
+        releases = {
+            lang: views.viewer_survival_release(surv, language=lang, min_cell=min_cell)
+            for lang in languages
+        }
         combos = [(b, lang, rows) for b in views.STRATA for lang in languages for rows in (1, 0)]
         for i, (by, language, rows) in enumerate(combos):
             progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
             result["views"][(by, language, bool(rows))] = views.survival_view(
-                surv, by, language=language, rows_allowed=bool(rows), min_cell=min_cell
-            )
+                surv, by, language=language, rows_allowed=bool(rows), min_cell=min_cell,
+                release=releases[language],
+            )  # fmt: skip
         clock.lap("kaplan_meier")
         progress(0.5, "cox")
         result["cox"], result["cox_error"], result["cox_refused"] = _attempt(

@@ -41,6 +41,12 @@ TEXT = {
     "coach_type": {"nl": "Jobcoach", "en": "Jobcoach"},
     "method": {"nl": "Methode", "en": "Method"},
     "all": {"nl": "alle", "en": "all"},
+    "whole_study": {
+        "nl": "Als kijker ziet u de analyses over de hele studie; selecties die van elkaar af te "
+        "trekken zijn, worden niet berekend.",
+        "en": "As a viewer you see the analyses of the whole study; selections that could be "
+        "subtracted from one another are not computed.",
+    },
     "viewer_note": {
         "nl": "U ziet alleen totalen; groepen van minder dan {n} personen zijn weggelaten.",
         "en": "You see aggregates only; groups of fewer than {n} people are left out.",
@@ -119,6 +125,10 @@ def run_analysis(
     """
     user = context.page_user(*roles)
     language = context.lang()
+    if not may_see_rows(user):
+        # a viewer's computations are always over the whole study: a selection that could be
+        # subtracted from another is never computed (see dashboard.disclosure)
+        filters = CohortFilter()
     scope = context.scope(filters)
     as_of = context.today()
     container = context.container()
@@ -183,17 +193,21 @@ def footnote(result: dict[str, Any], status: JobStatus, language: str, n: int) -
     )
 
 
-def table(frame: pd.DataFrame, table_id: str, digits: int = 3) -> dash_table.DataTable:
-    """A sortable table with numbers rounded for reading (p-values as <0.001)."""
+def table(
+    frame: pd.DataFrame, table_id: str, digits: int = 3, *, hidden: str | None = None
+) -> dash_table.DataTable:
+    """A sortable table with numbers rounded for reading (p-values as <0.001); with ``hidden``
+    (viewers) a missing number reads as that mark."""
     shown = frame.copy()
+    blank = hidden or ""
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
             if col == "p" or col.endswith("_p"):
                 shown[col] = shown[col].map(
-                    lambda v: "" if pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
+                    lambda v: blank if pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
                 )
             else:
-                shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
+                shown[col] = shown[col].map(lambda v: blank if pd.isna(v) else f"{v:.{digits}f}")
     shown = shown.replace({np.nan: ""})
     return dash_table.DataTable(
         id=table_id,
@@ -220,18 +234,27 @@ def done(outcome: Outcome) -> bool:
 
 
 def filter_dropdowns(coach_types_id: str, methods_id: str, language: str) -> list[Any]:
-    """The two cohort filters every analysis page offers: internal/external jobcoach and method."""
-    return [
+    """The two cohort filters every analysis page offers: internal/external jobcoach and method.
+
+    A viewer sees them switched off with a note: their analyses are of the whole study.
+    """
+    viewer = not may_see_rows(context.require_user())
+    dropdowns: list[Any] = [
         dcc.Dropdown(
             id=coach_types_id,
             options=options(CoachType, language),
             multi=True,
+            disabled=viewer,
             placeholder={"nl": "Interne/externe jobcoach", "en": "Jobcoach type"}[language],
         ),
         dcc.Dropdown(
             id=methods_id,
             options=options(Method, language),
             multi=True,
+            disabled=viewer,
             placeholder={"nl": "Methode", "en": "Method"}[language],
         ),
     ]
+    if viewer:
+        dropdowns.append(html.P(tx("whole_study", language), className="klik-note"))
+    return dropdowns

@@ -36,6 +36,7 @@ from analysis.minimum_data import (
     no_variation,
     require,
 )
+from dashboard.disclosure import SurvivalRelease, survival_release
 
 DAYS_PER_MONTH = 30.4375
 
@@ -202,8 +203,13 @@ def survival_view(
     language: str = "nl",
     rows_allowed: bool = True,
     min_cell: int = 10,
+    release: SurvivalRelease | None = None,
 ) -> SurvivalView:
     """Kaplan–Meier curves (log-log intervals) and the log-rank test for a stratification.
+
+    For viewers (``rows_allowed`` False) the curves come from ``release`` (see
+    :func:`viewer_survival_release`): the whole study on the viewers' grid, and the log-rank
+    test without its per-group counts.
 
     Parameters
     ----------
@@ -216,7 +222,13 @@ def survival_view(
         False for viewers: apply the disclosure rules of this module.
     min_cell : int
         The study's minimum cell size.
+    release : SurvivalRelease, optional
+        Required for viewers.
     """
+    if not rows_allowed:
+        if release is None:
+            raise ValueError("a viewer's curves come from a SurvivalRelease")
+        return _released_view(survival_frame, by, release, language)
     data = stratify(survival_frame, by, language).dropna(subset=["stratum"])
     suppressed: list[str] = []
     if not rows_allowed:
@@ -243,6 +255,42 @@ def survival_view(
             refused = exc.shortfall
     events = int(data["event"].sum())
     return SurvivalView(curves, test, len(data), events, suppressed, truncated, refused, minimum)
+
+
+def viewer_survival_release(
+    survival_frame: pd.DataFrame, *, language: str, min_cell: int
+) -> SurvivalRelease:
+    """The viewers' survival data: every stratification of :data:`STRATA` on one grid."""
+    strata = {by: stratify(survival_frame, by, language)["stratum"] for by in STRATA if STRATA[by]}
+    return survival_release(
+        survival_frame["duration_days"], survival_frame["event"], strata,
+        min_size=min_cell, language=language,
+    )  # fmt: skip
+
+
+def _released_view(
+    survival_frame: pd.DataFrame, by: str, release: SurvivalRelease, language: str
+) -> SurvivalView:
+    data = survival_frame.assign(
+        duration_days=release.durations,
+        event=release.events,
+        stratum=release.strata[by] if by in release.strata else t("all", language),
+    )
+    curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
+    order = _stratum_order(language)
+    curves = curves.sort_values(
+        ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
+    ).reset_index(drop=True)
+    test, refused = None, None
+    if data["stratum"].nunique() >= 2:
+        try:
+            full = survival.logrank(data, "duration_days", "event", by="stratum")
+            test = full[[c for c in ("test_statistic", "df", "p") if c in full.columns]]
+        except TooLittleData as exc:
+            refused = exc.shortfall
+    return SurvivalView(
+        curves, test, len(data), int(data["event"].sum()), [], True, refused, release.min_size
+    )
 
 
 def _stratum_order(language: str) -> dict[str, int]:

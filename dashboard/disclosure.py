@@ -29,7 +29,9 @@ from scipy.optimize import linprog
 
 from study.vocab import Role
 
-SUPPRESSED_LABEL = {"nl": "< {k}", "en": "< {k}"}
+#: how a hidden number is shown to a viewer: one mark for every hidden cell, whether it is small
+#: itself or hidden because it would reveal a small one (so the mark tells neither)
+HIDDEN_MARK = "×"
 
 
 def min_size_for(role: str | Role, study_min_cell_size: int) -> int:
@@ -80,32 +82,41 @@ def protect_counts(counts: pd.DataFrame, min_size: int) -> ProtectedCounts:
     min_size : int
         The smallest number of people a shown cell may hold; 0 or 1 switches suppression off.
     """
+    full = _with_margins(counts)
+    if min_size <= 1:
+        return _shown(counts, full, np.zeros(full.shape, dtype=bool))
+    hidden = _small(full, min_size)
+    _suppress(full, hidden, min_size)
+    return _shown(counts, full, hidden)
+
+
+def _with_margins(counts: pd.DataFrame) -> np.ndarray:
+    """One matrix with margins: the last column holds row totals, the last row column totals."""
     values = counts.to_numpy(dtype=float)
     n_rows, n_cols = values.shape
-    rows, cols = values.sum(axis=1), values.sum(axis=0)
-    grand = float(values.sum())
-    if min_size <= 1:
-        return ProtectedCounts(
-            counts.astype(float),
-            pd.Series(rows, index=counts.index),
-            pd.Series(cols, index=counts.columns),
-            grand,
-        )
-    k = min_size
-    # One matrix with margins: the last column holds row totals, the last row column totals.
     full = np.zeros((n_rows + 1, n_cols + 1))
     full[:n_rows, :n_cols] = values
-    full[:n_rows, n_cols] = rows
-    full[n_rows, :n_cols] = cols
-    full[n_rows, n_cols] = grand
-    hidden = np.vectorize(lambda v: _is_small(v, k))(full).astype(bool)
+    full[:n_rows, n_cols] = values.sum(axis=1)
+    full[n_rows, :n_cols] = values.sum(axis=0)
+    full[n_rows, n_cols] = values.sum()
+    return full
 
+
+def _small(full: np.ndarray, k: int) -> np.ndarray:
+    return (full > 0) & (full < k)
+
+
+def _suppress(full: np.ndarray, hidden: np.ndarray, k: int) -> None:
+    """Rules 2 and 3 on ``hidden`` (in place) until nothing changes."""
     while True:
         changed = _complete_lines(full, hidden, k)
         changed |= _break_exposed(full, hidden, k)
         if not changed:
-            break
+            return
 
+
+def _shown(counts: pd.DataFrame, full: np.ndarray, hidden: np.ndarray) -> ProtectedCounts:
+    n_rows, n_cols = counts.shape
     shown = np.where(hidden, np.nan, full)
     return ProtectedCounts(
         pd.DataFrame(shown[:n_rows, :n_cols], index=counts.index, columns=counts.columns),
@@ -200,9 +211,14 @@ def _exposed(value: float, lo: float, hi: float, k: int) -> bool:
 
 
 def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
-    """Rule 3: while a hidden cell is exposed, hide its smallest shown neighbour, else the totals
-    of its lines, else everything but a safe grand total. True if anything was suppressed."""
+    """Rule 3: for every exposed hidden cell, hide its smallest shown neighbour, else the totals
+    of its lines, else everything but a safe grand total. True if anything was suppressed.
+
+    One pass of bounds serves every exposed cell (the next pass checks again), so a table with
+    many hidden cells needs few rounds of linear programmes.
+    """
     n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
+    changed = False
     for p, (lo, hi) in _bounds(full, hidden).items():
         if not _exposed(full[p], lo, hi, k):
             continue
@@ -214,12 +230,14 @@ def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
         )
         if candidates:
             hidden[candidates[0]] = True
-            return True
+            changed = True
+            continue
         totals = [q for q in ((i, n_cols), (n_rows, j)) if not hidden[q]]
         if totals:
             for q in totals:
                 hidden[q] = True
-            return True
+            changed = True
+            continue
         # nothing beside it left to hide: show at most the grand total, then nothing
         grand = (n_rows, n_cols)
         others = hidden.copy()
@@ -231,8 +249,7 @@ def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
         if not hidden[grand]:
             hidden[grand] = True
             return True
-        return False
-    return False
+    return changed
 
 
 def protect_groups(
@@ -278,3 +295,282 @@ def protect_groups(
 def too_small(n_people: int, min_size: int) -> bool:
     """Whether a whole selection is too small to show anything about it."""
     return min_size > 1 and n_people < min_size
+
+
+# --------------------------------------------------------------------------------------------
+# Releases: every table a viewer can ask for, protected together
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One count table of a release, broken down by one characteristic.
+
+    Attributes
+    ----------
+    table : str
+        Which table (e.g. ``"enrolment"``). Every breakdown of one table has the same columns,
+        and their column sums are that table for the whole scope, shared by every breakdown.
+    unit : str
+        What a row total counts (``"people"``, ``"forms"``): the same number in every table of
+        that unit, so it is hidden in all of them or in none.
+    dimension : str
+        The characteristic (e.g. ``"benefit"``).
+    counts : DataFrame
+        Rows: every value of the characteristic in the scope (unknown included), columns: the
+        table's cells.
+    """
+
+    table: str
+    unit: str
+    dimension: str
+    counts: pd.DataFrame
+
+
+def _keys(b: Breakdown) -> np.ndarray:
+    """What each position of a breakdown's matrix means across the release (see
+    :func:`protect_release`)."""
+    rows, cols = list(b.counts.index), list(b.counts.columns)
+    keys = np.empty((len(rows) + 1, len(cols) + 1), dtype=object)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            keys[i, j] = ("cell", b.table, b.dimension, r, c)
+        keys[i, len(cols)] = ("n", b.unit, b.dimension, r)
+    for j, c in enumerate(cols):
+        keys[len(rows), j] = ("total", b.table, c)
+    keys[len(rows), len(cols)] = ("n", b.unit)
+    return keys
+
+
+def protect_release(
+    breakdowns: Sequence[Breakdown], min_size: int
+) -> dict[tuple[str, str], ProtectedCounts]:
+    """Protect every breakdown of a release together, so that no view can be subtracted from
+    another.
+
+    The viewer's selections are the rows of these tables: a selection of one value of one
+    characteristic is answered by that row, and the whole scope by the column totals. Each
+    breakdown gets the rules of :func:`protect_counts` (so the row of a selection and the rows
+    of all other values, its complement, are protected together, cell by cell); a number that
+    appears in several breakdowns (the whole-scope table in every breakdown of that table, a
+    group's size in every table of its unit) is hidden in all of them once it is hidden in one,
+    and the rules run again until no breakdown changes.
+
+    Returns
+    -------
+    dict
+        ``(table, dimension)`` -> :class:`ProtectedCounts`; NaN is hidden.
+    """
+    fulls = [_with_margins(b.counts) for b in breakdowns]
+    keys = [_keys(b) for b in breakdowns]
+    if min_size <= 1:
+        hiddens = [np.zeros(f.shape, dtype=bool) for f in fulls]
+    else:
+        hiddens = [_small(f, min_size) for f in fulls]
+        gone: set[tuple] = set()
+        while True:
+            before = len(gone)
+            for full, key, hidden in zip(fulls, keys, hiddens, strict=True):
+                hidden |= np.vectorize(lambda k_: k_ in gone, otypes=[bool])(key)
+                _suppress(full, hidden, min_size)
+                gone.update(key[hidden].tolist())
+            if len(gone) == before:
+                break
+    return {
+        (b.table, b.dimension): _shown(b.counts, f, h)
+        for b, f, h in zip(breakdowns, fulls, hiddens, strict=True)
+    }
+
+
+def breakdown(
+    frame: pd.DataFrame, dimension: str, cell: str, *, table: str, unit: str,
+    cells: Sequence[object], values: Sequence[object],
+) -> Breakdown:  # fmt: skip
+    """A :class:`Breakdown` from one row per counted unit: count of ``cell`` per ``dimension``.
+
+    ``values`` and ``cells`` list every row and column (absent ones count 0), so breakdowns of
+    one release line up.
+    """
+    rows = pd.Index(list(values), tupleize_cols=False)
+    columns = pd.Index(list(cells), tupleize_cols=False)
+    matrix = np.zeros((len(rows), len(columns)))
+    pairs = pd.Series(list(zip(frame[dimension], frame[cell], strict=True)), dtype=object)
+    for (row, col), n in pairs.value_counts().items():
+        # a value or cell outside the lists raises KeyError: the release would not add up
+        matrix[rows.get_loc(row), columns.get_loc(col)] = float(n)
+    counts = pd.DataFrame(matrix, index=rows, columns=columns)
+    return Breakdown(table, unit, dimension, counts)
+
+
+# --------------------------------------------------------------------------------------------
+# Survival curves for viewers: a coarse common time grid
+
+#: days in a month on the viewers' time grid
+GRID_DAYS = 365.25 / 12
+OTHER_STRATUM = {"nl": "Overige", "en": "Other"}
+UNKNOWN_STRATUM = {"nl": "Onbekend", "en": "Unknown"}
+
+
+@dataclass(frozen=True)
+class SurvivalRelease:
+    """Survival data as a viewer may receive it: every curve of every stratification on one
+    grid of whole months.
+
+    Attributes
+    ----------
+    durations : Series
+        Each person's time moved up to the end of its grid interval (days); people still at
+        risk at ``horizon`` are censored there.
+    events : Series
+        1 for an event within the horizon, else 0.
+    strata : dict
+        Stratification -> each person's stratum (strata under the minimum merged into
+        "Overige"; a missing value is the stratum "Onbekend").
+    grid : list of float
+        The interval ends (days).
+    horizon : float
+        Where every curve stops (days).
+    min_size : int
+        The minimum group size the grid was made for.
+    """
+
+    durations: pd.Series
+    events: pd.Series
+    strata: dict[str, pd.Series]
+    grid: list[float]
+    horizon: float
+    min_size: int
+
+
+def merge_small_strata(labels: pd.Series, min_size: int, language: str) -> pd.Series:
+    """Strata with fewer than ``min_size`` people merged into one "Overige" stratum (with the
+    smallest other stratum as long as that is still too small); missing values are "Onbekend"."""
+    out = labels.astype(object).where(labels.notna(), UNKNOWN_STRATUM[language])
+    other = OTHER_STRATUM[language]
+    while True:
+        sizes = out.value_counts()
+        small = [s for s, n in sizes.items() if n < min_size and s != other]
+        if other in sizes and sizes[other] < min_size:
+            rest = sizes.drop(other)
+            small = small or ([rest.idxmin()] if len(rest) else [])
+        if not small or (len(small) == 1 and small[0] == other):
+            return out
+        out = out.where(~out.isin(small), other)
+        if out.nunique() == 1:
+            return out
+
+
+def survival_release(
+    durations: pd.Series,
+    events: pd.Series,
+    strata: dict[str, pd.Series],
+    *,
+    min_size: int,
+    language: str = "nl",
+) -> SurvivalRelease:
+    """Coarsen survival data so that every curve a viewer can draw rests on groups of at least
+    ``min_size``.
+
+    The grid's intervals are whole months, joined until in *every* curve (all people, and every
+    stratum of every stratification) each interval holds no one or at least ``min_size`` people
+    leaving the risk set (events and censorings together). All curves share the grid, so one
+    curve subtracted from another is again such a curve. Every curve stops at the same
+    ``horizon``: the last interval end where each curve still has ``min_size`` at risk.
+    """
+    merged = {by: merge_small_strata(s, min_size, language) for by, s in strata.items()}
+    # a time of 0 leaves in the first interval
+    dur = durations.astype(float).clip(lower=0.5)
+    groups = [np.ones(len(dur), dtype=bool)]
+    for labels in merged.values():
+        groups += [(labels == s).to_numpy() for s in labels.unique()]
+    months = int(np.ceil(dur.max() / GRID_DAYS)) if len(dur) else 0
+    grid: list[float] = []
+    last = 0.0
+    for m in range(1, months + 1):
+        end = m * GRID_DAYS
+        leaving = [int(((dur > last) & (dur <= end)).to_numpy()[g].sum()) for g in groups]
+        if all(n == 0 or n >= min_size for n in leaving):
+            grid.append(end)
+            last = end
+    horizon = 0.0
+    for end in grid:
+        if all(int((dur > end).to_numpy()[g].sum()) >= min_size for g in groups):
+            horizon = end
+    ends = np.array([0.0, *[b for b in grid if b <= horizon]])
+    position = np.searchsorted(ends, dur.to_numpy(), side="left")
+    within = dur.to_numpy() <= horizon
+    coarse = np.where(within, ends[np.minimum(position, len(ends) - 1)], horizon)
+    return SurvivalRelease(
+        durations=pd.Series(coarse, index=durations.index),
+        events=pd.Series(np.where(within, events.to_numpy(), 0), index=events.index),
+        strata=merged,
+        grid=[float(b) for b in ends[1:]],
+        horizon=float(horizon),
+        min_size=min_size,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Data-quality tables for viewers
+
+
+def protect_timeliness(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """The timeliness table (wave, respondent, responded, on_time, late, late_share,
+    median_days_after_due, missing) with its counts protected as one table of counts.
+
+    ``responded`` and ``late_share`` are shown only where on_time and late both are; the median
+    delay only where late is shown.
+    """
+    if table.empty:
+        return table
+    counts = table[["on_time", "late", "missing"]].astype(float).reset_index(drop=True)
+    cells = protect_counts(counts, min_size).cells
+    out = table.reset_index(drop=True).copy()
+    out[["on_time", "late", "missing"]] = cells.to_numpy()
+    both = cells["on_time"].notna() & cells["late"].notna()
+    out["responded"] = out["responded"].astype(float).where(both)
+    out["late_share"] = out["late_share"].astype(float).where(both)
+    out["median_days_after_due"] = (
+        out["median_days_after_due"].astype(float).where(cells["late"].notna() & both)
+    )
+    return out
+
+
+def protect_missingness(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """The missing-per-item table for viewers: only ``missing_share``, and only where the
+    unanswered and the answered group each hold nobody or at least ``min_size`` people (then
+    multiplying the share by a response count shown elsewhere gives no small group either).
+
+    Returns
+    -------
+    DataFrame
+        instrument_id, wave, item_id, missing_share (NaN: hidden).
+    """
+    if table.empty:
+        return table[["instrument_id", "wave", "item_id", "missing_share"]]
+    missing, answered = table["missing"], table["answered"]
+
+    def safe(n: pd.Series) -> pd.Series:
+        return (n == 0) | (n >= min_size)
+
+    keep = safe(missing) & safe(answered) & (table["responses"] >= min_size)
+    out = table[["instrument_id", "wave", "item_id"]].copy()
+    out["missing_share"] = table["missing_share"].astype(float).where(keep)
+    return out
+
+
+def protect_alpha(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """The reliability table for viewers: alpha and its interval where at least ``min_size``
+    people answered the scale, hidden elsewhere; the exact n is left out (the difference with a
+    response count would be the people who skipped items).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` without ``n``; alpha, lower and upper NaN where hidden.
+    """
+    out = table.drop(columns=["n"]).copy()
+    small = table["n"] < min_size
+    for col in ("alpha", "lower", "upper"):
+        if col in out:
+            out[col] = out[col].astype(float).where(~small)
+    return out

@@ -19,8 +19,16 @@ from dash import dcc, html
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.attrition import response_rates
-from dashboard.disclosure import protect_counts, protect_groups, too_small
+from analysis.attrition import invitations, response_rates
+from dashboard.disclosure import (
+    HIDDEN_MARK,
+    ProtectedCounts,
+    breakdown,
+    protect_counts,
+    protect_groups,
+    protect_release,
+    too_small,
+)
 from dashboard.i18n import fmt_pct, label_of
 from dashboard.jobs import Progress
 from dashboard.tables import kpi, table
@@ -64,11 +72,19 @@ T = {
         "en": "This selection holds fewer than {k} trajectories; nothing is shown.",
     },
     "suppressed_note": {
-        "nl": "Cellen met minder dan {k} personen (en cellen waaruit die af te leiden zijn) "
-        "zijn verborgen.",
-        "en": "Cells of fewer than {k} people (and cells they could be derived from) are hidden.",
+        "nl": "× = verborgen: een cel met minder dan {k} personen, of een cel waaruit zo'n cel af "
+        "te leiden is (ook door selecties van elkaar af te trekken).",
+        "en": "× = hidden: a cell of fewer than {k} people, or a cell from which such a cell "
+        "could be derived (also by subtracting selections from one another).",
     },
     "empty": {"nl": "Nog geen gegevens.", "en": "No data yet."},
+    "hidden": {"nl": "verborgen", "en": "hidden"},
+    "one_selection": {
+        "nl": "Als kijker kiest u één waarde van één kenmerk tegelijk (of niets, voor de hele "
+        "studie): overlappende selecties zouden samen kleine groepen kunnen onthullen.",
+        "en": "As a viewer you choose one value of one characteristic at a time (or nothing, for "
+        "the whole study): overlapping selections could together reveal small groups.",
+    },
 }
 
 
@@ -426,4 +442,272 @@ def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> ht
         )
     if k:
         parts.append(html.P(_t("suppressed_note", lang, k=k), className="klik-note"))
+    return html.Div(parts)
+
+
+# -- viewers ---------------------------------------------------------------------------------
+
+#: the characteristics a viewer may select on -> their column in the trajectories frame
+VIEWER_DIMENSIONS = {
+    "organisation": "organisation_id",
+    "coach_type": "coach_type",
+    "method": "method",
+    "benefit": "benefit",
+}
+UNKNOWN = "__unknown__"
+ACTIVE = "__active__"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a viewer asked for: one value of one characteristic, or (None) the whole study."""
+
+    dimension: str
+    value: object
+
+
+@dataclass(frozen=True)
+class MonitorRelease:
+    """Everything the monitor can show a viewer, protected together (see
+    :func:`dashboard.disclosure.protect_release`).
+
+    Attributes
+    ----------
+    tables : dict
+        ``(table, dimension)`` -> ProtectedCounts for the tables ``enrolment`` (people per
+        quarter of their start), ``endings`` (people ongoing and per end reason) and
+        ``completion`` (forms per wave, role and status; columns are
+        ``(wave_index, wave, respondent, status)``).
+    k : int
+        The minimum cell size.
+    """
+
+    tables: dict[tuple[str, str], ProtectedCounts]
+    k: int
+
+    def row(self, table: str, selection: Selection | None) -> tuple[pd.Series, float]:
+        """The cells and the total of ``table`` for a selection (NaN: hidden); a value not in
+        the study is an empty row."""
+        if selection is None:
+            some = next(v for (t, _d), v in self.tables.items() if t == table)
+            return some.col_totals, some.grand_total
+        protected = self.tables[(table, selection.dimension)]
+        if selection.value not in protected.cells.index:
+            return pd.Series(0.0, index=protected.cells.columns), 0.0
+        return (
+            protected.cells.loc[selection.value],
+            float(protected.row_totals.loc[selection.value]),
+        )
+
+
+def monitor_release(
+    trajectories: pd.DataFrame, person_wave: pd.DataFrame, *, k: int
+) -> MonitorRelease:
+    """The viewer's monitor for the whole study and every selection of one characteristic."""
+    traj = trajectories.copy()
+    for column in VIEWER_DIMENSIONS.values():
+        traj[column] = traj[column].astype(object).where(traj[column].notna(), UNKNOWN)
+    traj["quarter"] = traj["start_date"].dt.to_period("Q").astype(str)
+    traj["ending"] = traj["end_reason"].astype(object).where(traj["end_reason"].notna(), ACTIVE)
+    quarters = enrolment_counts(trajectories, "Q")["period"].tolist()
+    endings_ = [ACTIVE, *[m.value for m in EndReason]]
+    forms = pd.DataFrame(columns=["trajectory_id", "cell"])
+    cells: list[tuple] = []
+    if not person_wave.empty:
+        inv = invitations(person_wave)
+        inv = inv[inv["status"].isin(STATUS_COLUMNS)]
+        inv = inv.assign(
+            cell=list(
+                zip(inv["wave_index"], inv["wave"], inv["respondent"], inv["status"], strict=True)
+            )
+        )
+        forms = inv.merge(traj, on="trajectory_id")
+        waves = (
+            inv[["wave_index", "wave", "respondent"]]
+            .drop_duplicates()
+            .sort_values(["wave_index", "respondent"])
+        )
+        cells = [(*w, s) for w in waves.itertuples(index=False) for s in STATUS_COLUMNS]
+    parts = []
+    for dimension, column in VIEWER_DIMENSIONS.items():
+        values = sorted(traj[column].unique().tolist(), key=str)
+        for frame, cell, table_, unit, columns in (
+            (traj, "quarter", "enrolment", "people", quarters),
+            (traj, "ending", "endings", "people", endings_),
+            (forms, "cell", "completion", "forms", cells),
+        ):
+            b = breakdown(
+                frame.rename(columns={column: dimension}), dimension, cell,
+                table=table_, unit=unit, cells=columns, values=values,
+            )  # fmt: skip
+            parts.append(b)
+    return MonitorRelease(protect_release(parts, k), k)
+
+
+def viewer_monitor_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    *,
+    min_cell: int,
+) -> Callable[[Progress], MonitorRelease]:
+    """A background job that reads the whole study and returns its :class:`MonitorRelease`."""
+
+    def run(progress: Progress) -> MonitorRelease:
+        progress(0.05, "trajectories")
+        with read_sessions() as session:
+            trajectories = trajectories_frame(session, scope, as_of=as_of)
+            progress(0.3, "invitations")
+            person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
+        progress(0.6, "counting")
+        return monitor_release(trajectories, person_wave, k=min_cell)
+
+    return run
+
+
+def viewer_selection(
+    organisations: object, coach_types: object, methods: object, benefits: object
+) -> Selection | None:
+    """A viewer's selection from the monitor's dropdowns: at most one value of one characteristic.
+
+    Raises
+    ------
+    ValueError
+        When more than one characteristic or value is chosen (views that could be subtracted
+        from one another are not answered).
+    """
+    f = cohort_filter(organisations, coach_types, methods, benefits)
+    chosen = [
+        (dimension, values)
+        for dimension, values in (
+            ("organisation", f.organisation_ids),
+            ("coach_type", f.coach_types),
+            ("method", f.methods),
+            ("benefit", f.benefits),
+        )
+        if values
+    ]
+    if not chosen:
+        return None
+    if len(chosen) > 1 or len(chosen[0][1]) > 1:
+        raise ValueError("one value of one characteristic")
+    dimension, values = chosen[0]
+    return Selection(dimension, values[0])
+
+
+def _hidden_bar_figure(periods: list[str], values: pd.Series, k: int, lang: str) -> go.Figure:
+    """Enrolment bars for a viewer: hidden quarters as hatched bars marked as hidden."""
+    shown = values.where(values.notna())
+    hidden = values.isna()
+    fig = go.Figure()
+    fig.add_bar(x=periods, y=shown.to_numpy(), name=_t("new", lang), marker_color="#0b6e4f")
+    if hidden.any():
+        fig.add_bar(
+            x=[p for p, h in zip(periods, hidden, strict=True) if h],
+            y=[k] * int(hidden.sum()),
+            name=_t("hidden", lang),
+            text=[HIDDEN_MARK] * int(hidden.sum()),
+            textposition="inside",
+            hovertemplate=_t("hidden", lang) + "<extra></extra>",
+            marker={"color": "white", "line": {"color": "#6b6b6b", "width": 1},
+                    "pattern": {"shape": "/", "fgcolor": "#6b6b6b"}},
+        )  # fmt: skip
+    fig.update_layout(
+        margin={"l": 40, "r": 10, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
+        barmode="overlay", legend={"orientation": "h", "y": -0.2}, xaxis={"type": "category"},
+        yaxis={"rangemode": "tozero", "gridcolor": "#eee", "tickformat": ",d"},
+    )  # fmt: skip
+    return fig
+
+
+def viewer_monitor_view(
+    release: MonitorRelease, selection: Selection | None, *, lang: str
+) -> html.Div:
+    """The monitor for a viewer: every number a cell of the protected release."""
+    k = release.k
+    enrol, n = release.row("enrolment", selection)
+    ends, _ = release.row("endings", selection)
+    forms, _ = release.row("completion", selection)
+    if n == 0:
+        return html.Div(html.P(_t("empty", lang), className="klik-muted"))
+
+    def count_text(value: float) -> str:
+        return HIDDEN_MARK if value != value else f"{int(value)}"
+
+    status = pd.DataFrame(
+        [(*cell, value) for cell, value in forms.items()],
+        columns=["wave_index", "wave", "respondent", "status", "n"],
+    )
+    counts = (
+        status.pivot_table(
+            index=["wave_index", "wave", "respondent"], columns="status", values="n",
+            aggfunc="first", dropna=False,
+        ).reindex(columns=list(STATUS_COLUMNS)).reset_index()
+        if not status.empty
+        else pd.DataFrame(columns=["wave", "wave_index", "respondent", *STATUS_COLUMNS])
+    )  # fmt: skip
+    closed = counts[["on_time", "late", "missing"]].to_numpy(dtype=float)
+    responded = counts[["on_time", "late"]].to_numpy(dtype=float)
+    rate = responded.sum() / closed.sum() if closed.size and not np.isnan(closed).any() else None
+    kpis = html.Div(
+        [
+            kpi(count_text(n), _t("trajectories", lang)),
+            kpi(count_text(ends.get(ACTIVE, np.nan)), _t("active", lang)),
+            kpi(fmt_pct(rate, lang) if rate == rate and rate is not None else HIDDEN_MARK,
+                _t("response", lang)),
+        ],
+        className="klik-kpis",
+    )  # fmt: skip
+    reasons = ends.rename(index={ACTIVE: "__active__"})
+    ending_rows = pd.DataFrame(
+        {
+            _t("end_reason", lang): [
+                _t("still_active", lang) if r == ACTIVE else label_of(EndReason, r, lang)
+                for r in reasons.index
+            ],
+            _t("n", lang): reasons.to_numpy(),
+        }
+    )
+    parts = [
+        kpis,
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H2(_t("enrolment", lang, period=_t("quarter", lang))),
+                        dcc.Graph(
+                            figure=_hidden_bar_figure(list(enrol.index), enrol, k, lang),
+                            config={"displaylogo": False},
+                            id="monitor-enrolment",
+                        ),
+                    ],
+                    className="klik-card",
+                ),
+                html.Div(
+                    [
+                        html.H2(_t("rate", lang)),
+                        dcc.Graph(
+                            figure=response_figure(counts, lang),
+                            config={"displaylogo": False},
+                            id="monitor-response",
+                        ),
+                    ],
+                    className="klik-card",
+                ),
+            ],
+            className="klik-grid-2",
+        ),
+        html.Div(
+            [
+                html.H2(_t("completion", lang)),
+                table(completion_table(counts, 0, lang), min_size=k, table_id="monitor-completion"),
+            ],
+            className="klik-card",
+        ),
+        html.Div(
+            [html.H2(_t("attrition", lang)), table(ending_rows, min_size=k)],
+            className="klik-card",
+        ),
+        html.P(_t("suppressed_note", lang, k=k), className="klik-note"),
+    ]
     return html.Div(parts)

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import pandas as pd
 from dash import html
 
-SUPPRESSED = "< {k}"
+from dashboard.disclosure import HIDDEN_MARK
 
 
 def _cell(value: object, k: int) -> html.Td:
     if isinstance(value, float) and value != value:
-        return html.Td(SUPPRESSED.format(k=k) if k else "–", className="num suppressed")
+        return html.Td(HIDDEN_MARK if k else "–", className="num suppressed")
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = f"{value:,.0f}".replace(",", ".") if float(value).is_integer() else f"{value:.2f}"
         return html.Td(text, className="num")
@@ -27,7 +27,7 @@ def table(
     table_id: str | None = None,
     empty: str = "–",
 ) -> html.Div:
-    """A plain, accessible HTML table of ``frame``; NaN numbers show as suppressed (``< k``)."""
+    """A plain, accessible HTML table of ``frame``; NaN numbers show as hidden (``×``) when ``min_size`` is set."""
     if frame.empty:
         return html.P(empty, className="klik-muted")
     heads = list(headers) if headers is not None else [str(c) for c in frame.columns]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import analysis_views as views
@@ -22,6 +21,12 @@ from dashboard.analysis_page import (
     run_analysis,
     table,
     viewer_note,
+)
+from dashboard.disclosure import (
+    HIDDEN_MARK,
+    protect_alpha,
+    protect_missingness,
+    protect_timeliness,
 )
 from study.vocab import Role
 
@@ -104,13 +109,6 @@ def update(coach_types: Any, methods: Any, _tick: Any) -> tuple:
     return render(outcome)
 
 
-def suppressed(table_: pd.DataFrame, count: str, outcome: Outcome) -> pd.DataFrame:
-    """Rows counting fewer than the minimum cell size left out, for viewers."""
-    if outcome.rows_allowed or table_.empty:
-        return table_
-    return table_[table_[count] >= outcome.min_cell].reset_index(drop=True)
-
-
 def render(outcome: Outcome) -> tuple:
     """The outputs of :func:`update` for a job outcome."""
     language = outcome.language
@@ -118,27 +116,32 @@ def render(outcome: Outcome) -> tuple:
         keep = dash.no_update
         return keep, keep, keep, progress_line(outcome.status, language), outcome.status.done
     result = outcome.status.result
-    alpha = suppressed(result["alpha"], "n", outcome)
-    missing = suppressed(result["missing"], "responses", outcome)
-    late = suppressed(result["timeliness"], "responded", outcome)
+    alpha, missing, late = result["alpha"], result["missing"], result["timeliness"]
+    hidden = None
+    if not outcome.rows_allowed:
+        k = outcome.min_cell
+        alpha = protect_alpha(alpha, k)
+        missing = protect_missingness(missing, k)
+        late = protect_timeliness(late, k)
+        hidden = HIDDEN_MARK
     none = html.P(_t("none", language))
     alpha_part = [html.H2(_t("alpha", language))] + (
         [
             dcc.Graph(
                 id="quality-alpha-figure",
-                figure=views.alpha_figure(alpha, language=language),
+                figure=views.alpha_figure(alpha.dropna(subset=["alpha"]), language=language),
                 config={"displaylogo": False},
             ),
-            table(alpha, "quality-alpha-table"),
+            table(alpha, "quality-alpha-table", hidden=hidden),
         ]
         if len(alpha)
         else [none]
     )
     missing_part = [html.H2(_t("missing", language))] + (
-        [table(missing, "quality-missing-table")] if len(missing) else [none]
+        [table(missing, "quality-missing-table", hidden=hidden)] if len(missing) else [none]
     )
     late_part = [html.H2(_t("late", language))] + (
-        [table(late, "quality-late-table", digits=2)] if len(late) else [none]
+        [table(late, "quality-late-table", digits=2, hidden=hidden)] if len(late) else [none]
     )
     notes = [footnote(result, outcome.status, language, result["responses"])]
     if not outcome.rows_allowed:

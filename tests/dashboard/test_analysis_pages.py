@@ -91,26 +91,47 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
     small_n = int((frame["method"] == "eim").sum())
     assert 0 < small_n < 10
     assert "eim" in set(full.curves["group"])
-    viewer = views.survival_view(frame, "method", language="en", rows_allowed=False, min_cell=10)
-    assert viewer.suppressed == ["eim"]
-    assert set(viewer.curves["group"]) == {"ips"}
+    release = views.viewer_survival_release(frame, language="en", min_cell=10)
+    viewer = views.survival_view(
+        frame, "method", language="en", rows_allowed=False, min_cell=10, release=release
+    )
+    # the small stratum is merged, not dropped: the strata still add up to everyone
+    assert "eim" not in set(viewer.curves["group"])
+    assert "Other" in set(viewer.curves["group"])
+    assert viewer.n == 300
     assert viewer.curves["at_risk"].min() >= 10
-    assert viewer.truncated
-    assert viewer.n == 300 - small_n
+    # every time a viewer receives is an end of a grid interval of whole months
+    months = viewer.curves["time"] / (365.25 / 12)
+    assert np.allclose(months, months.round())
+    assert viewer.curves["time"].max() <= release.horizon + 1e-9
+    # in every curve of every stratification, each interval loses nobody or at least 10 people
+    for by in views.STRATA:
+        view = views.survival_view(
+            frame, by, language="en", rows_allowed=False, min_cell=10, release=release
+        )
+        for _group, curve in view.curves.groupby("group"):
+            leaving = (curve["n_events"] + curve["n_censored"]).to_numpy()
+            inner = leaving[curve["time"].to_numpy() < release.horizon]
+            assert ((inner == 0) | (inner >= 10)).all(), (by, inner)
+        if view.logrank is not None:
+            assert set(view.logrank.columns) <= {"test_statistic", "df", "p"}
 
 
-def test_viewer_figure_shows_small_numbers_at_risk_as_less_than() -> None:
+def test_viewer_figure_carries_no_small_number_at_risk() -> None:
     frame = survival_frame(40)
-    view = views.survival_view(frame, "none", language="nl")
+    release = views.viewer_survival_release(frame, language="nl", min_cell=10)
+    view = views.survival_view(
+        frame, "none", language="nl", rows_allowed=False, min_cell=10, release=release
+    )
     fig = views.km_view_figure(view, language="nl", rows_allowed=False, min_cell=10)
     at_risk = [tr for tr in fig.data if str(tr.name).endswith(" at risk")]
     shown = [str(v) for tr in at_risk for v in tr.text]
-    assert any(v == "<10" for v in shown) or all(int(v) >= 10 for v in shown)
-    assert not any(v.isdigit() and int(v) < 10 for v in shown)
+    assert shown and not any(v.isdigit() and int(v) < 10 for v in shown)
     lines = [tr for tr in fig.data if tr.mode == "lines" and tr.customdata is not None]
     assert all(not (str(v).isdigit() and int(v) < 10) for tr in lines for v in tr.customdata[:, 2])
     # the researcher sees the numbers themselves
-    fig_full = views.km_view_figure(view, language="nl")
+    full_view = views.survival_view(frame, "none", language="nl")
+    fig_full = views.km_view_figure(full_view, language="nl")
     full = [str(v) for tr in fig_full.data if str(tr.name).endswith(" at risk") for v in tr.text]
     assert all(v.isdigit() for v in full)
 

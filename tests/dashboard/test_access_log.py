@@ -25,7 +25,7 @@ from questionnaires.registry import load_instruments
 from study.clock import SimulatedClock
 from study.services.users import add_user
 from tests.conftest import Database
-from tests.dashboard.forms_http import hidden, post_section
+from tests.dashboard.forms_http import post_section
 from tests.forms_support import SECRET, Link, invitations_for_cohort, section_answers
 
 AT = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)

@@ -6,12 +6,15 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import context
 from dashboard.i18n import label_of
+from dashboard.mail_views import mail_trouble_banner
 from dashboard.tables import kpi, table
-from study.mail.status import outbox_failures, outbox_status
+from study.mail.compose import KIND_INVITATION, KIND_REMINDER
+from study.mail.resend import resend_failed
+from study.mail.status import mail_trouble, outbox_failures, outbox_status
 from study.vocab import OutboxStatus, Respondent, Role
 from study.worklists import scheduler_leases
 
@@ -27,6 +30,9 @@ dash.register_page(
 )
 
 CONTENT, REFRESH = "outbox-content", "outbox-refresh"
+PICK, KIND = "outbox-resend-pick", "outbox-resend-kind"
+RESEND_PICKED, RESEND_KIND = "outbox-resend-picked", "outbox-resend-all"
+RESEND_MSG = "outbox-resend-msg"
 T = {
     "title": {"nl": "Verzending en planner", "en": "Outbox and scheduler"},
     "status": {"nl": "Status", "en": "Status"},
@@ -49,20 +55,53 @@ T = {
     "respondent": {"nl": "Ontvanger", "en": "Recipient role"},
     "attempts": {"nl": "Pogingen", "en": "Attempts"},
     "error": {"nl": "Laatste fout", "en": "Last error"},
+    "resend": {"nl": "Opnieuw versturen", "en": "Send again"},
+    "resend_help": {
+        "nl": "Na een storing of een aangevuld adres: mislukte mail gaat opnieuw de wachtrij in, "
+        "naar het adres dat nu bekend is. Elke keuze wordt vastgelegd in het auditlog.",
+        "en": "After an outage or a completed address: failed mail is queued again, to the "
+        "address known now. Every decision is recorded in the audit log.",
+    },
+    "pick": {"nl": "Kies mislukte berichten", "en": "Choose failed mails"},
+    "resend_picked": {"nl": "Gekozen berichten opnieuw versturen", "en": "Send chosen mails again"},
+    "resend_kind": {
+        "nl": "Alle mislukte van deze soort opnieuw versturen",
+        "en": "Send all failed mails of this kind again",
+    },
+    "invitation": {"nl": "Uitnodigingen", "en": "Invitations"},
+    "reminder": {"nl": "Herinneringen", "en": "Reminders"},
+    "done": {
+        "nl": "{queued} opnieuw in de wachtrij; {without_address} nog zonder adres; {closed} niet, want de uitnodiging is gesloten.",
+        "en": "{queued} queued again; {without_address} still without an address; {closed} not, as the invitation is closed.",
+    },
+    "nothing": {"nl": "Kies eerst berichten.", "en": "Choose mails first."},
 }
 
 
 def layout(**_query: Any) -> html.Div:
     context.page_user(*ROLES)
     lang = context.lang()
+    kinds = [{"label": T[k][lang], "value": k} for k in (KIND_INVITATION, KIND_REMINDER)]
     return html.Div(
         [
             html.H1(T["title"][lang]),
             dcc.Interval(id=REFRESH, interval=30_000),
             dcc.Loading(html.Div(id=CONTENT), type="dot"),
+            html.Div(
+                [
+                    html.H2(T["resend"][lang]),
+                    html.P(T["resend_help"][lang], className="klik-muted"),
+                    dcc.Dropdown(id=PICK, options=[], multi=True, placeholder=T["pick"][lang]),
+                    html.Button(T["resend_picked"][lang], id=RESEND_PICKED, className="klik-button"),
+                    dcc.RadioItems(id=KIND, options=kinds, value=KIND_INVITATION, inline=True),
+                    html.Button(T["resend_kind"][lang], id=RESEND_KIND, className="klik-button"),
+                    html.Div(id=RESEND_MSG, role="status"),
+                ],
+                className="klik-card",
+            ),
         ],
         className="klik-page",
-    )
+    )  # fmt: skip
 
 
 def outbox_view(
@@ -114,9 +153,68 @@ def outbox_view(
     )  # fmt: skip
 
 
+def failure_options(failures: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """Dropdown options for failed mails: wave, recipient role, kind and error, never an address."""
+    return [
+        {
+            "label": f"#{int(r.outbox_id)} {r.wave_code or ''} {label_of(Respondent, r.respondent, lang)}"
+            f" ({T.get(r.kind, {}).get(lang, r.kind)}): {str(r.last_error or '')[:80]}",
+            "value": int(r.outbox_id),
+        }
+        for r in failures.itertuples(index=False)
+    ]  # fmt: skip
+
+
 @dash.callback(Output(CONTENT, "children"), Input(REFRESH, "n_intervals"))
 def update(_n: Any) -> html.Div:
     context.page_user(*ROLES)
+    lang = context.lang()
     with context.read_session() as s:
         status, failures, leases = outbox_status(s), outbox_failures(s), scheduler_leases(s)
-    return outbox_view(status, failures, leases, context.lang())
+        trouble = mail_trouble(s)
+    return html.Div(
+        [
+            mail_trouble_banner(trouble, lang, link=False),
+            outbox_view(status, failures, leases, lang),
+        ]
+    )
+
+
+@dash.callback(Output(PICK, "options"), Input(REFRESH, "n_intervals"))
+def failure_choices(_n: Any) -> list[dict[str, Any]]:
+    context.page_user(*ROLES)
+    with context.read_session() as s:
+        failures = outbox_failures(s, limit=500)
+    return failure_options(failures, context.lang())
+
+
+@dash.callback(
+    Output(RESEND_MSG, "children"),
+    # a new round of the refresh shows the counts and choices as they are after the resend
+    Output(REFRESH, "n_intervals"),
+    Input(RESEND_PICKED, "n_clicks"),
+    Input(RESEND_KIND, "n_clicks"),
+    State(PICK, "value"),
+    State(KIND, "value"),
+    prevent_initial_call=True,
+)
+def resend(_picked: Any, _all: Any, picked: Any, kind: Any) -> tuple[html.P, int]:
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    if dash.ctx.triggered_id == RESEND_KIND:
+        if kind not in (KIND_INVITATION, KIND_REMINDER):
+            return html.P(T["nothing"][lang], className="klik-alert"), 0
+        chosen: dict[str, Any] = {"kind": kind}
+    else:
+        ids = [v for v in picked or [] if isinstance(v, int) and not isinstance(v, bool)]
+        if not ids:
+            return html.P(T["nothing"][lang], className="klik-alert"), 0
+        chosen = {"outbox_ids": ids}
+    with context.container().sessions.begin() as s:
+        report = resend_failed(
+            s, actor=user.username, at=context.now(), within=context.scope(), **chosen
+        )
+    done = T["done"][lang].format(
+        queued=report.queued, without_address=report.without_address, closed=report.closed
+    )
+    return html.P(done, className="klik-info"), 0

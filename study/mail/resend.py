@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ def resend_failed(
     outbox_ids: Sequence[int] | None = None,
     kind: str | None = None,
     reason: str | None = None,
+    within: Any = None,
 ) -> ResendReport:
     """Queue failed mail again: the rows ``outbox_ids``, or every failed mail (of ``kind``).
 
@@ -52,6 +54,8 @@ def resend_failed(
         The moment of the decision; the mail is due from then on.
     outbox_ids, kind:
         Which failed mail: the given rows, else all failed mail, of ``kind`` when given.
+    within:
+        A SELECT of trajectory ids: only their invitations' mail (what a user may see).
     """
     query = (
         select(Outbox.id, Outbox.recipient, Outbox.invitation_id, Invitation.status)
@@ -63,6 +67,8 @@ def resend_failed(
         query = query.where(Outbox.id.in_(list(outbox_ids)))
     if kind is not None:
         query = query.where(Outbox.kind == kind)
+    if within is not None:
+        query = query.where(Invitation.trajectory_id.in_(within))
     rows = session.execute(query.with_for_update(of=Outbox)).all()
     addresses = _current_addresses(session, [r.invitation_id for r in rows if r.invitation_id])
     queued = without_address = closed = 0

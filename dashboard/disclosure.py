@@ -566,10 +566,11 @@ def protect_alpha(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``table`` without ``n``; alpha, lower and upper NaN where hidden.
+        ``table`` with ``n`` hidden (NaN) throughout; alpha, lower and upper NaN where hidden.
     """
-    out = table.drop(columns=["n"]).copy()
+    out = table.copy()
     small = table["n"] < min_size
+    out["n"] = np.nan
     for col in ("alpha", "lower", "upper"):
         if col in out:
             out[col] = out[col].astype(float).where(~small)

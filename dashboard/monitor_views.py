@@ -705,7 +705,10 @@ def viewer_monitor_view(
             className="klik-card",
         ),
         html.Div(
-            [html.H2(_t("attrition", lang)), table(ending_rows, min_size=k)],
+            [
+                html.H2(_t("attrition", lang)),
+                table(ending_rows, min_size=k, table_id="monitor-endings"),
+            ],
             className="klik-card",
         ),
         html.P(_t("suppressed_note", lang, k=k), className="klik-note"),

@@ -1,0 +1,359 @@
+"""An attacker with a viewer's login: collect every answer, subtract, solve, and find no small group.
+
+A simulated study is served by a real server on loopback (SQLite and PostgreSQL). The attacker
+logs in as the viewer, asks the monitor for the whole study, every single selection and
+hundreds of crafted combinations, the survival page for every stratification and the data-
+quality page with crafted filters, and keeps every callback response. From the monitor
+answers it then tries what the issue of small groups is about:
+
+* every number shown is 0 or at least k;
+* subtraction: the whole study minus the shown values of one characteristic leaves the hidden
+  ones, which must hold nobody or at least k, and never one alone;
+* the linear system of everything seen, for every pair of characteristics (the unknowns are the
+  counts of every combination of their values, cell by cell): no hidden number is pinned to one
+  value, nor known to lie within 1..k-1.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import requests
+from scipy.optimize import linprog
+
+from dashboard.app import create_app
+from dashboard.disclosure import GRID_DAYS, HIDDEN_MARK
+from klik.settings import Settings
+from klik.wiring import Container
+from study.clock import SimulatedClock
+from study.services.users import add_user
+from study.simulator.build import build, local_moment
+from study.simulator.params import SimulationParams
+from study.vocab import Benefit, CoachType, Method
+from tests.conftest import Database
+
+K = 10
+PASSWORD = "correct horse battery"
+MONITOR_INPUTS = ("monitor-organisation", "monitor-coach-type", "monitor-method", "monitor-benefit")
+MONITOR_OUTPUTS = [
+    ("monitor-content", "children"),
+    ("monitor-status", "children"),
+    ("monitor-poll", "disabled"),
+]
+DIMENSIONS = ("organisation", "coach_type", "method", "benefit")
+CRAFTED = 600
+
+
+@dataclass
+class Served:
+    url: str
+    organisations: list[int]
+
+
+@pytest.fixture
+def served(any_db: Database) -> Iterator[Served]:
+    from waitress.server import create_server
+
+    params = SimulationParams(seed=4, n_trajectories=110, n_coaches=40, months=12,
+                              start_date=dt.date(2025, 1, 6))  # fmt: skip
+    clock = SimulatedClock(local_moment(params.start_date, 9))
+    settings = Settings(database_url=any_db.url, secret_key="s" * 64)
+    report = build(any_db.sessions, params, clock=clock, secret_key=settings.secret_key)
+    with any_db.sessions.begin() as s:
+        add_user(
+            s,
+            report.study_id,
+            "kijker",
+            PASSWORD,
+            "viewer",
+            display_name="Kijker",
+            actor="test",
+            at=clock.now(),
+        )
+    container = Container(settings, any_db.engine, any_db.sessions, any_db.read_sessions, clock)
+    server = create_server(create_app(container), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    from study.worklists import organisations
+
+    with any_db.read_sessions() as s:
+        orgs = [int(v) for v in organisations(s, report.study_id)["organisation_id"]]
+    try:
+        yield Served(f"http://127.0.0.1:{server.effective_port}", orgs)
+    finally:
+        server.close()
+
+
+class Viewer:
+    """A browser-less client: logs in, then posts callbacks as the Dash renderer does."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        self.http.headers["Origin"] = url
+        resp = self.http.post(f"{url}/login", data={"username": "kijker", "password": PASSWORD},
+                              allow_redirects=False, timeout=30)  # fmt: skip
+        assert resp.status_code == 302, resp.text
+        self.seen: list[str] = []
+
+    def callback(self, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]]):
+        body = {
+            "output": "..{}..".format("...".join(f"{i}.{p}" for i, p in outputs)),
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+            "state": [],
+        }
+        headers = {"X-CSRFToken": self.http.cookies.get("_csrf_token", "")}
+        resp = self.http.post(f"{self.url}/_dash-update-component", json=body, headers=headers,
+                              timeout=120)  # fmt: skip
+        assert resp.status_code in (200, 204), resp.text[:300]
+        self.seen.append(resp.text)
+        return resp.json()["response"] if resp.status_code == 200 else {}
+
+    def until_done(self, outputs, inputs, poll: str) -> dict:
+        for tick in range(400):
+            answer = self.callback(outputs, [*inputs, (poll, "n_intervals", tick)])
+            if answer.get(poll, {}).get("disabled", True):
+                return answer
+            threading.Event().wait(0.25)
+        raise AssertionError("the job did not finish")
+
+
+def monitor(viewer: Viewer, values: tuple) -> dict:
+    inputs = [(i, "value", v) for i, v in zip(MONITOR_INPUTS, values, strict=True)]
+    return viewer.until_done(MONITOR_OUTPUTS, inputs, "monitor-poll")
+
+
+# -- reading what came back ------------------------------------------------------------------
+
+
+def components(node: object) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if "props" in node:
+            yield node
+            yield from components(node["props"].get("children"))
+            yield from components(node["props"].get("figure"))
+        else:
+            for v in node.values():
+                yield from components(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from components(v)
+
+
+def text_of(node: object) -> str:
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, dict):
+        return text_of(node.get("props", {}).get("children"))
+    if isinstance(node, list):
+        return "".join(text_of(v) for v in node)
+    return ""
+
+
+def values_of(data: object) -> list:
+    """A figure's array as sent: a list, or Plotly's typed array (base64 with a dtype)."""
+    if isinstance(data, dict) and "bdata" in data:
+        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        return array.tolist()
+    return list(data or [])
+
+
+def number(text: str) -> float | None:
+    """A shown count, None when hidden; anything else (a label, a rate) raises."""
+    if text == HIDDEN_MARK:
+        return None
+    return float(text.replace(".", ""))
+
+
+def table_rows(content: dict, table_id: str) -> list[list[str]]:
+    for c in components(content):
+        if c["props"].get("id") == table_id:
+            body = next(b for b in components(c) if b.get("type") == "Tbody")
+            return [[text_of(td) for td in tr["props"]["children"]]
+                    for tr in body["props"]["children"]]  # fmt: skip
+    raise AssertionError(f"no table {table_id}")
+
+
+def facts(content: dict) -> dict[tuple, float | None]:
+    """Every count of a monitor answer, by what it counts: (table, cell) -> number or None."""
+    out: dict[tuple, float | None] = {}
+    for row in table_rows(content, "monitor-completion"):
+        wave, role, *statuses, _rate = row
+        for status, text in zip(("on_time", "late", "missing", "open"), statuses, strict=True):
+            out[("completion", wave, role, status)] = number(text)
+    for label, text in table_rows(content, "monitor-endings"):
+        out[("endings", label)] = number(text)
+    for c in components(content):
+        if c["props"].get("id") == "monitor-enrolment":
+            for trace in c["props"]["figure"]["data"]:
+                hidden = trace.get("text") is not None
+                for x, y in zip(values_of(trace["x"]), values_of(trace["y"]), strict=True):
+                    if hidden:
+                        out[("enrolment", x)] = None
+                    elif y is not None and y == y:
+                        out[("enrolment", x)] = float(y)
+        if c["props"].get("className") == "klik-kpi":
+            value, label = c["props"]["children"]
+            if label["props"]["children"] in ("Trajecten", "Lopend"):
+                out[("kpi", label["props"]["children"])] = number(value["props"]["children"])
+    return out
+
+
+# -- the attack ------------------------------------------------------------------------------
+
+
+def exposed(a_eq: np.ndarray, b_eq: np.ndarray, target: int) -> tuple[float, float]:
+    c = np.zeros(a_eq.shape[1])
+    c[target] = 1
+    lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    assert lo.status == 0, "what the viewer saw is inconsistent"
+    return lo.fun, (np.inf if hi.status == 3 else -hi.fun)
+
+
+def solve_pair(
+    d1: str, d2: str, seen: dict[tuple, dict[tuple, float | None]], values: dict[str, list]
+) -> int:
+    """Bounds on every hidden number of d1 and d2 from everything seen; returns LPs solved."""
+    cells = {cell for answer in seen.values() for cell in answer if cell[0] != "kpi"}
+    solved = 0
+    for cell in sorted(cells, key=str):
+        v1, v2 = values[d1], values[d2]
+        index = {(a, b): i for i, (a, b) in enumerate(itertools.product(v1, v2))}
+        rows, rhs, hidden = [], [], []
+        whole = seen[()].get(cell)
+        if whole is not None:
+            rows.append(np.ones(len(index)))
+            rhs.append(whole)
+        for dim, vals, pos in ((d1, v1, 0), (d2, v2, 1)):
+            for v in vals:
+                known = seen.get((dim, v), {}).get(cell, 0.0 if (dim, v) not in seen else None)
+                row = np.array([1.0 if key[pos] == v else 0.0 for key in index])
+                if known is None:
+                    hidden.append(row)
+                else:
+                    rows.append(row)
+                    rhs.append(known)
+        if not hidden or not rows:
+            continue
+        # the hidden numbers are sums of the unknowns: add each as an extra unknown
+        a = np.array(rows)
+        n = a.shape[1]
+        a_eq = np.hstack([a, np.zeros((len(a), len(hidden)))])
+        links = np.hstack([np.array(hidden), -np.eye(len(hidden))])
+        a_full = np.vstack([a_eq, links])
+        b_full = np.array([*rhs, *[0.0] * len(hidden)])
+        for h in range(len(hidden)):
+            lo, hi = exposed(a_full, b_full, n + h)
+            solved += 2
+            assert not (lo > 0.5 and hi - lo < 0.5), (d1, d2, cell, "pinned", lo)
+            assert not (lo > 0.5 and hi < K - 0.5), (d1, d2, cell, "known small", lo, hi)
+    return solved
+
+
+def test_a_viewer_derives_no_small_group(served: Served) -> None:
+    viewer = Viewer(served.url)
+    values = {
+        "organisation": served.organisations,
+        "coach_type": [m.value for m in CoachType],
+        "method": [m.value for m in Method],
+        "benefit": [m.value for m in Benefit],
+    }
+    seen: dict[tuple, dict[tuple, float | None]] = {}
+    seen[()] = facts(monitor(viewer, (None, None, None, None))["monitor-content"]["children"])
+    for position, dim in enumerate(DIMENSIONS):
+        for v in values[dim]:
+            chosen: list[object] = [None] * 4
+            chosen[position] = v
+            answer = monitor(viewer, tuple(chosen))["monitor-content"]["children"]
+            seen[(dim, v)] = facts(answer) if "monitor-completion" in json.dumps(answer) else {}
+    # crafted combinations: several values, several characteristics, unknown values
+    rng = random.Random(7)
+    refused = 0
+    for _ in range(CRAFTED):
+        chosen = []
+        for dim in DIMENSIONS:
+            pool = [*values[dim], "x' OR 1=1", 999_999]
+            chosen.append(rng.sample(pool, rng.randint(0, 3)) or None)
+        answer = monitor(viewer, tuple(chosen))["monitor-content"]["children"]
+        text = json.dumps(answer, ensure_ascii=False)
+        if "één waarde van één kenmerk" in text:
+            refused += 1
+            assert not any(ch.isdigit() for ch in text), text
+        else:
+            # what remains after dropping unknown values is a single selection already seen
+            got = facts(answer) if "monitor-completion" in text else {}
+            assert got in [*seen.values(), {}]
+    assert refused > CRAFTED // 2
+
+    shown = [v for answer in seen.values() for v in answer.values() if v is not None]
+    assert len(shown) > 200
+    assert all(v == 0 or v >= K for v in shown), sorted(v for v in shown if 0 < v < K)
+
+    # subtraction: the whole study minus the shown values of one characteristic
+    for dim in DIMENSIONS:
+        for cell, whole in seen[()].items():
+            if whole is None or cell[0] == "kpi":
+                continue
+            answers = [seen.get((dim, v), {}) for v in values[dim]]
+            parts = [a.get(cell, 0.0) for a in answers if a]
+            rest = whole - sum(p for p in parts if p is not None)
+            n_hidden = sum(p is None for p in parts)
+            assert rest == 0 or (rest >= K and n_hidden >= 2), (dim, cell, rest, n_hidden)
+
+    # the linear system of everything seen, per pair of characteristics
+    solved = sum(
+        solve_pair(d1, d2, seen, values) for d1, d2 in itertools.combinations(DIMENSIONS, 2)
+    )
+    assert solved > 100
+
+    # survival: only whole months, never fewer than k at risk, whatever the filters say
+    for by in ("none", "klik", "intensity", "match", "coach_type", "method"):
+        for crafted in (None, ["ips"], ["internal", "external"]):
+            answer = viewer.until_done(
+                [("survival-km", "figure"), ("survival-logrank", "children"),
+                 ("survival-cox", "children"), ("survival-tv", "children"),
+                 ("survival-status", "children"), ("survival-poll", "disabled")],
+                [("survival-stratify", "value", by), ("survival-coach-types", "value", crafted),
+                 ("survival-methods", "value", None)],
+                "survival-poll",
+            )  # fmt: skip
+            for trace in answer["survival-km"]["figure"]["data"]:
+                if str(trace.get("name", "")).endswith("at risk"):
+                    assert all(int(v) >= K for v in trace["text"] if str(v).isdigit())
+                for x in values_of(trace.get("x")):
+                    if isinstance(x, int | float):
+                        months = x if x < 100 else x / GRID_DAYS
+                        assert abs(months - round(months)) < 1e-6, (by, x)
+
+    # data quality: the same tables whatever the filters, no small count
+    bodies = set()
+    for crafted in (None, ["ips"], ["ips", "eim"]):
+        answer = viewer.until_done(
+            [("quality-alpha", "children"), ("quality-missing", "children"),
+             ("quality-late", "children"), ("quality-status", "children"),
+             ("quality-poll", "disabled")],
+            [("quality-coach-types", "value", None), ("quality-methods", "value", crafted)],
+            "quality-poll",
+        )  # fmt: skip
+        bodies.add(json.dumps(answer["quality-late"]) + json.dumps(answer["quality-missing"]))
+        for c in components(answer["quality-late"]):
+            for row in c["props"].get("data") or []:
+                for col in ("responded", "on_time", "late", "missing"):
+                    v = row.get(col, "")
+                    assert v in ("", HIDDEN_MARK) or float(v) == 0 or float(v) >= K, (col, v)
+        assert '"missing"' not in json.dumps(answer["quality-missing"])
+    assert len(bodies) == 1
+    # nothing the viewer received names a person
+    assert not any("P000" in body for body in viewer.seen)

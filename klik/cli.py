@@ -116,9 +116,10 @@ def serve(
 
 
 def _register_commands() -> None:
-    from klik import analyse_cli, demo_cli, scheduler_cli, secret_cli, users_cli
+    from klik import analyse_cli, backup_cli, demo_cli, scheduler_cli, secret_cli, users_cli
 
     scheduler_cli.register(app)
+    backup_cli.register(app)
     secret_cli.register(app)
     demo_cli.register(app)
     users_cli.register(app)

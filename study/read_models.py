@@ -257,6 +257,10 @@ def survival_frame(trajectories: pd.DataFrame, *, as_of: dt.date) -> pd.DataFram
     return validate_frame(df.reset_index(drop=True), SURVIVAL)
 
 
+#: the stable keys that order a person-wave frame
+PERSON_WAVE_ORDER = ["trajectory_id", "wave_index", "respondent", "instrument_id", "score"]
+
+
 def person_wave_frame(
     session: Session,
     scope: Select[tuple[int]],
@@ -347,7 +351,10 @@ def person_wave_frame(
     df["value"] = df["value"].astype(float)
     for col in ("trajectory_id", "jobcoach_id", "wave_index"):
         df[col] = df[col].astype("int64")
-    return validate_frame(df, PERSON_WAVE)
+    # Sorted here rather than by the database, whose order of ties, NULLs and text differs
+    # between SQLite and PostgreSQL: the same data gives the same rows in the same order.
+    df = df.sort_values(PERSON_WAVE_ORDER, kind="stable", na_position="last")
+    return validate_frame(df.reset_index(drop=True), PERSON_WAVE)
 
 
 def _status(
@@ -400,7 +407,7 @@ def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
         )
         .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
         .where(CoachingContact.trajectory_id.in_(scope))
-        .order_by(CoachingContact.trajectory_id, CoachingContact.contact_date)
+        .order_by(CoachingContact.trajectory_id, CoachingContact.contact_date, CoachingContact.id)
     )
     df = _frame(session, stmt)
     if df.empty:

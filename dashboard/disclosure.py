@@ -423,7 +423,7 @@ class SurvivalRelease:
     events : Series
         1 for an event within the horizon, else 0.
     strata : dict
-        Stratification -> each person's stratum (strata under the minimum merged into
+        Stratification -> each person's stratum (strata under twice the minimum merged into
         "Overige"; a missing value is the stratum "Onbekend").
     grid : list of float
         The interval ends (days).
@@ -459,6 +459,31 @@ def merge_small_strata(labels: pd.Series, min_size: int, language: str) -> pd.Se
             return out
 
 
+def _groups(labels: pd.Series) -> list[np.ndarray]:
+    return [(labels == s).to_numpy() for s in labels.unique()]
+
+
+def _grid(dur: pd.Series, groups: list[np.ndarray], k: int) -> tuple[list[float], float]:
+    """Interval ends of whole months on which every group loses 0 or >= k people per interval,
+    and the last end at which every group still has >= k at risk (0 when there is none)."""
+    values = dur.to_numpy()
+    months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
+    grid: list[float] = []
+    last = 0.0
+    for m in range(1, months + 1):
+        end = m * GRID_DAYS
+        inside = (values > last) & (values <= end)
+        if any(0 < int(inside[g].sum()) < k for g in groups):
+            continue
+        grid.append(end)
+        last = end
+    horizon = 0.0
+    for end in grid:
+        if all(int((values > end)[g].sum()) >= k for g in groups):
+            horizon = end
+    return grid, horizon
+
+
 def survival_release(
     durations: pd.Series,
     events: pd.Series,
@@ -476,25 +501,21 @@ def survival_release(
     curve subtracted from another is again such a curve. Every curve stops at the same
     ``horizon``: the last interval end where each curve still has ``min_size`` at risk.
     """
-    merged = {by: merge_small_strata(s, min_size, language) for by, s in strata.items()}
+    # a stratum needs twice the minimum to show one step and still have enough at risk after it
+    merged = {by: merge_small_strata(s, 2 * min_size, language) for by, s in strata.items()}
     # a time of 0 leaves in the first interval
     dur = durations.astype(float).clip(lower=0.5)
-    groups = [np.ones(len(dur), dtype=bool)]
+    everyone = np.ones(len(dur), dtype=bool)
+    for by, labels in merged.items():
+        # a stratum that leaves its stratification no step at all is merged with the next one
+        while labels.nunique() > 1 and _grid(dur, [everyone, *_groups(labels)], min_size)[1] == 0:
+            sizes = labels.value_counts()
+            labels = labels.where(~labels.isin(sizes.index[-2:]), OTHER_STRATUM[language])
+        merged[by] = labels
+    groups = [everyone]
     for labels in merged.values():
-        groups += [(labels == s).to_numpy() for s in labels.unique()]
-    months = int(np.ceil(dur.max() / GRID_DAYS)) if len(dur) else 0
-    grid: list[float] = []
-    last = 0.0
-    for m in range(1, months + 1):
-        end = m * GRID_DAYS
-        leaving = [int(((dur > last) & (dur <= end)).to_numpy()[g].sum()) for g in groups]
-        if all(n == 0 or n >= min_size for n in leaving):
-            grid.append(end)
-            last = end
-    horizon = 0.0
-    for end in grid:
-        if all(int((dur > end).to_numpy()[g].sum()) >= min_size for g in groups):
-            horizon = end
+        groups += _groups(labels)
+    grid, horizon = _grid(dur, groups, min_size)
     ends = np.array([0.0, *[b for b in grid if b <= horizon]])
     position = np.searchsorted(ends, dur.to_numpy(), side="left")
     within = dur.to_numpy() <= horizon

@@ -639,13 +639,14 @@ def viewer_monitor_view(
         columns=["wave_index", "wave", "respondent", "status", "n"],
     )
     counts = (
-        status.pivot_table(
-            index=["wave_index", "wave", "respondent"], columns="status", values="n",
-            aggfunc="first", dropna=False,
-        ).reindex(columns=list(STATUS_COLUMNS)).reset_index()
+        status.set_index(["wave_index", "wave", "respondent", "status"])["n"]
+        .unstack("status")
+        .reindex(columns=list(STATUS_COLUMNS))
+        .reset_index()
         if not status.empty
         else pd.DataFrame(columns=["wave", "wave_index", "respondent", *STATUS_COLUMNS])
-    )  # fmt: skip
+    )
+    counts.columns.name = None
     closed = counts[["on_time", "late", "missing"]].to_numpy(dtype=float)
     responded = counts[["on_time", "late"]].to_numpy(dtype=float)
     rate = responded.sum() / closed.sum() if closed.size and not np.isnan(closed).any() else None

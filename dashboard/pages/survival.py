@@ -62,6 +62,14 @@ TEXT = {
         "en": "Cox with time-varying covariates (klik, intensity and match of the previous wave)",
     },
     "suppressed": {"nl": "Weggelaten (te klein)", "en": "Left out (too small)"},
+    "no_grid": {
+        "nl": "Nog geen curves voor kijkers: elke stap van elke curve moet op minstens {n} "
+        "personen rusten (at risk, en vertrokken per periode van hele maanden), en zoveel zijn "
+        "er in deze studie nog niet.",
+        "en": "No curves for viewers yet: every step of every curve must rest on at least {n} "
+        "people (at risk, and leaving per period of whole months), and this study does not have "
+        "that many yet.",
+    },
     "truncated": {
         "nl": "Curves stoppen waar minder dan {n} personen at risk zijn.",
         "en": "Curves stop where fewer than {n} people are at risk.",
@@ -152,6 +160,10 @@ def render(outcome: Outcome, by: str) -> tuple:
             notes.append(html.P(f"{_t('suppressed', language)}: {', '.join(view.suppressed)}"))
     if view.truncated:
         notes.append(html.P(_t("truncated", language, n=view.min_at_risk)))
+    if not outcome.rows_allowed and (view.curves.empty or view.curves["time"].max() <= 0):
+        # the viewers' grid found no month on which every curve rests on enough people
+        figure = {}
+        notes.append(html.P(_t("no_grid", language, n=outcome.min_cell), className="klik-warn"))
     logrank = []
     if view.logrank is not None:
         logrank = [html.H2(_t("logrank", language)), table(view.logrank, "survival-logrank-table")]

@@ -27,7 +27,6 @@ from study.models import (
     Trajectory,
     Wave,
 )
-from study.responses import is_answerable
 from study.vocab import InvitationStatus, OutboxStatus, Respondent
 
 RESEND_EVERY = dt.timedelta(hours=1)
@@ -87,7 +86,7 @@ def resend_link(
     if (
         invitation.status != InvitationStatus.OPEN
         or not invitation.token_hash
-        or not is_answerable(invitation, at)
+        or not _answerable(invitation, at)
     ):
         raise Conflict(
             "Deze vragenlijst staat niet open; er is geen link om opnieuw te sturen.",
@@ -187,3 +186,10 @@ def _facts(session: Session, invitation: Invitation) -> tuple[MailFacts, str | N
         closes_on=invitation.closes_on,
     )
     return facts, (row.address or "").strip() or None
+
+
+def _answerable(invitation: object, at: dt.datetime) -> bool:
+    # imported here: study.responses imports the services package, which imports this module
+    from study.responses import is_answerable
+
+    return is_answerable(invitation, at)

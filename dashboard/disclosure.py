@@ -1,7 +1,22 @@
-"""Disclosure control for viewers: no cell of fewer than ``min_size`` people, shown or derivable.
+"""The disclosure gate: every number a viewer (aggregates only) receives passes through here.
 
-Pure functions on DataFrames. Viewers (aggregates only) get every table through these; researchers
-and jobcoaches see the numbers as they are (``min_size_for`` returns 0 for them).
+Guarantee, per data snapshot: *no number a viewer can receive, alone or combined with
+everything else a viewer can receive from the same data by any selection, pins down the size
+of a group of 1 to k-1 people (k = the study's minimum cell size) or places it within 1..k-1.*
+
+Method, and why: query-set-size control on a closed set of queries, with complementary cell
+suppression (the rules below, as statistical offices apply them to published tables).
+Query-set-size control alone is defeated by trackers (Denning 1979: two overlapping
+selections whose difference is the target), so a viewer's queries are restricted to those that
+can be protected together:
+
+* a viewer's computations are always of the whole study (``dashboard.analysis_page`` ignores a
+  viewer's filters), and a selection is one value of one characteristic, answered as a row of
+  one *release* per data snapshot in which the rows of every value of every characteristic and
+  the whole-study table are protected together (:func:`protect_release`);
+* survival curves come on one grid of whole months shared by every curve, each step resting on
+  at least k at risk and at least k people leaving (:func:`survival_release`);
+* hidden numbers are one mark (:data:`HIDDEN_MARK`), never 0 and never left out.
 
 Rules, for a table of counts with row, column and grand totals:
 
@@ -15,7 +30,10 @@ Rules, for a table of counts with row, column and grand totals:
    value the shown numbers allow (a linear programme); a cell pinned to one value gets a
    neighbour suppressed, until none is.
 
-Groups tables (one row per group with a count and statistics) use :func:`protect_groups`.
+Researchers and jobcoaches see their numbers as they are (``min_size_for`` returns 0 for them).
+``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
+and subtracts and solves. Not covered: differences between two data snapshots (a dashboard that
+is live shows the change a new answer makes).
 """
 
 from __future__ import annotations

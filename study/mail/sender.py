@@ -125,11 +125,22 @@ class SmtpTransport:
                 try:
                     smtp.send_message(message)
                 except smtplib.SMTPRecipientsRefused as exc:
-                    yield PermanentFailure(f"recipient refused: {exc.recipients}")
+                    # 4xx (a full mailbox, greylisting) passes; only 5xx is the server's final word
+                    codes = [code for code, _ in exc.recipients.values()]
+                    final = bool(codes) and all(code >= 500 for code in codes)
+                    yield PermanentFailure(f"recipient refused: {exc.recipients}") if final else exc
                     continue
                 except (smtplib.SMTPServerDisconnected, OSError) as exc:
                     broken = exc  # the rest of the round cannot go over this connection
                     yield exc
+                    continue
+                except smtplib.SMTPResponseException as exc:
+                    final = exc.smtp_code >= 500
+                    yield (
+                        PermanentFailure(f"refused: {exc.smtp_code} {exc.smtp_error!r}")
+                        if final
+                        else exc
+                    )
                     continue
                 except smtplib.SMTPException as exc:
                     yield exc

@@ -82,3 +82,55 @@ def test_failed_mail_of_a_closed_invitation_is_not_resent(any_db, clock, tmp_pat
         assert s.scalar(select(Outbox.status).where(Outbox.invitation_id == employee)) == (
             OutboxStatus.FAILED
         )
+
+
+class _Picky(Inbox):
+    """Refuses one address for good (550) and greylists another (451) until told otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusing = True
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refusing and address == "p0001@mail.example":
+            return "550 5.1.1 no such user"
+        if self.refusing and address == "p0002@mail.example":
+            return "451 4.7.1 greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_address_fails_at_once_a_greylisted_one_waits_and_both_can_be_resent(
+    db, tmp_path
+):
+    from study.clock import SimulatedClock, SystemClock
+    from tests.process_support import child_database_url, klik_env, start_klik
+
+    # the child process below runs on the wall clock: so does this study
+    clock = SimulatedClock(SystemClock().now())
+    port, inbox = free_port(), _Picky()
+    settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False)
+    with db.sessions.begin() as s:
+        factory.build_cohort(
+            s, clock.now(), n_trajectories=2, spacing_days=0, first_start=clock.now().date()
+        )
+    tick_at(db.sessions, clock.now())
+    with smtp_on(port, inbox):
+        report = send_pending(db.sessions, settings=settings, clock=clock)
+    assert (report.sent, report.failed, report.retrying) == (4, 1, 1)
+    assert "550" in report.errors[0]
+    # the address is corrected; `klik send-mail --retry-failed` queues the refused mail again
+    inbox.refusing = False
+    env = klik_env(smtp_host="127.0.0.1", smtp_port=port, smtp_starttls="false")
+    args = ["send-mail", "--retry-failed", "--database", child_database_url(db)]
+    with smtp_on(port, inbox):
+        assert start_klik(args, env, tmp_path).wait(timeout=60) == 0
+    output = (tmp_path / "klik-0.out").read_text()
+    assert "queued again: 1" in output
+    copies = inbox.by_outbox_id()
+    assert len(copies) == 5 and {len(c) for c in copies.values()} == {1}
+    with db.read_sessions() as s:  # the greylisted one waits for its back-off, it is not lost
+        waiting = s.execute(
+            select(Outbox.recipient, Outbox.status).where(Outbox.status != OutboxStatus.SENT)
+        ).all()
+    assert waiting == [("p0002@mail.example", OutboxStatus.PENDING)]

@@ -271,10 +271,11 @@ def viewer_survival_release(
 def _released_view(
     survival_frame: pd.DataFrame, by: str, release: SurvivalRelease, language: str
 ) -> SurvivalView:
+    released = release.curves[by if by in release.curves else "none"]
     data = survival_frame.assign(
-        duration_days=release.durations,
-        event=release.events,
-        stratum=release.strata[by] if by in release.strata else t("all", language),
+        duration_days=released.durations,
+        event=released.events,
+        stratum=released.strata if by != "none" else t("all", language),
     )
     curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
     order = _stratum_order(language)
@@ -422,8 +423,9 @@ def mixed_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame) -> pd.Dat
 
 def fit_mixed(frame: pd.DataFrame) -> mixed.MixedResult:
     """Fit :data:`MIXED_FORMULA` with a random intercept per jobcoach and per employee within
-    jobcoach (REML, several optimizers). Terms without spread are dropped; with one jobcoach the
-    model has employees as its only level.
+    jobcoach (REML, several optimizers). Terms without spread are dropped; with fewer jobcoaches
+    (with repeated observations) than the mixed-model rule asks for, the model has employees as
+    its only level.
 
     Raises
     ------
@@ -436,7 +438,9 @@ def fit_mixed(frame: pd.DataFrame) -> mixed.MixedResult:
     sizes = {"trajectory_id": frame.groupby("trajectory_id").size().tolist()}
     require(mixed_shortfall(len(frame), len(terms), sizes))
     formula = "capability_count ~ " + (" + ".join(terms) if terms else "1")
-    if frame["jobcoach_id"].nunique() > 1:
+    per_coach = frame.groupby("jobcoach_id").size()
+    # a jobcoach variance from two or three jobcoaches is noise; leave that level out
+    if (per_coach >= RULES.mixed_observations_per_unit).sum() >= RULES.mixed_units:
         return mixed.fit(
             frame,
             formula,

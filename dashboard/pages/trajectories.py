@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from analysis.minimum_data import RULES
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import trajectories_job
@@ -53,10 +54,10 @@ TEXT = {
     "model": {
         "nl": "Mixed model: capabilities ~ maanden + werkalliantie (binnen/tussen) + intensiteit "
         "+ match; random intercept per jobcoach en per werknemer binnen jobcoach (REML; met "
-        "één jobcoach alleen per werknemer)",
+        "minder dan {units} jobcoaches alleen per werknemer)",
         "en": "Mixed model: capabilities ~ months + working alliance (within/between) + "
         "intensity + match; random intercept per jobcoach and per employee within jobcoach "
-        "(REML; with one jobcoach per employee only)",
+        "(REML; with fewer than {units} jobcoaches per employee only)",
     },
     "random": {"nl": "Variantiecomponenten", "en": "Variance components"},
     "predicted": {
@@ -171,7 +172,10 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
         notes.append(progress_line(status, language))
         return (
             figure,
-            [html.H2(_t("model", language)), html.P(_t("fitting", language))],
+            [
+                html.H2(_t("model", language, units=RULES.mixed_units)),
+                html.P(_t("fitting", language)),
+            ],
             notes,
             status.done,
         )
@@ -180,7 +184,7 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
 
 def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     language = outcome.language
-    head = html.H2(_t("model", language))
+    head = html.H2(_t("model", language, units=RULES.mixed_units))
     fit = result.get("mixed")
     refused = result.get("mixed_refused")
     if fit is None and refused is not None:

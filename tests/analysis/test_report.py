@@ -105,3 +105,31 @@ def test_snapshot_hash_ignores_order_but_not_content(frames):
 def test_analysis_versions_lists_the_numerical_stack():
     versions = report.analysis_versions()
     assert {"lifelines", "statsmodels", "pingouin", "pandas", "numpy"} <= set(versions)
+
+
+def test_report_says_why_a_model_is_missing(frames):
+    few = frames["survival"].head(8)
+    ids = set(few["trajectory_id"])
+    small = {
+        "trajectories": frames["trajectories"][frames["trajectories"]["trajectory_id"].isin(ids)],
+        "survival": few,
+        "person_wave": frames["person_wave"][frames["person_wave"]["trajectory_id"].isin(ids)],
+    }
+    refused: list[tuple[str, str]] = []
+    out = report.build_report(
+        small,
+        snapshot="s",
+        generated_at=datetime(2025, 1, 1),
+        on_refusal=lambda title, shortfall: refused.append((title, shortfall.text("nl"))),
+    )
+    events = int(few["event"].sum())
+    word = "gebeurtenis" if events == 1 else "gebeurtenissen"
+    cox = f"Te weinig gegevens voor een Cox-model: {events} {word}, minstens 30 nodig voor 3"
+    assert cox in out
+    assert "Te weinig gegevens voor een mixed model" in out
+    assert "Analyse mislukt" not in out
+    titles = [title for title, _ in refused]
+    assert titles == [report._t("cox_title", "nl"), report._t("mixed_title", "nl")]
+    assert refused[0][1].startswith(cox)
+    # and no hazard ratio is printed
+    assert "hr_upper" not in out

@@ -111,3 +111,19 @@ def test_load_frames_meets_the_contracts(simulated: str) -> None:
                        include_items=False)  # fmt: skip
     assert set(mine["trajectories"]["jobcoach_id"]) == {coach}
     assert "response_items" not in mine
+
+
+def test_analyse_says_which_models_had_too_little_data(simulated: str, tmp_path: Path) -> None:
+    # 40 trajectories over 8 months have too few job losses for a Cox model on 3 covariates
+    out = tmp_path / "r.html"
+    result = run("-o", str(out), "-d", simulated, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "Te weinig gegevens" in x)
+    assert line.startswith("Cox-regressie van baanverlies")
+    reason = line.split(": ", 1)[1]
+    assert re.fullmatch(
+        r"Te weinig gegevens voor een Cox-model: \d+ gebeurtenis(sen)?, minstens 30 nodig "
+        r"voor 3 covariaten\.",
+        reason,
+    )
+    assert reason in out.read_text(encoding="utf-8")

@@ -429,9 +429,8 @@ UNKNOWN_STRATUM = {"nl": "Onbekend", "en": "Unknown"}
 
 
 @dataclass(frozen=True)
-class SurvivalRelease:
-    """Survival data as a viewer may receive it: every curve of every stratification on one
-    grid of whole months.
+class ReleasedCurves:
+    """One stratification's survival data as a viewer may receive it.
 
     Attributes
     ----------
@@ -440,22 +439,34 @@ class SurvivalRelease:
         risk at ``horizon`` are censored there.
     events : Series
         1 for an event within the horizon, else 0.
-    strata : dict
-        Stratification -> each person's stratum (strata under twice the minimum merged into
-        "Overige"; a missing value is the stratum "Onbekend").
+    strata : Series
+        Each person's stratum.
     grid : list of float
-        The interval ends (days).
+        The interval ends (days) up to the horizon.
     horizon : float
-        Where every curve stops (days).
-    min_size : int
-        The minimum group size the grid was made for.
+        Where every curve of this stratification stops (days; 0: no curve can be shown).
     """
 
     durations: pd.Series
     events: pd.Series
-    strata: dict[str, pd.Series]
+    strata: pd.Series
     grid: list[float]
     horizon: float
+
+
+@dataclass(frozen=True)
+class SurvivalRelease:
+    """Every stratification's curves for viewers (see :func:`survival_release`).
+
+    Attributes
+    ----------
+    curves : dict
+        Stratification (``"none"`` for everyone together) -> :class:`ReleasedCurves`.
+    min_size : int
+        The minimum group size the grids were made for.
+    """
+
+    curves: dict[str, ReleasedCurves]
     min_size: int
 
 
@@ -481,15 +492,14 @@ def _groups(labels: pd.Series) -> list[np.ndarray]:
     return [(labels == s).to_numpy() for s in labels.unique()]
 
 
-def _grid(dur: pd.Series, groups: list[np.ndarray], k: int) -> tuple[list[float], float]:
-    """Interval ends of whole months on which every group loses 0 or >= k people per interval,
+def _grid(
+    values: np.ndarray, groups: list[np.ndarray], k: int, candidates: Sequence[float]
+) -> tuple[list[float], float]:
+    """The ends among ``candidates`` on which every group loses 0 or >= k people per interval,
     and the last end at which every group still has >= k at risk (0 when there is none)."""
-    values = dur.to_numpy()
-    months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
     grid: list[float] = []
     last = 0.0
-    for m in range(1, months + 1):
-        end = m * GRID_DAYS
+    for end in candidates:
         inside = (values > last) & (values <= end)
         if any(0 < int(inside[g].sum()) < k for g in groups):
             continue
@@ -499,7 +509,7 @@ def _grid(dur: pd.Series, groups: list[np.ndarray], k: int) -> tuple[list[float]
     for end in grid:
         if all(int((values > end)[g].sum()) >= k for g in groups):
             horizon = end
-    return grid, horizon
+    return [b for b in grid if b <= horizon], horizon
 
 
 def survival_release(
@@ -513,39 +523,41 @@ def survival_release(
     """Coarsen survival data so that every curve a viewer can draw rests on groups of at least
     ``min_size``.
 
-    The grid's intervals are whole months, joined until in *every* curve (all people, and every
-    stratum of every stratification) each interval holds no one or at least ``min_size`` people
-    leaving the risk set (events and censorings together). All curves share the grid, so one
-    curve subtracted from another is again such a curve. Every curve stops at the same
-    ``horizon``: the last interval end where each curve still has ``min_size`` at risk.
+    First a grid for everyone together: ends of whole months, joined until each interval holds
+    no one or at least ``min_size`` people leaving the risk set (events and censorings
+    together). Each stratification then takes the ends of that grid at which every one of its
+    strata also loses no one or at least ``min_size`` (strata under twice the minimum, or that
+    leave no step at all, are merged into "Overige"). Every grid is part of the first, so even
+    all of them together divide everyone only into intervals of no one or at least
+    ``min_size`` people. Each stratification's curves stop at one horizon: the last end where
+    each of them still has ``min_size`` at risk.
     """
-    # a stratum needs twice the minimum to show one step and still have enough at risk after it
-    merged = {by: merge_small_strata(s, 2 * min_size, language) for by, s in strata.items()}
     # a time of 0 leaves in the first interval
-    dur = durations.astype(float).clip(lower=0.5)
-    everyone = np.ones(len(dur), dtype=bool)
-    for by, labels in merged.items():
-        # a stratum that leaves its stratification no step at all is merged with the next one
-        while labels.nunique() > 1 and _grid(dur, [everyone, *_groups(labels)], min_size)[1] == 0:
+    values = durations.astype(float).clip(lower=0.5).to_numpy()
+    everyone = np.ones(len(values), dtype=bool)
+    months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
+    pooled, _ = _grid(values, [everyone], min_size, [m * GRID_DAYS for m in range(1, months + 1)])
+    all_label = pd.Series("__all__", index=durations.index, dtype=object)
+    curves: dict[str, ReleasedCurves] = {}
+    for by, raw in {"none": all_label, **strata}.items():
+        # a stratum needs twice the minimum to show one step and still have enough at risk
+        labels = merge_small_strata(raw, 2 * min_size, language) if by != "none" else raw
+        grid, horizon = _grid(values, [everyone, *_groups(labels)], min_size, pooled)
+        while labels.nunique() > 1 and horizon == 0:
             sizes = labels.value_counts()
             labels = labels.where(~labels.isin(sizes.index[-2:]), OTHER_STRATUM[language])
-        merged[by] = labels
-    groups = [everyone]
-    for labels in merged.values():
-        groups += _groups(labels)
-    grid, horizon = _grid(dur, groups, min_size)
-    ends = np.array([0.0, *[b for b in grid if b <= horizon]])
-    position = np.searchsorted(ends, dur.to_numpy(), side="left")
-    within = dur.to_numpy() <= horizon
-    coarse = np.where(within, ends[np.minimum(position, len(ends) - 1)], horizon)
-    return SurvivalRelease(
-        durations=pd.Series(coarse, index=durations.index),
-        events=pd.Series(np.where(within, events.to_numpy(), 0), index=events.index),
-        strata=merged,
-        grid=[float(b) for b in ends[1:]],
-        horizon=float(horizon),
-        min_size=min_size,
-    )
+            grid, horizon = _grid(values, [everyone, *_groups(labels)], min_size, pooled)
+        ends = np.array([0.0, *grid])
+        within = values <= horizon
+        position = np.minimum(np.searchsorted(ends, values, side="left"), len(ends) - 1)
+        curves[by] = ReleasedCurves(
+            durations=pd.Series(np.where(within, ends[position], horizon), index=durations.index),
+            events=pd.Series(np.where(within, events.to_numpy(), 0), index=events.index),
+            strata=labels,
+            grid=[float(b) for b in grid],
+            horizon=float(horizon),
+        )
+    return SurvivalRelease(curves, min_size)
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Engine
 
+from study.fork_gate import forking
+
 EXTENSION = "klik_jobs"
 
 THREAD = "thread"
@@ -408,7 +410,8 @@ def _run_in_child(
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child_main, args=(fn, send, engines), daemon=True)
-    child.start()
+    with forking():
+        child.start()
     send.close()
     try:
         while True:

@@ -103,7 +103,10 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
     # every time a viewer receives is an end of a grid interval of whole months
     months = viewer.curves["time"] / (365.25 / 12)
     assert np.allclose(months, months.round())
-    assert viewer.curves["time"].max() <= release.horizon + 1e-9
+    assert viewer.curves["time"].max() <= release.curves["method"].horizon + 1e-9
+    # every stratification's grid is part of the grid of everyone together
+    whole = set(release.curves["none"].grid)
+    assert all(set(c.grid) <= whole for c in release.curves.values())
     # in every curve of every stratification, each interval loses nobody or at least 10 people
     for by in views.STRATA:
         view = views.survival_view(
@@ -111,7 +114,7 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
         )
         for _group, curve in view.curves.groupby("group"):
             leaving = (curve["n_events"] + curve["n_censored"]).to_numpy()
-            inner = leaving[curve["time"].to_numpy() < release.horizon]
+            inner = leaving[curve["time"].to_numpy() < release.curves[by].horizon]
             assert ((inner == 0) | (inner >= 10)).all(), (by, inner)
         if view.logrank is not None:
             assert set(view.logrank.columns) <= {"test_statistic", "df", "p"}

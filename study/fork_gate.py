@@ -1,0 +1,121 @@
+"""SQLite calls and ``fork`` never overlap.
+
+SQLite keeps process-wide mutexes (its allocator, the list of open files). A process forked
+while another of its threads is inside SQLite inherits such a mutex locked, with no thread
+left to unlock it: the child hangs at its first SQLite call. Background jobs are forked from a
+web process whose request threads use SQLite all the time, so every SQLite call made through
+the connections of :func:`gated_connection` holds the gate shared, and :func:`forking` holds it
+exclusively while the child is forked. A fork waits for the calls in progress (at most a
+busy timeout); new calls wait for the fork (microseconds).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class _Gate:
+    """Many holders at once, or one exclusive holder; a waiting exclusive one goes first."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+        self._waiting = 0
+        self._held = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            # a call inside a call (execute opens a cursor): this thread holds the gate already,
+            # and waiting for a fork that waits for this thread would never end
+            self._held.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._held.depth = depth
+            return
+        with self._cond:
+            while self._exclusive or self._waiting:
+                self._cond.wait()
+            self._active += 1
+        self._held.depth = 1
+        try:
+            yield
+        finally:
+            self._held.depth = 0
+            with self._cond:
+                self._active -= 1
+                if not self._active:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._exclusive or self._active:
+                self._cond.wait()
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+GATE = _Gate()
+
+
+def forking() -> Any:
+    """Hold while forking: no thread of this process is inside SQLite meanwhile."""
+    return GATE.exclusive()
+
+
+def _gated(method: Callable) -> Callable:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with GATE.shared():
+            return method(self, *args, **kwargs)
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class GatedCursor(sqlite3.Cursor):
+    """A cursor whose calls into SQLite hold the gate."""
+
+    execute = _gated(sqlite3.Cursor.execute)
+    executemany = _gated(sqlite3.Cursor.executemany)
+    executescript = _gated(sqlite3.Cursor.executescript)
+    fetchone = _gated(sqlite3.Cursor.fetchone)
+    fetchmany = _gated(sqlite3.Cursor.fetchmany)
+    fetchall = _gated(sqlite3.Cursor.fetchall)
+    close = _gated(sqlite3.Cursor.close)
+    __next__ = _gated(sqlite3.Cursor.__next__)
+
+
+class GatedConnection(sqlite3.Connection):
+    """A connection whose calls into SQLite (opening included) hold the gate."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with GATE.shared():
+            super().__init__(*args, **kwargs)
+
+    def cursor(self, factory: type[sqlite3.Cursor] = GatedCursor) -> sqlite3.Cursor:  # type: ignore[override]
+        with GATE.shared():
+            return super().cursor(factory)
+
+    execute = _gated(sqlite3.Connection.execute)
+    executemany = _gated(sqlite3.Connection.executemany)
+    executescript = _gated(sqlite3.Connection.executescript)
+    commit = _gated(sqlite3.Connection.commit)
+    rollback = _gated(sqlite3.Connection.rollback)
+    close = _gated(sqlite3.Connection.close)
+    create_function = _gated(sqlite3.Connection.create_function)

@@ -1,0 +1,67 @@
+"""Forking while other threads use SQLite: the child can still use SQLite."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from study.fork_gate import GatedConnection, forking
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def _hammer(path: Path, factory: type[sqlite3.Connection], stop: threading.Event) -> None:
+    while not stop.is_set():
+        # opening and closing takes SQLite's process-wide locks most often
+        con = sqlite3.connect(path, factory=factory)
+        con.execute("SELECT count(*) FROM t").fetchall()
+        con.close()
+
+
+def _forks_that_hang(path: Path, factory: type[sqlite3.Connection], gate: bool) -> int:
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_hammer, args=(path, factory, stop), daemon=True) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    hung = 0
+    try:
+        for _ in range(150):
+            if gate:
+                with forking():
+                    pid = os.fork()
+            else:
+                pid = os.fork()
+            if pid == 0:  # the child: one SQLite call, then leave without cleanup
+                try:
+                    sqlite3.connect(path).execute("SELECT 1").fetchall()
+                finally:
+                    os._exit(0)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.005)
+            else:
+                hung += 1
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    return hung
+
+
+def test_a_child_forked_through_the_gate_never_hangs(tmp_path: Path) -> None:
+    assert _forks_that_hang(tmp_path / "gated.db", GatedConnection, gate=True) == 0

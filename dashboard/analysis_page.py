@@ -18,6 +18,7 @@ from dash import callback_context, dash_table, dcc, html
 
 from dashboard import context
 from dashboard.analysis_jobs import job_key, min_cell_size
+from dashboard.disclosure import viewer_count
 from dashboard.i18n import options
 from dashboard.jobs import DONE, FAILED, JobStatus, get_runner
 from study.access import CohortFilter, may_see_rows
@@ -184,13 +185,16 @@ def how_obtained(status: JobStatus, language: str) -> str:
     return f"{tx('computed_in', language)} {status.seconds:.1f} s"
 
 
-def footnote(result: dict[str, Any], status: JobStatus, language: str, n: int) -> html.P:
-    """n, the data snapshot and how the result was obtained."""
+def footnote(
+    result: dict[str, Any], status: JobStatus, language: str, n: int, *, min_cell: int = 0
+) -> html.P:
+    """n, the data snapshot and how the result was obtained; for a viewer (``min_cell``) n is
+    rounded and the timing left out (how fast says something about what was asked before)."""
+    snapshot = f"{tx('snapshot', language)} {result.get('snapshot', '')[:12]}"
+    if min_cell:
+        return html.P(f"n = {viewer_count(n, min_cell)} · {snapshot}", className="klik-footnote")
     how = how_obtained(status, language)
-    return html.P(
-        f"n = {n} · {tx('snapshot', language)} {result.get('snapshot', '')[:12]} · {how}",
-        className="klik-footnote",
-    )
+    return html.P(f"n = {n} · {snapshot} · {how}", className="klik-footnote")
 
 
 def table(
@@ -221,6 +225,11 @@ def table(
         if len(shown.columns)
         else [],
     )
+
+
+def viewer_k(outcome: Outcome) -> int:
+    """The minimum cell size when the user is a viewer, else 0."""
+    return 0 if outcome.rows_allowed else outcome.min_cell
 
 
 def viewer_note(outcome: Outcome) -> html.P | None:

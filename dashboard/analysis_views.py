@@ -36,7 +36,7 @@ from analysis.minimum_data import (
     no_variation,
     require,
 )
-from dashboard.disclosure import SurvivalRelease, survival_release
+from dashboard.disclosure import SurvivalRelease, survival_release, viewer_count
 
 DAYS_PER_MONTH = 30.4375
 
@@ -572,6 +572,11 @@ def trajectory_view_figure(
         y_range=CAPABILITY_RANGE,
     )
     means.update_xaxes(title_text=figures.TEXT["time_months"][language])
+    if not rows_allowed:
+        # the number of answers per wave, exact, would be a sum of monitor cells
+        for trace in means.data:
+            if trace.customdata is not None:
+                trace.customdata = [viewer_count(int(c), min_cell) for c in trace.customdata]
     if not individual:
         return means
     drawn = data if lines is None else data[data["trajectory_id"].isin(list(lines))]

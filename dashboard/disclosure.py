@@ -626,3 +626,29 @@ def protect_alpha(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].astype(float).where(~small)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Counts beside a model or in a footnote
+
+
+def viewer_count(n: int, min_size: int) -> str:
+    """A count beside a statistic as a viewer sees it: rounded to a multiple of ``min_size``
+    ("≈ 140"), so that two such counts, or one and an exact table total, never differ by a
+    known small group; hidden below ``min_size``."""
+    if min_size <= 1:
+        return str(n)
+    if n < min_size:
+        return HIDDEN_MARK
+    return f"≈ {int(min_size * round(n / min_size))}"
+
+
+VIEWER_REFUSAL = {
+    "nl": "{analysis}: niet te schatten, te weinig gegevens voor de regel van deze analyse.",
+    "en": "{analysis}: not estimated, too little data for this analysis's rule.",
+}
+
+
+def viewer_refusal(analysis: str, language: str) -> str:
+    """Why there is no estimate, for a viewer: the rule's counts would be exact counts."""
+    return VIEWER_REFUSAL.get(language, VIEWER_REFUSAL["nl"]).format(analysis=analysis)

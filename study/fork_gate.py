@@ -11,6 +11,7 @@ busy timeout); new calls wait for the fork (microseconds).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +23,11 @@ class _Gate:
     """Many holders at once, or one exclusive holder; a waiting exclusive one goes first."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """A new, free gate: what a forked child starts with (the forking thread held it, and
+        in the child that thread never leaves its ``with``)."""
         self._cond = threading.Condition()
         self._active = 0
         self._exclusive = False
@@ -71,6 +77,8 @@ class _Gate:
 
 
 GATE = _Gate()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=GATE.reset)
 
 
 def forking() -> Any:

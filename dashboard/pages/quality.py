@@ -20,6 +20,7 @@ from dashboard.analysis_page import (
     progress_line,
     run_analysis,
     table,
+    viewer_k,
     viewer_note,
 )
 from dashboard.disclosure import (
@@ -143,7 +144,9 @@ def render(outcome: Outcome) -> tuple:
     late_part = [html.H2(_t("late", language))] + (
         [table(late, "quality-late-table", digits=2, hidden=hidden)] if len(late) else [none]
     )
-    notes = [footnote(result, outcome.status, language, result["responses"])]
+    notes = [
+        footnote(result, outcome.status, language, result["responses"], min_cell=viewer_k(outcome))
+    ]
     if not outcome.rows_allowed:
         notes.append(viewer_note(outcome))
     return alpha_part, missing_part, late_part, notes, True

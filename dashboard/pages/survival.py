@@ -7,7 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from analysis.minimum_data import Shortfall
+from analysis.minimum_data import ANALYSES, Shortfall
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import survival_job
@@ -21,8 +21,10 @@ from dashboard.analysis_page import (
     progress_line,
     run_analysis,
     table,
+    viewer_k,
     viewer_note,
 )
+from dashboard.disclosure import viewer_count, viewer_refusal
 from study.vocab import Role
 
 ROLES = (Role.RESEARCHER, Role.JOBCOACH, Role.VIEWER)
@@ -153,7 +155,9 @@ def render(outcome: Outcome, by: str) -> tuple:
     figure = views.km_view_figure(
         view, language=language, rows_allowed=outcome.rows_allowed, min_cell=outcome.min_cell
     )
-    notes: list[Any] = [footnote(result, outcome.status, language, view.n)]
+    notes: list[Any] = [
+        footnote(result, outcome.status, language, view.n, min_cell=viewer_k(outcome))
+    ]
     if not outcome.rows_allowed:
         notes.append(viewer_note(outcome))
         if view.suppressed:
@@ -168,7 +172,10 @@ def render(outcome: Outcome, by: str) -> tuple:
     if view.logrank is not None:
         logrank = [html.H2(_t("logrank", language)), table(view.logrank, "survival-logrank-table")]
     elif view.logrank_refused is not None:
-        logrank = [html.H2(_t("logrank", language)), _refusal(view.logrank_refused, language)]
+        logrank = [
+            html.H2(_t("logrank", language)),
+            _refusal(view.logrank_refused, language, viewer=not outcome.rows_allowed),
+        ]
     cox_part = _model_part(
         result.get("cox"),
         result.get("cox_error"),
@@ -189,9 +196,15 @@ def render(outcome: Outcome, by: str) -> tuple:
     return figure, logrank, cox_part, tv_part, notes, True
 
 
-def _refusal(shortfall: Shortfall, language: str) -> html.P:
-    """Why there is no estimate, as the analysis layer words it."""
-    return html.P(shortfall.text(language), className="klik-note klik-too-little")
+def _refusal(shortfall: Shortfall, language: str, *, viewer: bool = False) -> html.P:
+    """Why there is no estimate, as the analysis layer words it (for a viewer without its
+    counts)."""
+    text = (
+        viewer_refusal(ANALYSES[shortfall.analysis][language], language)
+        if viewer
+        else shortfall.text(language)
+    )
+    return html.P(text, className="klik-note klik-too-little")
 
 
 def _model_part(
@@ -208,18 +221,20 @@ def _model_part(
     head = html.H2(_t(title, language))
     if model is None:
         if refused is not None:
-            return [head, _refusal(refused, language)]
+            return [head, _refusal(refused, language, viewer=not outcome.rows_allowed)]
         if error:
             return [head, html.P(f"{_t('not_fitted', language)}: {error}")]
         return [head, html.P(_t("too_little", language))]
     if not outcome.rows_allowed and model.n < outcome.min_cell:
         return [head, html.P({"nl": "Te weinig personen.", "en": "Too few people."}[language])]
+    k = 0 if outcome.rows_allowed else outcome.min_cell
     summary = views.labelled_summary(model.summary, labels, language)
     lr = model.lr_test
     parts = [
         head,
         html.P(
-            f"n = {model.n}, {_t('events', language)} = {model.events}"
+            f"n = {viewer_count(model.n, k)}, {_t('events', language)} = "
+            f"{viewer_count(model.events, k)}"
             + (f", C = {model.concordance:.3f}" if model.concordance == model.concordance else "")
             + f", LR χ² = {lr['stat']:.2f} (df {lr['df']:.0f}, p = {lr['p']:.3g})"
         ),

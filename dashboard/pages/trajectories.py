@@ -7,7 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from analysis.minimum_data import RULES
+from analysis.minimum_data import ANALYSES, RULES
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import trajectories_job
@@ -20,8 +20,10 @@ from dashboard.analysis_page import (
     progress_line,
     run_analysis,
     table,
+    viewer_k,
     viewer_note,
 )
+from dashboard.disclosure import viewer_count, viewer_refusal
 from dashboard.jobs import DONE
 from study.vocab import Role
 
@@ -163,7 +165,7 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
         rows_allowed=outcome.rows_allowed,
         min_cell=outcome.min_cell,
     )
-    notes: list[Any] = [footnote(result, status, language, result["n"])]
+    notes: list[Any] = [footnote(result, status, language, result["n"], min_cell=viewer_k(outcome))]
     if show_lines and len(result["lines"]) < result["n"]:
         notes.append(html.P(_t("lines_sampled", language, k=len(result["lines"]), n=result["n"])))
     if not outcome.rows_allowed:
@@ -188,7 +190,12 @@ def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     fit = result.get("mixed")
     refused = result.get("mixed_refused")
     if fit is None and refused is not None:
-        return [head, html.P(refused.text(language), className="klik-note klik-too-little")]
+        text = (
+            refused.text(language)
+            if outcome.rows_allowed
+            else viewer_refusal(ANALYSES[refused.analysis][language], language)
+        )
+        return [head, html.P(text, className="klik-note klik-too-little")]
     if fit is None:
         reason = result.get("mixed_error") or ""
         return [head, html.P(f"{_t('not_fitted', language)}. {reason}".strip())]
@@ -197,8 +204,12 @@ def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     parts: list[Any] = [head]
     if not fit.converged:
         parts.append(html.P(_t("not_converged", language), className="klik-alert"))
-    levels = ", ".join(f"{k}: {v}" for k, v in fit.n_levels.items())
-    parts.append(html.P(f"n = {fit.n_obs} ({levels}); {fit.method}, REML log L = {fit.loglik:.2f}"))
+    k = 0 if outcome.rows_allowed else outcome.min_cell
+    levels = ", ".join(f"{name}: {viewer_count(v, k)}" for name, v in fit.n_levels.items())
+    parts.append(
+        html.P(f"n = {viewer_count(fit.n_obs, k)} ({levels}); {fit.method}, "
+               f"REML log L = {fit.loglik:.2f}")
+    )  # fmt: skip
     fixed = views.labelled_summary(fit.fixed, views.MIXED_TERMS, language)
     parts.append(table(fixed, "trajectories-fixed-table"))
     parts += [

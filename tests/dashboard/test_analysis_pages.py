@@ -246,6 +246,8 @@ def test_viewer_trajectory_figure_has_no_lines_and_no_small_waves() -> None:
     assert not [tr for tr in fig.data if tr.name == "individual"]
     means = [tr for tr in fig.data if tr.name != "individual"]
     assert sorted(means[0].x) == [0.0, 3.0]
+    # the viewer's hover carries no exact number of answers
+    assert list(means[0].customdata) == ["≈ 30", "≈ 30"]
     full = views.trajectory_view_figure(long, individual=True)
     assert len([tr for tr in full.data if tr.name == "individual"]) == 30
     some = views.trajectory_view_figure(long, individual=True, lines={1, 2, 3})

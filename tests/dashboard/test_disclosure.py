@@ -112,3 +112,12 @@ def test_only_viewers_get_a_minimum() -> None:
     assert min_size_for("researcher", 10) == 0
     assert min_size_for("jobcoach", 10) == 0
     assert too_small(9, 10) and not too_small(10, 10) and not too_small(3, 0)
+
+
+def test_counts_beside_a_statistic_are_rounded_for_viewers() -> None:
+    from dashboard.disclosure import HIDDEN_MARK, viewer_count
+
+    assert viewer_count(138, 10) == "≈ 140"
+    assert viewer_count(133, 10) == "≈ 130"
+    assert viewer_count(9, 10) == HIDDEN_MARK
+    assert viewer_count(9, 0) == "9"

@@ -332,6 +332,9 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
             for trace in answer["survival-km"]["figure"]["data"]:
                 if str(trace.get("name", "")).endswith("at risk"):
                     assert all(int(v) >= K for v in trace["text"] if str(v).isdigit())
+                if str(trace.get("name", "")).endswith("at risk"):
+                    # numbers at risk between two grid ends equal those at the next end
+                    continue
                 for x in values_of(trace.get("x")):
                     if isinstance(x, int | float):
                         months = x if x < 100 else x / GRID_DAYS

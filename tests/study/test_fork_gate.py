@@ -35,7 +35,7 @@ def _forks_that_hang(path: Path, factory: type[sqlite3.Connection], gate: bool) 
         t.start()
     hung = 0
     try:
-        for _ in range(150):
+        for _ in range(60):
             if gate:
                 with forking():
                     pid = os.fork()
@@ -43,10 +43,11 @@ def _forks_that_hang(path: Path, factory: type[sqlite3.Connection], gate: bool) 
                 pid = os.fork()
             if pid == 0:  # the child: one SQLite call, then leave without cleanup
                 try:
-                    sqlite3.connect(path).execute("SELECT 1").fetchall()
+                    sqlite3.connect(path, factory=factory).execute("SELECT 1").fetchall()
                 finally:
                     os._exit(0)
-            deadline = time.monotonic() + 3
+            # generous: a loaded machine can take seconds to schedule a child; a hang is for ever
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 done, _status = os.waitpid(pid, os.WNOHANG)
                 if done:

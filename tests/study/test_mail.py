@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import socket
 from email import message_from_bytes
@@ -126,7 +127,7 @@ def test_with_smtp_down_the_sender_retries_with_backoff_until_the_window_closes(
         assert report.failed == 0 and report.sent == 0
         if report.claimed:
             tried_at.append(clock.now())
-    waits = [b - a for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    waits = [b - a for a, b in itertools.pairwise(tried_at)]
     assert waits[:3] == [dt.timedelta(minutes=m) for m in (4, 8, 16)]
     assert set(waits[4:]) == {dt.timedelta(minutes=30)}
     with db.read_sessions() as s:

@@ -24,10 +24,7 @@ from dashboard.disclosure import (
     HIDDEN_MARK,
     ProtectedCounts,
     breakdown,
-    protect_counts,
-    protect_groups,
     protect_release,
-    too_small,
 )
 from dashboard.i18n import fmt_pct, label_of
 from dashboard.jobs import Progress
@@ -67,10 +64,6 @@ T = {
     "study_code": {"nl": "Studiecode", "en": "Study code"},
     "due": {"nl": "Vervaldatum", "en": "Due"},
     "days": {"nl": "Dagen te laat", "en": "Days overdue"},
-    "too_small": {
-        "nl": "Deze selectie bevat minder dan {k} trajecten; er wordt niets getoond.",
-        "en": "This selection holds fewer than {k} trajectories; nothing is shown.",
-    },
     "suppressed_note": {
         "nl": "× = verborgen: een cel met minder dan {k} personen, of een cel waaruit zo'n cel af "
         "te leiden is (ook door selecties van elkaar af te trekken).",
@@ -154,17 +147,14 @@ def status_counts(person_wave: pd.DataFrame) -> pd.DataFrame:
     return rates[cols].reset_index(drop=True)
 
 
-def completion_table(counts: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
-    """The per-wave-and-role table as shown: protected counts and the response rate.
-
-    The rate (on time + late over closed) is shown only where every count it uses is shown.
-    """
+def completion_table(counts: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The per-wave-and-role table as shown: the counts (NaN where hidden) and the response
+    rate, shown only where every count it uses is shown."""
     shown_cols = [STATUS_LABELS[s][lang] for s in STATUS_COLUMNS]
     heads = [_t("wave", lang), _t("role", lang), *shown_cols, _t("rate", lang)]
     if counts.empty:
         return pd.DataFrame(columns=heads)
-    inner = counts[list(STATUS_COLUMNS)].astype(float)
-    cells = protect_counts(inner, k).cells if k else inner
+    cells = counts[list(STATUS_COLUMNS)].astype(float)
     closed = cells["on_time"] + cells["late"] + cells["missing"]
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = (cells["on_time"] + cells["late"]) / closed.replace(0, np.nan)
@@ -182,31 +172,29 @@ def completion_table(counts: pd.DataFrame, k: int, lang: str) -> pd.DataFrame:
 
 def end_reason_counts(trajectories: pd.DataFrame) -> pd.Series:
     """Trajectories still ongoing (``__active__``) and ended per reason, every reason listed."""
-    reasons = trajectories["end_reason"].fillna("__active__")
-    order = ["__active__", *[m.value for m in EndReason]]
+    reasons = trajectories["end_reason"].fillna(ACTIVE)
+    order = [ACTIVE, *[m.value for m in EndReason]]
     return reasons.value_counts().reindex(order, fill_value=0)
 
 
-def endings(reasons: pd.Series, k: int, lang: str) -> pd.DataFrame:
-    """Trajectories still ongoing and ended per reason (competing outcomes), protected.
+def endings(reasons: pd.Series, lang: str) -> pd.DataFrame:
+    """Trajectories still ongoing and ended per reason (competing outcomes).
 
     Parameters
     ----------
     reasons : Series
-        :func:`end_reason_counts`.
+        :func:`end_reason_counts` (NaN where hidden).
 
     Returns
     -------
     DataFrame
-        two columns: the status label and the number (NaN where suppressed).
+        two columns: the status label and the number.
     """
     labels = [
-        _t("still_active", lang) if r == "__active__" else label_of(EndReason, r, lang)
+        _t("still_active", lang) if r == ACTIVE else label_of(EndReason, r, lang)
         for r in reasons.index
     ]
-    frame = pd.DataFrame({"label": labels, "n": reasons.to_numpy()})
-    frame = protect_groups(frame, n_col="n", min_size=k).drop(columns="suppressed")
-    return frame.rename(columns={"label": _t("end_reason", lang), "n": _t("n", lang)})
+    return pd.DataFrame({_t("end_reason", lang): labels, _t("n", lang): reasons.to_numpy()})
 
 
 def overdue_forms(
@@ -341,52 +329,24 @@ def monitor_job(
     return run
 
 
-def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> html.Div:
-    """The whole monitor for one selection: headline numbers, enrolment, response, endings.
-
-    ``k`` > 0 (viewers) protects every table and figure; ``show_rows`` adds the list of overdue
-    forms (researchers only).
-    """
-    n = data.n
-    if too_small(n, k):
-        return html.Div(html.P(_t("too_small", lang, k=k), className="klik-warn"))
-    if n == 0:
-        return html.Div(html.P(_t("empty", lang), className="klik-muted"))
-    counts = data.counts
-    closed = counts[["on_time", "late", "missing"]].to_numpy().sum() if not counts.empty else 0
-    responded = counts[["on_time", "late"]].to_numpy().sum() if not counts.empty else 0
-
-    def count_text(value: float) -> str:
-        return f"< {k}" if too_small(int(value), k) and value > 0 else f"{int(value)}"
-
-    kpis = html.Div(
-        [
-            kpi(count_text(n), _t("trajectories", lang)),
-            kpi(count_text(data.active), _t("active", lang)),
-            kpi(fmt_pct(responded / closed if closed else None, lang), _t("response", lang)),
-            kpi(count_text(data.n_overdue), _t("overdue", lang)),
-        ],
-        className="klik-kpis",
-    )
-    enrol = data.enrolment["Q" if k else "M"]
-    if k:
-        enrol = protect_groups(enrol, n_col="n", min_size=k, value_cols=[])
-    enrol_fig = enrolment_figure(enrol, lang, cumulative=not k)
-    plot_counts = counts
-    if k and not counts.empty:
-        plot_counts = counts.copy()
-        plot_counts[list(STATUS_COLUMNS)] = protect_counts(
-            counts[list(STATUS_COLUMNS)].astype(float), k
-        ).cells.to_numpy()
-    parts = [
-        kpis,
+def _body(
+    kpis: list[html.Div],
+    enrol_fig: go.Figure,
+    period: str,
+    counts: pd.DataFrame,
+    reasons: pd.Series,
+    *,
+    lang: str,
+    k: int,
+) -> list:
+    """Headline numbers, enrolment, response, the form table and the endings, as given."""
+    return [
+        html.Div(kpis, className="klik-kpis"),
         html.Div(
             [
                 html.Div(
                     [
-                        html.H2(
-                            _t("enrolment", lang, period=_t("quarter" if k else "month", lang))
-                        ),
+                        html.H2(_t("enrolment", lang, period=_t(period, lang))),
                         dcc.Graph(
                             figure=enrol_fig, config={"displaylogo": False}, id="monitor-enrolment"
                         ),
@@ -397,7 +357,7 @@ def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> ht
                     [
                         html.H2(_t("rate", lang)),
                         dcc.Graph(
-                            figure=response_figure(plot_counts, lang),
+                            figure=response_figure(counts, lang),
                             config={"displaylogo": False},
                             id="monitor-response",
                         ),
@@ -410,16 +370,37 @@ def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> ht
         html.Div(
             [
                 html.H2(_t("completion", lang)),
-                table(completion_table(counts, k, lang), min_size=k, table_id="monitor-completion"),
+                table(completion_table(counts, lang), min_size=k, table_id="monitor-completion"),
             ],
             className="klik-card",
         ),
         html.Div(
-            [html.H2(_t("attrition", lang)), table(endings(data.end_reasons, k, lang), min_size=k)],
+            [
+                html.H2(_t("attrition", lang)),
+                table(endings(reasons, lang), min_size=k, table_id="monitor-endings"),
+            ],
             className="klik-card",
         ),
     ]
-    if show_rows and not data.overdue.empty:
+
+
+def monitor_view(data: MonitorData, *, lang: str) -> html.Div:
+    """The whole monitor of one selection for a researcher: headline numbers, enrolment,
+    response, endings and the oldest overdue forms. (Viewers get :func:`viewer_monitor_view`.)"""
+    if data.n == 0:
+        return html.Div(html.P(_t("empty", lang), className="klik-muted"))
+    counts = data.counts
+    closed = counts[["on_time", "late", "missing"]].to_numpy().sum() if not counts.empty else 0
+    responded = counts[["on_time", "late"]].to_numpy().sum() if not counts.empty else 0
+    kpis = [
+        kpi(str(data.n), _t("trajectories", lang)),
+        kpi(str(data.active), _t("active", lang)),
+        kpi(fmt_pct(responded / closed if closed else None, lang), _t("response", lang)),
+        kpi(str(data.n_overdue), _t("overdue", lang)),
+    ]
+    enrol_fig = enrolment_figure(data.enrolment["M"], lang, cumulative=True)
+    parts = _body(kpis, enrol_fig, "month", counts, data.end_reasons, lang=lang, k=0)
+    if not data.overdue.empty:
         shown = data.overdue.assign(
             respondent=lambda d: [label_of(Respondent, r, lang) for r in d["respondent"]],
             due_date=lambda d: d["due_date"].dt.strftime(
@@ -440,8 +421,6 @@ def monitor_view(data: MonitorData, *, k: int, lang: str, show_rows: bool) -> ht
                 className="klik-card",
             )
         )
-    if k:
-        parts.append(html.P(_t("suppressed_note", lang, k=k), className="klik-note"))
     return html.Div(parts)
 
 
@@ -511,7 +490,7 @@ def monitor_release(
     traj["ending"] = traj["end_reason"].astype(object).where(traj["end_reason"].notna(), ACTIVE)
     quarters = enrolment_counts(trajectories, "Q")["period"].tolist()
     endings_ = [ACTIVE, *[m.value for m in EndReason]]
-    forms = pd.DataFrame(columns=["trajectory_id", "cell"])
+    forms = traj.iloc[:0].assign(cell=pd.Series(dtype=object))
     cells: list[tuple] = []
     if not person_wave.empty:
         inv = invitations(person_wave)
@@ -649,69 +628,14 @@ def viewer_monitor_view(
     counts.columns.name = None
     closed = counts[["on_time", "late", "missing"]].to_numpy(dtype=float)
     responded = counts[["on_time", "late"]].to_numpy(dtype=float)
-    rate = responded.sum() / closed.sum() if closed.size and not np.isnan(closed).any() else None
-    kpis = html.Div(
-        [
-            kpi(count_text(n), _t("trajectories", lang)),
-            kpi(count_text(ends.get(ACTIVE, np.nan)), _t("active", lang)),
-            kpi(fmt_pct(rate, lang) if rate == rate and rate is not None else HIDDEN_MARK,
-                _t("response", lang)),
-        ],
-        className="klik-kpis",
-    )  # fmt: skip
-    reasons = ends.rename(index={ACTIVE: "__active__"})
-    ending_rows = pd.DataFrame(
-        {
-            _t("end_reason", lang): [
-                _t("still_active", lang) if r == ACTIVE else label_of(EndReason, r, lang)
-                for r in reasons.index
-            ],
-            _t("n", lang): reasons.to_numpy(),
-        }
-    )
-    parts = [
-        kpis,
-        html.Div(
-            [
-                html.Div(
-                    [
-                        html.H2(_t("enrolment", lang, period=_t("quarter", lang))),
-                        dcc.Graph(
-                            figure=_hidden_bar_figure(list(enrol.index), enrol, k, lang),
-                            config={"displaylogo": False},
-                            id="monitor-enrolment",
-                        ),
-                    ],
-                    className="klik-card",
-                ),
-                html.Div(
-                    [
-                        html.H2(_t("rate", lang)),
-                        dcc.Graph(
-                            figure=response_figure(counts, lang),
-                            config={"displaylogo": False},
-                            id="monitor-response",
-                        ),
-                    ],
-                    className="klik-card",
-                ),
-            ],
-            className="klik-grid-2",
-        ),
-        html.Div(
-            [
-                html.H2(_t("completion", lang)),
-                table(completion_table(counts, 0, lang), min_size=k, table_id="monitor-completion"),
-            ],
-            className="klik-card",
-        ),
-        html.Div(
-            [
-                html.H2(_t("attrition", lang)),
-                table(ending_rows, min_size=k, table_id="monitor-endings"),
-            ],
-            className="klik-card",
-        ),
-        html.P(_t("suppressed_note", lang, k=k), className="klik-note"),
+    known = closed.size and not np.isnan(closed).any() and closed.sum() > 0
+    rate = responded.sum() / closed.sum() if known else None
+    kpis = [
+        kpi(count_text(n), _t("trajectories", lang)),
+        kpi(count_text(ends.get(ACTIVE, np.nan)), _t("active", lang)),
+        kpi(fmt_pct(rate, lang) if rate is not None else HIDDEN_MARK, _t("response", lang)),
     ]
+    enrol_fig = _hidden_bar_figure(list(enrol.index), enrol, k, lang)
+    parts = _body(kpis, enrol_fig, "quarter", counts, ends, lang=lang, k=k)
+    parts.append(html.P(_t("suppressed_note", lang, k=k), className="klik-note"))
     return html.Div(parts)

@@ -117,7 +117,7 @@ def update(orgs: Any, coach_types: Any, methods: Any, benefits: Any, _tick: Any)
     language = outcome.language
     if not done(outcome):
         return dash.no_update, progress_line(outcome.status, language), outcome.status.done
-    view = monitor_view(outcome.status.result, k=0, lang=language, show_rows=True)
+    view = monitor_view(outcome.status.result, lang=language)
     note = html.P(how_obtained(outcome.status, language), className="klik-footnote")
     return html.Div([view, note]), None, True
 

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 
 from dashboard.monitor_views import (
+    Selection,
     cohort_filter,
     completion_table,
     end_reason_counts,
     endings,
     enrolment_counts,
-    monitor_data,
-    monitor_view,
+    monitor_release,
     overdue_forms,
     status_counts,
+    viewer_monitor_view,
 )
 from study.access import visible_trajectories
 from study.read_models import person_wave_frame, trajectories_frame
@@ -83,12 +84,13 @@ def test_status_counts_and_completion_table_match_the_database(forms_env: Env) -
     assert counts[["on_time", "late", "missing", "open"]].to_numpy().sum() == (
         n_invitations["status"].isin(["on_time", "late", "missing", "open"]).sum()
     )
-    shown = completion_table(counts, 0, "en")
+    shown = completion_table(counts, "en")
     assert list(shown.columns)[:2] == ["Wave", "Role"]
-    # a viewer's table hides every small count
-    hidden = completion_table(counts, 10, "nl")
-    numbers = hidden.iloc[:, 2:6].to_numpy(dtype=float)
-    assert not ((numbers > 0) & (numbers < 10)).any()
+    # a viewer's release hides every small count, in every row of every characteristic
+    release = monitor_release(*_frames(forms_env), k=10)
+    for protected in release.tables.values():
+        numbers = protected.with_totals().to_numpy(dtype=float)
+        assert not ((numbers > 0) & (numbers < 10)).any()
 
 
 def test_overdue_forms_are_open_and_past_due(forms_env: Env) -> None:
@@ -98,21 +100,45 @@ def test_overdue_forms_are_open_and_past_due(forms_env: Env) -> None:
     assert set(overdue["study_code"]) <= set(traj["study_code"])
 
 
+def _cohort(reasons: list[str | None], benefits: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(reasons)
+    traj = pd.DataFrame(
+        {
+            "trajectory_id": range(1, n + 1),
+            "organisation_id": 1,
+            "coach_type": "external",
+            "method": "ips",
+            "benefit": benefits,
+            "start_date": pd.to_datetime(["2026-01-05"] * n),
+            "end_reason": reasons,
+        }
+    )
+    return traj, pd.DataFrame()
+
+
 def test_endings_hide_small_groups_for_viewers() -> None:
-    traj = pd.DataFrame({"end_reason": [None] * 30 + ["job_loss"] * 3 + ["moved"] * 12})
-    shown = endings(end_reason_counts(traj), 0, "nl")
+    reasons = [None] * 30 + ["job_loss"] * 3 + ["moved"] * 12
+    traj, pw = _cohort(reasons, ["wajong"] * 20 + ["ww"] * 25)
+    shown = endings(end_reason_counts(traj), "nl")
     assert shown.iloc[:, 1].tolist() == [30, 0, 3, 0, 12, 0]
-    viewer = endings(end_reason_counts(traj), 10, "nl").iloc[:, 1].to_numpy(dtype=float)
+    release = monitor_release(traj, pw, k=10)
+    whole, n = release.row("endings", None)
+    assert n == 45
+    viewer = whole.to_numpy(dtype=float)
     assert not ((viewer > 0) & (viewer < 10)).any()
     # the hidden job-loss group cannot be found by subtracting from the total (45)
     assert np.isnan(viewer).sum() != 1
+    # nor from the rows of a characteristic: each row hides none or at least two numbers
+    for value in ("wajong", "ww"):
+        row, _ = release.row("endings", Selection("benefit", value))
+        assert row.isna().sum() != 1
 
 
-def test_small_selection_shows_nothing_to_a_viewer(forms_env: Env) -> None:
-    traj, pw = _frames(forms_env)
-    data = monitor_data(traj, pw, as_of=dt.date(2026, 1, 5))
-    view = monitor_view(data, k=10, lang="nl", show_rows=False)
-    assert "minder dan 10" in json.dumps(view.to_plotly_json(), default=str)
+def test_small_selection_shows_nothing_to_a_viewer() -> None:
+    traj, pw = _cohort([None] * 6, ["ww"] * 6)
+    view = viewer_monitor_view(monitor_release(traj, pw, k=10), None, lang="nl")
+    text = json.dumps(view.to_plotly_json(), default=str)
+    assert "minder dan 10" in text and '"6"' not in text
 
 
 def test_monitor_callback_per_role(forms_env: Env) -> None:

@@ -315,18 +315,28 @@ def monitor_job(
     min_cell: int = 0,
 ) -> Callable[[Progress], MonitorData]:
     """A background job that reads the selection and returns its :class:`MonitorData`."""
-    del min_cell  # protection depends on the viewer and is applied when the page is drawn
+    del min_cell  # researchers only: viewers get viewer_monitor_job
 
     def run(progress: Progress) -> MonitorData:
-        progress(0.05, "trajectories")
-        with read_sessions() as session:
-            trajectories = trajectories_frame(session, scope, as_of=as_of)
-            progress(0.3, "invitations")
-            person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
+        trajectories, person_wave = _read(read_sessions, scope, as_of, progress)
         progress(0.8, "counting")
         return monitor_data(trajectories, person_wave, as_of=as_of)
 
     return run
+
+
+def _read(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
+    progress: Progress,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    progress(0.05, "trajectories")
+    with read_sessions() as session:
+        trajectories = trajectories_frame(session, scope, as_of=as_of)
+        progress(0.3, "invitations")
+        person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
+    return trajectories, person_wave
 
 
 def _body(
@@ -533,11 +543,7 @@ def viewer_monitor_job(
     """A background job that reads the whole study and returns its :class:`MonitorRelease`."""
 
     def run(progress: Progress) -> MonitorRelease:
-        progress(0.05, "trajectories")
-        with read_sessions() as session:
-            trajectories = trajectories_frame(session, scope, as_of=as_of)
-            progress(0.3, "invitations")
-            person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
+        trajectories, person_wave = _read(read_sessions, scope, as_of, progress)
         progress(0.6, "counting")
         return monitor_release(trajectories, person_wave, k=min_cell)
 

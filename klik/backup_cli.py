@@ -35,14 +35,14 @@ def register(app: typer.Typer) -> None:
         container = build(settings)
         try:
             now = container.clock.now()
-            secret = getattr(settings, "secret_file", None)
+            secret = settings.secret_file
             report = backup(
                 container.engine,
                 out,
                 taken_at=now,
                 as_of=local_date(now),
                 secret_file=Path(secret) if secret else None,
-                secret_from_environment=not getattr(settings, "secret_generated", False)
+                secret_from_environment=not settings.secret_generated
                 and not (secret and Path(secret).is_file()),
                 instrument_dirs=tuple(settings.instrument_dirs),
                 verify=verify,
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(database)
         container = build(settings)
         try:
-            secret = getattr(settings, "secret_file", None)
+            secret = settings.secret_file
             report = restore(
                 backup_dir,
                 container.engine,

@@ -36,7 +36,12 @@ from analysis.minimum_data import (
     no_variation,
     require,
 )
-from dashboard.disclosure import SurvivalRelease, survival_release, viewer_count
+from dashboard.disclosure import (
+    SurvivalRelease,
+    coarse_means,
+    survival_release,
+    viewer_count,
+)
 
 DAYS_PER_MONTH = 30.4375
 
@@ -573,10 +578,16 @@ def trajectory_view_figure(
     )
     means.update_xaxes(title_text=figures.TEXT["time_months"][language])
     if not rows_allowed:
-        # the number of answers per wave, exact, would be a sum of monitor cells
+        # the number of answers per wave, exact, would be a sum of monitor cells; so would a
+        # mean in full precision (343/101 gives 101 back)
         for trace in means.data:
             if trace.customdata is not None:
                 trace.customdata = [viewer_count(int(c), min_cell) for c in trace.customdata]
+            if trace.y is not None:
+                trace.y = coarse_means(trace.y)
+            for key in ("array", "arrayminus"):
+                if trace.error_y is not None and trace.error_y[key] is not None:
+                    trace.error_y[key] = coarse_means(trace.error_y[key])
     if not individual:
         return means
     drawn = data if lines is None else data[data["trajectory_id"].isin(list(lines))]

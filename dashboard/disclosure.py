@@ -14,8 +14,8 @@ can be protected together:
   viewer's filters), and a selection is one value of one characteristic, answered as a row of
   one *release* per data snapshot in which the rows of every value of every characteristic and
   the whole-study table are protected together (:func:`protect_release`);
-* survival curves come on one grid of whole months shared by every curve, each step resting on
-  at least k at risk and at least k people leaving (:func:`survival_release`);
+* survival curves come on grids of whole months, each step resting on at least k at risk, and
+  0 or at least k events and 0 or at least k censorings (:func:`survival_release`);
 * hidden numbers are one mark (:data:`HIDDEN_MARK`), never 0 and never left out.
 
 Rules, for a table of counts with row, column and grand totals:
@@ -493,15 +493,24 @@ def _groups(labels: pd.Series) -> list[np.ndarray]:
 
 
 def _grid(
-    values: np.ndarray, groups: list[np.ndarray], k: int, candidates: Sequence[float]
+    values: np.ndarray,
+    events: np.ndarray,
+    groups: list[np.ndarray],
+    k: int,
+    candidates: Sequence[float],
 ) -> tuple[list[float], float]:
-    """The ends among ``candidates`` on which every group loses 0 or >= k people per interval,
-    and the last end at which every group still has >= k at risk (0 when there is none)."""
+    """The ends among ``candidates`` on which every group has, per interval, 0 or >= k events
+    and 0 or >= k censorings, and the last end at which every group still has >= k at risk (0
+    when there is none). Both kinds count apart: a step's size and the number at risk give the
+    events, and the drop in the number at risk gives the rest."""
     grid: list[float] = []
     last = 0.0
     for end in candidates:
         inside = (values > last) & (values <= end)
-        if any(0 < int(inside[g].sum()) < k for g in groups):
+        counts = [int((inside & events)[g].sum()) for g in groups] + [
+            int((inside & ~events)[g].sum()) for g in groups
+        ]
+        if any(0 < n < k for n in counts):
             continue
         grid.append(end)
         last = end
@@ -524,8 +533,7 @@ def survival_release(
     ``min_size``.
 
     First a grid for everyone together: ends of whole months, joined until each interval holds
-    no one or at least ``min_size`` people leaving the risk set (events and censorings
-    together). Each stratification then takes the ends of that grid at which every one of its
+    no one or at least ``min_size`` events, and no one or at least ``min_size`` censorings. Each stratification then takes the ends of that grid at which every one of its
     strata also loses no one or at least ``min_size`` (strata under twice the minimum, or that
     leave no step at all, are merged into "Overige"). Every grid is part of the first, so even
     all of them together divide everyone only into intervals of no one or at least
@@ -534,19 +542,21 @@ def survival_release(
     """
     # a time of 0 leaves in the first interval
     values = durations.astype(float).clip(lower=0.5).to_numpy()
+    happened = events.to_numpy().astype(bool)
     everyone = np.ones(len(values), dtype=bool)
     months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
-    pooled, _ = _grid(values, [everyone], min_size, [m * GRID_DAYS for m in range(1, months + 1)])
+    months_ends = [m * GRID_DAYS for m in range(1, months + 1)]
+    pooled, _ = _grid(values, happened, [everyone], min_size, months_ends)
     all_label = pd.Series("__all__", index=durations.index, dtype=object)
     curves: dict[str, ReleasedCurves] = {}
     for by, raw in {"none": all_label, **strata}.items():
         # a stratum needs twice the minimum to show one step and still have enough at risk
         labels = merge_small_strata(raw, 2 * min_size, language) if by != "none" else raw
-        grid, horizon = _grid(values, [everyone, *_groups(labels)], min_size, pooled)
+        grid, horizon = _grid(values, happened, [everyone, *_groups(labels)], min_size, pooled)
         while labels.nunique() > 1 and horizon == 0:
             sizes = labels.value_counts()
             labels = labels.where(~labels.isin(sizes.index[-2:]), OTHER_STRATUM[language])
-            grid, horizon = _grid(values, [everyone, *_groups(labels)], min_size, pooled)
+            grid, horizon = _grid(values, happened, [everyone, *_groups(labels)], min_size, pooled)
         ends = np.array([0.0, *grid])
         within = values <= horizon
         position = np.minimum(np.searchsorted(ends, values, side="left"), len(ends) - 1)
@@ -610,21 +620,22 @@ def protect_missingness(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
 
 
 def protect_alpha(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
-    """The reliability table for viewers: alpha and its interval where at least ``min_size``
-    people answered the scale, hidden elsewhere; the exact n is left out (the difference with a
-    response count would be the people who skipped items).
+    """The reliability table for viewers: alpha (to two decimals) where at least ``min_size``
+    people answered the scale, hidden elsewhere. The exact n and the interval are left out:
+    Feldt's interval gives n back, and n beside a response count gives the people who
+    skipped items.
 
     Returns
     -------
     DataFrame
-        ``table`` with ``n`` hidden (NaN) throughout; alpha, lower and upper NaN where hidden.
+        ``table`` with ``n``, ``lower`` and ``upper`` hidden (NaN); alpha NaN where hidden.
     """
     out = table.copy()
     small = table["n"] < min_size
-    out["n"] = np.nan
-    for col in ("alpha", "lower", "upper"):
+    out["alpha"] = out["alpha"].astype(float).round(2).where(~small)
+    for col in ("n", "lower", "upper"):
         if col in out:
-            out[col] = out[col].astype(float).where(~small)
+            out[col] = np.nan
     return out
 
 
@@ -652,3 +663,9 @@ VIEWER_REFUSAL = {
 def viewer_refusal(analysis: str, language: str) -> str:
     """Why there is no estimate, for a viewer: the rule's counts would be exact counts."""
     return VIEWER_REFUSAL.get(language, VIEWER_REFUSAL["nl"]).format(analysis=analysis)
+
+
+def coarse_means(values: Sequence[float] | np.ndarray) -> list[float]:
+    """Means and interval half-widths as a viewer receives them: two decimals, so that no
+    exact fraction (a sum over a count) gives the count back."""
+    return [round(float(v), 2) if v == v else float("nan") for v in values]

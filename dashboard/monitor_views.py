@@ -465,14 +465,25 @@ class MonitorRelease:
     tables : dict
         ``(table, dimension)`` -> ProtectedCounts for the tables ``enrolment`` (people per
         quarter of their start), ``endings`` (people ongoing and per end reason) and
-        ``completion`` (forms per wave, role and status; columns are
-        ``(wave_index, wave, respondent, status)``).
+        one table per wave and role of forms per status (named by :func:`completion_key`).
     k : int
         The minimum cell size.
     """
 
     tables: dict[tuple[str, str], ProtectedCounts]
     k: int
+
+    def completion(self, selection: Selection | None) -> pd.DataFrame:
+        """The form counts of a selection: wave_index, wave, respondent and the statuses (NaN:
+        hidden), one row per wave and role."""
+        rows = []
+        for name in sorted({t for t, _d in self.tables if t.startswith("completion|")},
+                           key=lambda t: (int(t.split("|")[1]), t)):  # fmt: skip
+            _, wave_index, wave, role = name.split("|")
+            cells, _ = self.row(name, selection)
+            rows.append({"wave_index": int(wave_index), "wave": wave, "respondent": role,
+                         **{s: cells[s] for s in STATUS_COLUMNS}})  # fmt: skip
+        return pd.DataFrame(rows, columns=["wave_index", "wave", "respondent", *STATUS_COLUMNS])
 
     def row(self, table: str, selection: Selection | None) -> tuple[pd.Series, float]:
         """The cells and the total of ``table`` for a selection (NaN: hidden); a value not in
@@ -489,6 +500,11 @@ class MonitorRelease:
         )
 
 
+def completion_key(wave_index: object, wave: object, role: object) -> str:
+    """The name of one wave-and-role table of the form counts in a :class:`MonitorRelease`."""
+    return f"completion|{int(wave_index)}|{wave}|{role}"
+
+
 def monitor_release(
     trajectories: pd.DataFrame, person_wave: pd.DataFrame, *, k: int
 ) -> MonitorRelease:
@@ -500,31 +516,25 @@ def monitor_release(
     traj["ending"] = traj["end_reason"].astype(object).where(traj["end_reason"].notna(), ACTIVE)
     quarters = enrolment_counts(trajectories, "Q")["period"].tolist()
     endings_ = [ACTIVE, *[m.value for m in EndReason]]
-    forms = traj.iloc[:0].assign(cell=pd.Series(dtype=object))
-    cells: list[tuple] = []
+    # the form table is one table per wave and role, its cells the statuses: each wave sends
+    # every role the same number of forms by design, so a role's total is known from another's
+    # and the totals of one wave share one key ("invited" at that wave)
+    tables: list[tuple[pd.DataFrame, str, str, str, list]] = [
+        (traj, "quarter", "enrolment", "people", quarters),
+        (traj, "ending", "endings", "people", endings_),
+    ]
     if not person_wave.empty:
         inv = invitations(person_wave)
-        inv = inv[inv["status"].isin(STATUS_COLUMNS)]
-        inv = inv.assign(
-            cell=list(
-                zip(inv["wave_index"], inv["wave"], inv["respondent"], inv["status"], strict=True)
-            )
-        )
-        forms = inv.merge(traj, on="trajectory_id")
-        waves = (
-            inv[["wave_index", "wave", "respondent"]]
-            .drop_duplicates()
-            .sort_values(["wave_index", "respondent"])
-        )
-        cells = [(*w, s) for w in waves.itertuples(index=False) for s in STATUS_COLUMNS]
+        inv = inv[inv["status"].isin(STATUS_COLUMNS)].merge(traj, on="trajectory_id")
+        for (wave_index, wave, role), part in inv.groupby(
+            ["wave_index", "wave", "respondent"], sort=True
+        ):
+            name = completion_key(wave_index, wave, role)
+            tables.append((part, "status", name, f"invited:{wave_index}", list(STATUS_COLUMNS)))
     parts = []
     for dimension, column in VIEWER_DIMENSIONS.items():
         values = sorted(traj[column].unique().tolist(), key=str)
-        for frame, cell, table_, unit, columns in (
-            (traj, "quarter", "enrolment", "people", quarters),
-            (traj, "ending", "endings", "people", endings_),
-            (forms, "cell", "completion", "forms", cells),
-        ):
+        for frame, cell, table_, unit, columns in tables:
             b = breakdown(
                 frame.rename(columns={column: dimension}), dimension, cell,
                 table=table_, unit=unit, cells=columns, values=values,
@@ -612,26 +622,13 @@ def viewer_monitor_view(
     k = release.k
     enrol, n = release.row("enrolment", selection)
     ends, _ = release.row("endings", selection)
-    forms, _ = release.row("completion", selection)
     if n == 0:
         return html.Div(html.P(_t("empty", lang), className="klik-muted"))
 
     def count_text(value: float) -> str:
         return HIDDEN_MARK if value != value else f"{int(value)}"
 
-    status = pd.DataFrame(
-        [(*cell, value) for cell, value in forms.items()],
-        columns=["wave_index", "wave", "respondent", "status", "n"],
-    )
-    counts = (
-        status.set_index(["wave_index", "wave", "respondent", "status"])["n"]
-        .unstack("status")
-        .reindex(columns=list(STATUS_COLUMNS))
-        .reset_index()
-        if not status.empty
-        else pd.DataFrame(columns=["wave", "wave_index", "respondent", *STATUS_COLUMNS])
-    )
-    counts.columns.name = None
+    counts = release.completion(selection)
     closed = counts[["on_time", "late", "missing"]].to_numpy(dtype=float)
     responded = counts[["on_time", "late"]].to_numpy(dtype=float)
     known = closed.size and not np.isnan(closed).any() and closed.sum() > 0

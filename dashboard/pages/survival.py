@@ -141,7 +141,7 @@ def layout(**_query: Any) -> html.Div:
 )
 def update(by: Any, coach_types: Any, methods: Any, _tick: Any) -> tuple:
     outcome = run_analysis("survival", survival_job, parse_filters(coach_types, methods), ROLES)
-    return render(outcome, by if by in views.STRATA else "klik")
+    return render(outcome, by if isinstance(by, str) and by in views.STRATA else "klik")
 
 
 def render(outcome: Outcome, by: str) -> tuple:

@@ -74,7 +74,8 @@ def wait_done(page, status_id: str) -> str:
 
 
 def n_of(text: str) -> int:
-    return int(re.search(r"n = (\d+)", text).group(1))
+    """The n of a footnote: exact, or for a viewer rounded ("n = ≈ 30")."""
+    return int(re.search(r"n = (?:≈ )?(\d+)", text).group(1))
 
 
 def legend(page) -> list[str]:

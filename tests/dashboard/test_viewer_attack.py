@@ -312,6 +312,20 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
             n_hidden = sum(p is None for p in parts)
             assert rest == 0 or (rest >= K and n_hidden >= 2), (dim, cell, rest, n_hidden)
 
+    # by design every role of a wave gets the same number of forms: a role whose counts are all
+    # shown tells the total of the others, which must not pin a hidden count
+    whole = seen[()]
+    for wave in {cell[1] for cell in whole if cell[0] == "completion"}:
+        roles = {cell[2] for cell in whole if cell[0] == "completion" and cell[1] == wave}
+        statuses = ("on_time", "late", "missing", "open")
+        rows = {role: [whole[("completion", wave, role, st)] for st in statuses] for role in roles}
+        totals = {sum(v) for v in rows.values() if None not in v}
+        for total in totals:
+            for counts in rows.values():
+                hidden = [v for v in counts if v is None]
+                rest = total - sum(v for v in counts if v is not None)
+                assert not hidden or (len(hidden) >= 2 and (rest == 0 or rest >= K)), (wave, counts)
+
     # the linear system of everything seen, per pair of characteristics
     solved = sum(
         solve_pair(d1, d2, seen, values) for d1, d2 in itertools.combinations(DIMENSIONS, 2)
@@ -358,5 +372,26 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
                     assert v in ("", HIDDEN_MARK) or float(v) == 0 or float(v) >= K, (col, v)
         assert '"missing"' not in json.dumps(answer["quality-missing"])
     assert len(bodies) == 1
+    # no interval around alpha (Feldt's interval gives n back)
+    for c in components(answer["quality-alpha"]):
+        for trace in (c["props"].get("figure") or {}).get("data", []):
+            assert all(
+                v != v or v is None for v in values_of((trace.get("error_y") or {}).get("array"))
+            )
+
+    # trajectories: means in two decimals (a mean in full precision is a sum over an exact n)
+    answer = viewer.until_done(
+        [("trajectories-means", "figure"), ("trajectories-model", "children"),
+         ("trajectories-status", "children"), ("trajectories-poll", "disabled")],
+        [("trajectories-individual", "value", ["on"]),
+         ("trajectories-coach-types", "value", ["internal"]),
+         ("trajectories-methods", "value", None)],
+        "trajectories-poll",
+    )  # fmt: skip
+    traces = answer["trajectories-means"]["figure"]["data"]
+    assert traces and not [t for t in traces if t.get("name") == "individual"]
+    for trace in traces:
+        for y in values_of(trace.get("y")):
+            assert y is None or y != y or abs(y * 100 - round(y * 100)) < 1e-6, y
     # nothing the viewer received names a person
     assert not any("P000" in body for body in viewer.seen)

@@ -574,25 +574,28 @@ def survival_release(
 # Data-quality tables for viewers
 
 
-def protect_timeliness(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+def protect_timeliness(table: pd.DataFrame, completion: pd.DataFrame) -> pd.DataFrame:
     """The timeliness table (wave, respondent, responded, on_time, late, late_share,
-    median_days_after_due, missing) with its counts protected as one table of counts.
+    median_days_after_due, missing) with the counts of the viewer's monitor release.
 
-    ``responded`` and ``late_share`` are shown only where on_time and late both are; the median
-    delay only where late is shown.
+    The same forms are counted on the monitor; protected twice, with different hidden cells,
+    the two tables together would show what each hides. So the counts here are the release's
+    (``completion``: wave, respondent, on_time, late, missing; NaN hidden), ``responded`` and
+    ``late_share`` are shown only where on_time and late both are, the median delay only where
+    late is.
     """
     if table.empty:
         return table
-    counts = table[["on_time", "late", "missing"]].astype(float).reset_index(drop=True)
-    cells = protect_counts(counts, min_size).cells
+    counts = ["on_time", "late", "missing"]
+    released = completion.set_index(["wave", "respondent"])[counts]
     out = table.reset_index(drop=True).copy()
-    out[["on_time", "late", "missing"]] = cells.to_numpy()
+    keys = list(zip(out["wave"], out["respondent"], strict=True))
+    cells = released.reindex(pd.MultiIndex.from_tuples(keys)).reset_index(drop=True)
+    out[counts] = cells.to_numpy(dtype=float)
     both = cells["on_time"].notna() & cells["late"].notna()
     out["responded"] = out["responded"].astype(float).where(both)
     out["late_share"] = out["late_share"].astype(float).where(both)
-    out["median_days_after_due"] = (
-        out["median_days_after_due"].astype(float).where(cells["late"].notna() & both)
-    )
+    out["median_days_after_due"] = out["median_days_after_due"].astype(float).where(both)
     return out
 
 

@@ -32,13 +32,14 @@ from scipy.optimize import linprog
 
 from dashboard.app import create_app
 from dashboard.disclosure import GRID_DAYS, HIDDEN_MARK
+from dashboard.i18n import label_of
 from klik.settings import Settings
 from klik.wiring import Container
 from study.clock import SimulatedClock
 from study.services.users import add_user
 from study.simulator.build import build, local_moment
 from study.simulator.params import SimulationParams
-from study.vocab import Benefit, CoachType, Method
+from study.vocab import Benefit, CoachType, Method, Respondent
 from tests.conftest import Database
 
 K = 10
@@ -371,6 +372,15 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
                     v = row.get(col, "")
                     assert v in ("", HIDDEN_MARK) or float(v) == 0 or float(v) >= K, (col, v)
         assert '"missing"' not in json.dumps(answer["quality-missing"])
+        # the same forms as on the monitor, hidden in the same places: two protections of one
+        # table would together show what each hides
+        for c in components(answer["quality-late"]):
+            for row in c["props"].get("data") or []:
+                role = label_of(Respondent, row["respondent"], "nl")
+                for col in ("on_time", "late", "missing"):
+                    on_monitor = seen[()].get(("completion", row["wave"], role, col))
+                    here = None if row[col] in ("", HIDDEN_MARK) else float(row[col])
+                    assert here == on_monitor, (row["wave"], role, col, here, on_monitor)
     assert len(bodies) == 1
     # no interval around alpha (Feldt's interval gives n back)
     for c in components(answer["quality-alpha"]):

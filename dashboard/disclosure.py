@@ -426,6 +426,7 @@ def breakdown(
 GRID_DAYS = 365.25 / 12
 OTHER_STRATUM = {"nl": "Overige", "en": "Other"}
 UNKNOWN_STRATUM = {"nl": "Onbekend", "en": "Unknown"}
+EVERYONE_STRATUM = {"nl": "Iedereen", "en": "Everyone"}
 
 
 @dataclass(frozen=True)
@@ -557,6 +558,8 @@ def survival_release(
             sizes = labels.value_counts()
             labels = labels.where(~labels.isin(sizes.index[-2:]), OTHER_STRATUM[language])
             grid, horizon = _grid(values, happened, [everyone, *_groups(labels)], min_size, pooled)
+        if by != "none" and labels.nunique() == 1:
+            labels = pd.Series(EVERYONE_STRATUM[language], index=labels.index, dtype=object)
         ends = np.array([0.0, *grid])
         within = values <= horizon
         position = np.minimum(np.searchsorted(ends, values, side="left"), len(ends) - 1)
@@ -665,7 +668,8 @@ VIEWER_REFUSAL = {
 
 def viewer_refusal(analysis: str, language: str) -> str:
     """Why there is no estimate, for a viewer: the rule's counts would be exact counts."""
-    return VIEWER_REFUSAL.get(language, VIEWER_REFUSAL["nl"]).format(analysis=analysis)
+    text = VIEWER_REFUSAL.get(language, VIEWER_REFUSAL["nl"]).format(analysis=analysis)
+    return text[:1].upper() + text[1:]
 
 
 def coarse_means(values: Sequence[float] | np.ndarray) -> list[float]:

@@ -33,9 +33,9 @@ Rules, for a table of counts with row, column and grand totals:
 Researchers and jobcoaches see their numbers as they are (``min_size_for`` returns 0 for them).
 ``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
 and subtracts and solves. Not covered: differences between two data snapshots (a dashboard that
-is live shows the change a new answer makes), and the survival release and the monitor release
-are protected apart (curves whose horizon covers every job loss of a group give that group's
-job losses, which the monitor's endings may hide).
+is live shows the change a new answer makes), and the survival release is protected apart
+from the monitor release (a stratum's size or job losses, e.g. "Onbekend" or a merged
+"Overige", can equal a sum of monitor cells that the monitor hides).
 """
 
 from __future__ import annotations

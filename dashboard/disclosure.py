@@ -30,7 +30,7 @@ Rules, for a table of counts with row, column and grand totals:
    value the shown numbers allow (a linear programme); a cell pinned to one value gets a
    neighbour suppressed, until none is.
 
-Researchers and jobcoaches see their numbers as they are (``min_size_for`` returns 0 for them).
+Researchers and jobcoaches see their numbers as they are.
 ``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
 and subtracts and solves. Not covered: differences between two data snapshots (a dashboard that
 is live shows the change a new answer makes), and the survival release is protected apart
@@ -47,16 +47,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from study.vocab import Role
-
 #: how a hidden number is shown to a viewer: one mark for every hidden cell, whether it is small
 #: itself or hidden because it would reveal a small one (so the mark tells neither)
 HIDDEN_MARK = "×"
-
-
-def min_size_for(role: str | Role, study_min_cell_size: int) -> int:
-    """The smallest cell ``role`` may see: the study's minimum for viewers, 0 (no limit) otherwise."""
-    return int(study_min_cell_size) if str(role) == Role.VIEWER.value else 0
 
 
 @dataclass(frozen=True)
@@ -270,51 +263,6 @@ def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
             hidden[grand] = True
             return True
     return changed
-
-
-def protect_groups(
-    table: pd.DataFrame,
-    *,
-    n_col: str,
-    min_size: int,
-    value_cols: Sequence[str] | None = None,
-    total_shown: bool = True,
-) -> pd.DataFrame:
-    """Blank every statistic of a group with fewer than ``min_size`` people.
-
-    With ``total_shown`` (a total or overall statistic is displayed next to the groups), the
-    suppressed groups together must hold at least ``min_size`` people, or one more group (the
-    smallest shown) is suppressed, so a hidden group cannot be found by subtraction.
-
-    Returns
-    -------
-    DataFrame
-        ``table`` with ``n_col`` and ``value_cols`` (default: every other numeric column) set to
-        NaN in suppressed rows, and a boolean column ``suppressed``.
-    """
-    out = table.copy()
-    if value_cols is None:
-        value_cols = [
-            c for c in out.columns if c != n_col and pd.api.types.is_numeric_dtype(out[c])
-        ]
-    n = out[n_col].astype(float)
-    hide = (n > 0) & (n < min_size) if min_size > 1 else pd.Series(False, index=out.index)
-    if total_shown and min_size > 1:
-        while hide.any() and (hide.sum() == 1 or n[hide].sum() < min_size):
-            rest = n[~hide & (n > 0)]
-            if rest.empty:
-                break
-            hide[rest.idxmin()] = True
-    cols = [n_col, *value_cols]
-    out[cols] = out[cols].astype(float)
-    out.loc[hide, cols] = np.nan
-    out["suppressed"] = hide.to_numpy()
-    return out
-
-
-def too_small(n_people: int, min_size: int) -> bool:
-    """Whether a whole selection is too small to show anything about it."""
-    return min_size > 1 and n_people < min_size
 
 
 # --------------------------------------------------------------------------------------------

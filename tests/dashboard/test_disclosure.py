@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from dashboard.disclosure import min_size_for, protect_counts, protect_groups, too_small
+from dashboard.disclosure import protect_counts
 
 K = 10
 
@@ -96,22 +96,6 @@ def test_no_suppression_without_a_minimum() -> None:
     result = protect_counts(counts, 0)
     assert result.cells.to_numpy().tolist() == [[1, 2], [3, 4]]
     assert result.grand_total == 10
-
-
-def test_groups_below_minimum_are_blanked_with_a_partner() -> None:
-    table = pd.DataFrame({"group": list("abcd"), "n": [4, 30, 12, 50], "mean": [1.0, 2, 3, 4]})
-    out = protect_groups(table, n_col="n", min_size=K)
-    assert out["suppressed"].tolist() == [True, False, True, False]
-    assert out.loc[0, ["n", "mean"]].isna().all() and out.loc[2, ["n", "mean"]].isna().all()
-    alone = protect_groups(table, n_col="n", min_size=K, total_shown=False)
-    assert alone["suppressed"].tolist() == [True, False, False, False]
-
-
-def test_only_viewers_get_a_minimum() -> None:
-    assert min_size_for("viewer", 10) == 10
-    assert min_size_for("researcher", 10) == 0
-    assert min_size_for("jobcoach", 10) == 0
-    assert too_small(9, 10) and not too_small(10, 10) and not too_small(3, 0)
 
 
 def test_counts_beside_a_statistic_are_rounded_for_viewers() -> None:

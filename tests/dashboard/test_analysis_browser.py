@@ -126,11 +126,14 @@ def test_analysis_pages_for_each_role(server: str) -> None:
                 wait_until(
                     page,
                     "() => document.querySelector('#survival-km') && [...document.querySelectorAll("
-                    "'#survival-km .legendtext')].some(e => e.textContent.includes('jobcoach'))"
+                    "'#survival-km .legendtext')].some(e => e.textContent.includes('jobcoach')"
+                    " || e.textContent === 'Iedereen')"
                     " || document.querySelectorAll('#survival-km .legendtext').length === 0",
                 )
                 after = legend(page)
-                assert after != before or not before, (user, before, after)
+                # a viewer's strata under twice the minimum are merged, here into one curve
+                merged = user == "viewer" and set(after) <= {"Iedereen", "Overige"}
+                assert after != before or not before or merged, (user, before, after)
                 page.screenshot(
                     path=str(ARTIFACTS / f"{user}-survival-coach-type.png"), full_page=True
                 )

@@ -379,9 +379,9 @@ def test_runner_reports_progress_and_never_blocks_status() -> None:
 
     runner.submit(key("slow"), slow)
     assert reached.wait(5)
-    started = time.perf_counter()
     status = runner.status(key("slow"))
-    assert time.perf_counter() - started < 0.05
+    # the answer came while the job still waits for its release: status never waits for a job
+    assert not release.is_set()
     assert status.state == RUNNING and status.progress == 0.4
     assert status.message == "mixed_model" and status.partial == {"first": 1}
     # a second submit of the same key while it runs does not start another computation

@@ -114,10 +114,9 @@ def test_a_scheduler_stopped_cleanly_hands_over_at_once(any_db, tmp_path):
         assert _holder(db) == str(first.pid)
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=20) == 0
-        stopped_at = time.monotonic()
-        # the successor tries at its next tick (every second here), long before the lease ends
+        # the successor tries at its next tick (every second here); waiting at most 25 s of a
+        # 60 s lease, only a lease given up on stopping can pass
         wait_for(lambda: _holder(db) == str(second.pid), 25, "the handover")
-        assert time.monotonic() - stopped_at < long_lease / 2
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

@@ -55,16 +55,12 @@ from sqlalchemy.orm import Session, aliased
 
 from study import tokens
 from study.clock import AMSTERDAM, local_date
-from study.mail.compose import KIND_INVITATION, KIND_REMINDER, MailFacts, compose
-from study.mail.recipients import recipient_address
+from study.mail.compose import KIND_INVITATION, KIND_REMINDER, compose
+from study.mail.facts import invitation_mail_rows, mail_facts
 from study.models import (
     Consent,
-    Employer,
     Invitation,
-    Jobcoach,
     Outbox,
-    Participant,
-    ParticipantIdentity,
     Protocol,
     Trajectory,
     TrajectoryPlan,
@@ -74,7 +70,7 @@ from study.models import (
 )
 from study.scheduling.lease import lock_ticks
 from study.sqldates import add_days, add_months
-from study.vocab import InvitationStatus, OutboxStatus, Respondent
+from study.vocab import InvitationStatus, OutboxStatus
 
 BATCH = 500
 #: invitations per query when composing mail (fewer, larger lookups; within bind-parameter limits)
@@ -561,19 +557,9 @@ def _queue_mails(
     written = without_address = 0
     for batch in _batches(sorted(by_id), MAIL_BATCH):
         rows = []
-        for fact_row in _mail_facts(session, batch):
+        for fact_row in invitation_mail_rows(session, batch):
             kind, number = by_id[fact_row["id"]]
-            facts = MailFacts(
-                kind=kind,
-                reminder_number=number,
-                respondent=Respondent(fact_row["respondent"]),
-                wave_code=fact_row["wave_code"],
-                anchor=fact_row["anchor"] or "start",
-                offset_months=fact_row["offset_months"] or 0,
-                due_on=fact_row["due_on"],
-                closes_on=fact_row["closes_on"],
-                participant_code=fact_row["study_code"],
-            )
+            facts = mail_facts(fact_row, kind, number)
             subject, body = compose(facts)
             address = (fact_row["address"] or "").strip()
             rows.append(
@@ -601,35 +587,6 @@ def _queue_mails(
             )
             written += len(session.connection().execute(statement, rows).all())
     return written, without_address
-
-
-def _mail_facts(session: Session, invitation_ids: Sequence[int]) -> Iterator[dict[str, Any]]:
-    address = recipient_address()
-    statement = (
-        select(
-            Invitation.id,
-            Invitation.respondent,
-            Invitation.wave_code,
-            Invitation.due_on,
-            Invitation.closes_on,
-            Wave.anchor,
-            Wave.offset_months,
-            Participant.study_code,
-            address.label("address"),
-        )
-        .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
-        .join(Participant, Participant.id == Trajectory.participant_id)
-        .outerjoin(ParticipantIdentity, ParticipantIdentity.participant_id == Participant.id)
-        .outerjoin(Jobcoach, Jobcoach.id == Trajectory.jobcoach_id)
-        .outerjoin(Employer, Employer.id == Trajectory.employer_id)
-        .outerjoin(
-            Wave,
-            and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
-        )
-        .where(Invitation.id.in_(invitation_ids))
-    )
-    for row in session.execute(statement).mappings():
-        yield dict(row)
 
 
 def _cancel_mail_of_closed(session: Session) -> int:

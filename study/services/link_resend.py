@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, and_, case, func, null, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from study import audit
 from study.clock import AMSTERDAM
 from study.errors import Conflict, NotFound, TooSoon
-from study.mail.compose import KIND_REMINDER, MailFacts, compose
+from study.mail.compose import KIND_REMINDER, compose
+from study.mail.facts import invitation_mail_rows, mail_facts
 from study.models import (
     AuditEvent,
-    Employer,
     Invitation,
     Outbox,
-    Participant,
-    ParticipantIdentity,
-    Trajectory,
-    Wave,
 )
 from study.vocab import InvitationStatus, OutboxStatus, Respondent
 
@@ -121,13 +117,14 @@ def resend_link(
             f"You had {per_day} links sent again in the last 24 hours, the maximum. "
             "Try again tomorrow.",
         )
-    facts, address = _facts(session, invitation)
+    row = next(invitation_mail_rows(session, [invitation.id]))
+    address = (row["address"] or "").strip() or None
     if not address:
         raise Conflict(
             "Er is geen e-mailadres bekend voor deze invuller; vul dat eerst aan.",
             "No e-mail address is known for this respondent; add it first.",
         )
-    subject, body = compose(facts)
+    subject, body = compose(mail_facts(row, KIND_REMINDER, invitation.reminders_sent + 1))
     outbox = Outbox(
         dedup_key=f"inv:{invitation.id}:{KIND_RESEND}:{at.isoformat()}",
         invitation_id=invitation.id,
@@ -154,38 +151,6 @@ def resend_link(
 def _aware(moment: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes; the study stores UTC
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _facts(session: Session, invitation: Invitation) -> tuple[MailFacts, str | None]:
-    address = case(
-        (Invitation.respondent == Respondent.EMPLOYEE, ParticipantIdentity.email),
-        (Invitation.respondent == Respondent.EMPLOYER, Employer.contact_email),
-        else_=null(),
-    )
-    row = session.execute(
-        select(Wave.anchor, Wave.offset_months, Participant.study_code, address.label("address"))
-        .select_from(Invitation)
-        .join(Trajectory, Trajectory.id == Invitation.trajectory_id)
-        .join(Participant, Participant.id == Trajectory.participant_id)
-        .outerjoin(ParticipantIdentity, ParticipantIdentity.participant_id == Participant.id)
-        .outerjoin(Employer, Employer.id == Trajectory.employer_id)
-        .outerjoin(
-            Wave,
-            and_(Wave.protocol_id == Invitation.protocol_id, Wave.code == Invitation.wave_code),
-        )
-        .where(Invitation.id == invitation.id)
-    ).one()
-    facts = MailFacts(
-        kind=KIND_REMINDER,
-        reminder_number=invitation.reminders_sent + 1,
-        respondent=Respondent(invitation.respondent),
-        wave_code=invitation.wave_code,
-        anchor=row.anchor or "start",
-        offset_months=row.offset_months or 0,
-        due_on=invitation.due_on,
-        closes_on=invitation.closes_on,
-    )
-    return facts, (row.address or "").strip() or None
 
 
 def _answerable(invitation: object, at: dt.datetime) -> bool:

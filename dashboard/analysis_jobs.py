@@ -104,8 +104,7 @@ def survival_job(
         for i, (by, language, rows) in enumerate(combos):
             progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
             result["views"][(by, language, bool(rows))] = views.survival_view(
-                surv, by, language=language, rows_allowed=bool(rows), min_cell=min_cell,
-                release=releases[language],
+                surv, by, language=language, rows_allowed=bool(rows), release=releases[language],
             )  # fmt: skip
         clock.lap("kaplan_meier")
         progress(0.5, "cox")

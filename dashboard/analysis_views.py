@@ -1,24 +1,17 @@
 """Pure building blocks of the analysis pages: frames in, tables and figures out.
 
 Nothing here touches the database, the request or the clock; the pages and the background jobs
-call these. Disclosure control for viewers (aggregates only, no cell under ``min_cell``) is
-applied here, so it is tested without a browser:
-
-* Kaplan–Meier: strata with fewer than ``min_cell`` people are left out; each curve stops where
-  fewer than ``min_cell`` people are still at risk (later steps would show single events); the
-  numbers at risk under ``min_cell`` read ``"<10"``.
-* Models (Cox, mixed): only shown when at least ``min_cell`` people contribute.
-
-For everyone, the models refuse below the rules of :mod:`analysis.minimum_data` (raising
-``TooLittleData`` with the reason) and curves stop where fewer than its minimum are at risk.
-* Means per wave: a wave with fewer than ``min_cell`` answers is left out; no individual lines.
-* Data-quality tables: rows counting fewer than ``min_cell`` responses are left out.
+call these. For everyone, the models refuse below the rules of :mod:`analysis.minimum_data`
+(raising ``TooLittleData`` with the reason) and curves stop where fewer than its minimum are at
+risk. What a viewer receives passes :mod:`dashboard.disclosure`: survival curves from its
+release (:func:`viewer_survival_release`), means per wave only where at least ``min_cell``
+answered, in two decimals and with rounded counts, and never an individual line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -181,8 +174,6 @@ class SurvivalView:
         People in the strata shown.
     events : int
         Job losses among them.
-    suppressed : list of str
-        Strata left out because they were too small.
     truncated : bool
         Whether curves were cut where the risk set fell under the minimum.
     logrank_refused : Shortfall or None
@@ -195,7 +186,6 @@ class SurvivalView:
     logrank: pd.DataFrame | None
     n: int
     events: int
-    suppressed: list[str] = field(default_factory=list)
     truncated: bool = False
     logrank_refused: Shortfall | None = None
     min_at_risk: int = RULES.km_at_risk
@@ -207,7 +197,6 @@ def survival_view(
     *,
     language: str = "nl",
     rows_allowed: bool = True,
-    min_cell: int = 10,
     release: SurvivalRelease | None = None,
 ) -> SurvivalView:
     """Kaplan–Meier curves (log-log intervals) and the log-rank test for a stratification.
@@ -225,8 +214,6 @@ def survival_view(
     language : {"nl", "en"}
     rows_allowed : bool
         False for viewers: apply the disclosure rules of this module.
-    min_cell : int
-        The study's minimum cell size.
     release : SurvivalRelease, optional
         Required for viewers.
     """
@@ -235,21 +222,14 @@ def survival_view(
             raise ValueError("a viewer's curves come from a SurvivalRelease")
         return _released_view(survival_frame, by, release, language)
     data = stratify(survival_frame, by, language).dropna(subset=["stratum"])
-    suppressed: list[str] = []
-    if not rows_allowed:
-        sizes = data["stratum"].value_counts()
-        suppressed = sorted(str(s) for s in sizes[sizes < min_cell].index)
-        data = data[~data["stratum"].isin(suppressed)]
     if data.empty:
-        return SurvivalView(
-            survival.kaplan_meier(data, "duration_days", "event"), None, 0, 0, suppressed
-        )
+        return SurvivalView(survival.kaplan_meier(data, "duration_days", "event"), None, 0, 0)
     curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
     order = _stratum_order(language)
     curves = curves.sort_values(
         ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
     ).reset_index(drop=True)
-    minimum = RULES.km_at_risk if rows_allowed else max(min_cell, RULES.km_at_risk)
+    minimum = RULES.km_at_risk
     curves, truncated = cut_km(curves, minimum)
     test = None
     refused = None
@@ -259,7 +239,7 @@ def survival_view(
         except TooLittleData as exc:
             refused = exc.shortfall
     events = int(data["event"].sum())
-    return SurvivalView(curves, test, len(data), events, suppressed, truncated, refused, minimum)
+    return SurvivalView(curves, test, len(data), events, truncated, refused, minimum)
 
 
 def viewer_survival_release(
@@ -295,7 +275,7 @@ def _released_view(
         except TooLittleData as exc:
             refused = exc.shortfall
     return SurvivalView(
-        curves, test, len(data), int(data["event"].sum()), [], True, refused, release.min_size
+        curves, test, len(data), int(data["event"].sum()), True, refused, release.min_size
     )
 
 

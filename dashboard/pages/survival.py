@@ -63,7 +63,6 @@ TEXT = {
         "meting)",
         "en": "Cox with time-varying covariates (klik, intensity and match of the previous wave)",
     },
-    "suppressed": {"nl": "Weggelaten (te klein)", "en": "Left out (too small)"},
     "no_grid": {
         "nl": "Nog geen curves voor kijkers: elke stap van elke curve moet op minstens {n} "
         "personen rusten (at risk, en vertrokken per periode van hele maanden), en zoveel zijn "
@@ -160,8 +159,6 @@ def render(outcome: Outcome, by: str) -> tuple:
     ]
     if not outcome.rows_allowed:
         notes.append(viewer_note(outcome))
-        if view.suppressed:
-            notes.append(html.P(f"{_t('suppressed', language)}: {', '.join(view.suppressed)}"))
     if view.truncated:
         notes.append(html.P(_t("truncated", language, n=view.min_at_risk)))
     if not outcome.rows_allowed and (view.curves.empty or view.curves["time"].max() <= 0):

@@ -93,7 +93,7 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
     assert "eim" in set(full.curves["group"])
     release = views.viewer_survival_release(frame, language="en", min_cell=10)
     viewer = views.survival_view(
-        frame, "method", language="en", rows_allowed=False, min_cell=10, release=release
+        frame, "method", language="en", rows_allowed=False, release=release
     )
     # the small stratum is merged, not dropped: the strata still add up to everyone
     assert "eim" not in set(viewer.curves["group"])
@@ -110,9 +110,7 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
     # in every curve of every stratification, each interval has 0 or at least 10 events and
     # 0 or at least 10 censorings (at the horizon everyone left is censored at once)
     for by in views.STRATA:
-        view = views.survival_view(
-            frame, by, language="en", rows_allowed=False, min_cell=10, release=release
-        )
+        view = views.survival_view(frame, by, language="en", rows_allowed=False, release=release)
         for _group, curve in view.curves.groupby("group"):
             events = curve["n_events"].to_numpy()
             censored = curve["n_censored"].to_numpy()
@@ -126,9 +124,7 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
 def test_viewer_figure_carries_no_small_number_at_risk() -> None:
     frame = survival_frame(40)
     release = views.viewer_survival_release(frame, language="nl", min_cell=10)
-    view = views.survival_view(
-        frame, "none", language="nl", rows_allowed=False, min_cell=10, release=release
-    )
+    view = views.survival_view(frame, "none", language="nl", rows_allowed=False, release=release)
     fig = views.km_view_figure(view, language="nl", rows_allowed=False, min_cell=10)
     at_risk = [tr for tr in fig.data if str(tr.name).endswith(" at risk")]
     shown = [str(v) for tr in at_risk for v in tr.text]

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import attrition, figures, mixed, reliability, survival
-from analysis.frames import person_wave_wide
-from analysis.minimum_data import RULES, Shortfall, TooLittleData, no_variation
+from analysis import figures, survival
+from analysis import study_models as models
+from analysis.minimum_data import RULES, Shortfall, TooLittleData
+from analysis.presentation import MEASURES, column_label, display_table
 
 __all__ = ["analysis_versions", "build_report", "data_snapshot_hash"]
 
@@ -59,6 +60,11 @@ TEXT: dict[str, dict[str, str]] = {
         "nl": "Toets van proportionele hazards (Schoenfeld-residuen, rangtijd)",
         "en": "Proportional-hazards check (Schoenfeld residuals, rank time)",
     },
+    "tv_title": {
+        "nl": "Cox-regressie met tijdsafhankelijke covariaten (vorige meting, per SD)",
+        "en": "Cox regression with time-varying covariates (previous wave, per SD)",
+    },
+    "events": {"nl": "baanverlies", "en": "job losses"},
     "cif_title": {
         "nl": "Waarom trajecten eindigen (cumulatieve incidentie, Aalen–Johansen)",
         "en": "Why trajectories end (cumulative incidence, Aalen–Johansen)",
@@ -97,14 +103,12 @@ TEXT: dict[str, dict[str, str]] = {
     "version": {"nl": "Versie", "en": "Version"},
 }
 
-COVARIATE_LABELS: dict[str, dict[str, str]] = {
-    "baseline_klik": {"nl": "klik (start)", "en": "klik (baseline)"},
-    "baseline_alliance": {"nl": "werkalliantie (start)", "en": "working alliance (baseline)"},
-    "contact_minutes_per_month": {
-        "nl": "coachingsintensiteit (min/maand)",
-        "en": "coaching intensity (min/month)",
-    },
-    "baseline_match_quality": {"nl": "match (start)", "en": "match (baseline)"},
+END_LABELS: dict[str, dict[str, str]] = {
+    "working_independently": {"nl": "zelfstandig aan het werk", "en": "working independently"},
+    "job_loss": {"nl": "baanverlies", "en": "job loss"},
+    "dropout": {"nl": "uitgevallen", "en": "dropped out"},
+    "moved": {"nl": "verhuisd", "en": "moved"},
+    "other": {"nl": "anders", "en": "other"},
 }
 
 
@@ -175,17 +179,13 @@ class _Figures:
         return out
 
 
-def _table(frame: pd.DataFrame, digits: int = 3) -> str:
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            if col == "p" or col.endswith("_p"):
-                shown[col] = shown[col].map(
-                    lambda v: "" if pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
-                )
-            else:
-                shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
+def _shown(shown: pd.DataFrame) -> str:
+    """An HTML table of a table already in words (:func:`analysis.presentation.display_table`)."""
     return shown.to_html(index=False, border=0, classes="table", escape=True)
+
+
+def _table(frame: pd.DataFrame, lang: str, digits: int = 3) -> str:
+    return _shown(display_table(frame, lang, digits=digits))
 
 
 def _n_line(lang: str, **counts: object) -> str:
@@ -219,18 +219,16 @@ def _safe(
 
 
 def _km_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
-    data = surv.dropna(subset=["baseline_klik"])
-    if len(data) < 6 or data["baseline_klik"].nunique() < 3:
+    data = models.stratify(surv, "klik", lang).dropna(subset=["stratum"])
+    if data.empty:
         return f"<p>{_t('missing', lang)}</p>"
-    labels = [_t("low", lang), _t("middle", lang), _t("high", lang)]
-    ranks = data["baseline_klik"].rank(method="first")
-    data = data.assign(klik_tertile=pd.qcut(ranks, 3, labels=labels).astype(str))
     curves = survival.kaplan_meier(
-        data, "duration_days", "event", by="klik_tertile", min_at_risk=RULES.km_at_risk
+        data, "duration_days", "event", by="stratum", min_at_risk=RULES.km_at_risk
     )
+    labels = [models.LEVEL_TEXT[k][lang] for k in ("low", "middle", "high")]
     curves = pd.concat([curves[curves["group"] == label] for label in labels], ignore_index=True)
     try:
-        test = _table(survival.logrank(data, "duration_days", "event", by="klik_tertile"))
+        test = _table(survival.logrank(data, "duration_days", "event", by="stratum"), lang)
     except TooLittleData as exc:
         # the curves still say something without a test
         test = _refusal(exc.shortfall, lang)
@@ -244,39 +242,34 @@ def _km_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
     )
 
 
-def _cox_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
-    covs = [
-        c
-        for c in ("baseline_klik", "contact_minutes_per_month", "baseline_match_quality")
-        if c in surv.columns and surv[c].notna().sum() > 0 and surv[c].std() > 0
-    ]
-    if not covs:
-        raise TooLittleData(no_variation("cox"))
-    data = surv.copy()
-    for c in covs:
-        data[c] = (data[c] - data[c].mean()) / data[c].std()
-    cluster = "jobcoach_id" if data["jobcoach_id"].nunique() > 1 else None
-    result = survival.cox(data, "duration_days", "event", covs, cluster=cluster)
-    summary = result.summary.assign(
-        term=lambda f: f["term"].map(lambda t: COVARIATE_LABELS.get(t, {}).get(lang, t))
-    )
-    return (
+def _cox_part(model: models.CoxModel, lang: str, fig_html: _Figures, *, with_ph: bool) -> str:
+    result = model.result
+    body = (
         f"<p>{_t('cox_note', lang)}</p>"
         + _n_line(
             lang,
             **{
                 _t("trajectories", lang): result.n,
-                "events": result.events,
+                _t("events", lang): result.events,
                 "C": f"{result.concordance:.3f}",
                 "LR": f"{result.lr_test['stat']:.2f} (df {result.lr_test['df']:.0f}, "
                 f"p {result.lr_test['p']:.3g})",
             },
         )
-        + _table(summary)
-        + fig_html(figures.forest_plot(summary, lang=lang))
-        + f"<h3>{_t('ph_check', lang)}</h3>"
-        + _table(result.ph_check)
+        + _shown(model.summary(lang))
+        + fig_html(figures.forest_plot(model.labelled(lang), lang=lang))
     )
+    if with_ph:
+        body += f"<h3>{_t('ph_check', lang)}</h3>" + _shown(model.ph_table(lang))
+    return body
+
+
+def _cox_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
+    return _cox_part(models.job_loss_cox(surv), lang, fig_html, with_ph=True)
+
+
+def _tv_section(counting: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
+    return _cox_part(models.time_varying_cox(counting), lang, fig_html, with_ph=False)
 
 
 def _cif_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
@@ -287,114 +280,77 @@ def _cif_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
     rows = []
     for i, reason in enumerate(sorted(reasons)):
         cif = survival.cumulative_incidence(surv, "duration_days", "end_type", of=reason)
+        name = END_LABELS.get(reason, {}).get(lang, reason)
         fig.add_trace(
             go.Scatter(
                 x=cif["time"] / DAYS_PER_MONTH,
                 y=cif["cif"],
                 mode="lines",
                 line={"shape": "hv", "color": figures.PALETTE[i % len(figures.PALETTE)]},
-                name=str(reason),
+                name=name,
             )
         )
         for months in (6, 12, 24):
             idx = np.searchsorted(cif["time"].to_numpy(), months * DAYS_PER_MONTH, "right") - 1
             row = cif.iloc[max(idx, 0)]
-            rows.append((reason, months, row["cif"], row["lower"], row["upper"]))
+            rows.append((name, months, row["cif"], row["lower"], row["upper"]))
     fig.update_layout(
         template="plotly_white",
         xaxis_title=figures.TEXT["time_months"][lang],
-        yaxis_title="CIF",
+        yaxis_title=column_label("cif", lang),
     )
-    table = pd.DataFrame(rows, columns=["end_type", _t("months", lang), "cif", "lower", "upper"])
-    return _n_line(lang, **{_t("trajectories", lang): len(surv)}) + fig_html(fig) + _table(table)
-
-
-def _mixed_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame | None) -> pd.DataFrame:
-    wide = person_wave_wide(person_wave, respondent="employee")
-    predictor = next((c for c in ("alliance", "klik") if c in wide.columns), None)
-    if predictor is not None:
-        wide = mixed.within_between(wide, predictor, by="trajectory_id")
-    if trajectories is not None:
-        extra = [
-            c
-            for c in ("contact_minutes_per_month", "baseline_match_quality")
-            if c in trajectories.columns
-        ]
-        wide = wide.merge(trajectories[["trajectory_id", *extra]], on="trajectory_id", how="left")
-    return wide
+    table = pd.DataFrame(rows, columns=["end_type", "months", "cif", "lower", "upper"])
+    return (
+        _n_line(lang, **{_t("trajectories", lang): len(surv)}) + fig_html(fig) + _table(table, lang)
+    )
 
 
 def _mixed_section(
-    person_wave: pd.DataFrame, trajectories: pd.DataFrame | None, lang: str, fig_html: _Figures
+    person_wave: pd.DataFrame, trajectories: pd.DataFrame, lang: str, fig_html: _Figures
 ) -> str:
-    data = _mixed_frame(person_wave, trajectories)
-    if "capability_count" not in data.columns or data["capability_count"].notna().sum() == 0:
-        return f"<p>{_t('missing', lang)}</p>"
-    candidates = [
-        "months",
-        "alliance_within",
-        "alliance_between",
-        "klik_within",
-        "klik_between",
-        "contact_minutes_per_month",
-        "baseline_match_quality",
-    ]
-    terms = [c for c in candidates if c in data.columns and data[c].std(skipna=True) > 0]
-    if "alliance_within" in terms:
-        terms = [t for t in terms if not t.startswith("klik_")]
-    formula = "capability_count ~ " + (" + ".join(terms) if terms else "1")
-    used = data.dropna(subset=["capability_count", *terms])
-    three_levels = used["jobcoach_id"].nunique() > 1 and used["trajectory_id"].nunique() > 1
-    result = mixed.fit(
-        used,
-        formula,
-        groups="jobcoach_id" if three_levels else "trajectory_id",
-        vc_formula={"employee": "0 + C(trajectory_id)"} if three_levels else None,
-    )
-    body = f"<p>{_t('mixed_note', lang)}</p><p><code>{html.escape(formula)}</code></p>"
+    data = models.employability_frame(person_wave, trajectories)
+    model = models.employability_model(data)
+    result = model.result
+    body = f"<p>{_t('mixed_note', lang)}</p><p><code>{html.escape(model.formula)}</code></p>"
     if not result.converged:
         body += f'<p class="warning">{_t("not_converged", lang)}</p>'
     body += _n_line(lang, observations=result.n_obs, **result.n_levels)
-    body += _table(result.fixed)
-    body += f"<h3>{_t('random', lang)}</h3>" + _table(result.random.drop(columns="corr"))
-    body += fig_html(
-        figures.trajectory_figure(
-            used,
-            "capability_count",
-            lang=lang,
-            y_label="capability_count",
-            y_range=CAPABILITY_RANGE,
-        )
-    )
+    body += _shown(model.fixed(lang))
+    body += f"<h3>{_t('random', lang)}</h3>" + _shown(model.random(lang))
+    body += fig_html(figures.trajectory_figure(
+        data,
+        "capability_count",
+        lang=lang,
+        y_label=MEASURES["capability_count"].text(lang),
+        y_range=CAPABILITY_RANGE,
+    ))  # fmt: skip
     return body
 
 
-def _alpha_section(items: pd.DataFrame, lang: str) -> str:
-    table = reliability.alpha_by(items, by=["instrument_id", "wave"])
+def _alpha_section(
+    items: pd.DataFrame, scales: Mapping[str, Mapping[str, Sequence[str]]], lang: str
+) -> str:
+    table = models.reliability(items, scales)
     if table.empty:
         return f"<p>{_t('missing', lang)}</p>"
-    return _n_line(lang, responses=int(items["response_id"].nunique())) + _table(table)
+    return _n_line(lang, responses=int(items["response_id"].nunique())) + _table(table, lang)
 
 
 def _response_section(person_wave: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
-    rates = attrition.response_rates(person_wave)
-    dropout = attrition.time_to_dropout(person_wave)
-    body = _n_line(lang, invitations=int(rates["invited"].sum()))
-    body += fig_html(figures.response_rate_figure(rates, lang=lang))
-    body += _table(rates)
-    if len(dropout) and dropout["dropped_out"].sum() > 0:
-        curve = survival.kaplan_meier(
-            dropout, "months", "dropped_out", min_at_risk=RULES.km_at_risk
-        )
+    found = models.attrition(person_wave)
+    body = _n_line(lang, invitations=int(found.rates["invited"].sum()))
+    body += fig_html(figures.response_rate_figure(found.rates, lang=lang))
+    body += _table(found.rates, lang)
+    if found.dropout_curve is not None:
         body += f"<h3>{_t('dropout', lang)}</h3>"
         body += _n_line(
             lang,
             **{
-                _t("trajectories", lang): len(dropout),
-                "dropout": int(dropout["dropped_out"].sum()),
+                _t("trajectories", lang): len(found.dropout),
+                "dropout": int(found.dropout["dropped_out"].sum()),
             },
         )
-        body += fig_html(figures.km_figure(curve, lang=lang))
+        body += fig_html(figures.km_figure(found.dropout_curve, lang=lang))
     return body
 
 
@@ -419,21 +375,25 @@ def build_report(
     versions: Mapping[str, str] | None = None,
     title: str | None = None,
     on_refusal: Callable[[str, Shortfall], None] | None = None,
+    scales: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> str:
     """Build one self-contained HTML report from the study's frames.
 
-    Sections appear for the frames that are given: ``survival`` (KM by klik tertile with
-    log-rank test, Cox model with forest plot and PH check, cumulative incidence of end
-    reasons), ``person_wave`` (+ ``trajectories``) (mixed model of capability_count over months
-    with within/between alliance or klik, intensity and match; response rates and dropout),
-    ``response_items`` (Cronbach's alpha per instrument and wave). A section whose analysis
-    fails, or refuses because there is too little data (:mod:`analysis.minimum_data`), says
-    so instead of breaking the report.
+    The models are those of :mod:`analysis.study_models`, the same the dashboard pages fit, so
+    the report and the pages give the same numbers for the same data. Sections appear for the
+    frames that are given: ``survival`` (KM by klik tertile with log-rank test, the Cox model
+    of job loss with forest plot and PH check, cumulative incidence of end reasons),
+    ``counting_process`` (the time-varying Cox model), ``person_wave`` + ``trajectories``
+    (the three-level model of sustainable employability), ``person_wave`` (response rates and
+    dropout), ``response_items`` with ``scales`` (Cronbach's alpha per scale and wave). A
+    section whose analysis fails, or refuses because there is too little data
+    (:mod:`analysis.minimum_data`), says so instead of breaking the report.
 
     Parameters
     ----------
     frames : mapping of str to DataFrame
-        Keys among ``trajectories``, ``survival``, ``person_wave``, ``response_items``.
+        Keys among ``trajectories``, ``survival``, ``counting_process``, ``person_wave``,
+        ``response_items``.
     snapshot : str
         Hash of the data snapshot (see :func:`data_snapshot_hash`).
     generated_at : datetime
@@ -448,6 +408,8 @@ def build_report(
         Called with a section's title and the :class:`analysis.minimum_data.Shortfall` of each
         analysis that gave no estimate because there was too little data (the section says so
         too), e.g. to repeat it on the command line.
+    scales : mapping, optional
+        Instrument id -> scale id -> item ids, for the reliability section (left out without).
 
     Returns
     -------
@@ -462,6 +424,7 @@ def build_report(
     surv = frames.get("survival")
     person_wave = frames.get("person_wave")
     items = frames.get("response_items")
+    counting = frames.get("counting_process")
 
     counts: dict[str, int] = {}
     base = trajectories if trajectories is not None else surv
@@ -478,11 +441,20 @@ def build_report(
                 lang, _t("cox_title", lang), lambda: _cox_section(surv, lang, fig_html), on_refusal
             )
         )
-        if "end_type" in surv.columns:
-            sections.append(
-                _safe(lang, _t("cif_title", lang), lambda: _cif_section(surv, lang, fig_html))
+    if counting is not None and len(counting):
+        sections.append(
+            _safe(
+                lang,
+                _t("tv_title", lang),
+                lambda: _tv_section(counting, lang, fig_html),
+                on_refusal,
             )
-    if person_wave is not None and len(person_wave):
+        )
+    if surv is not None and len(surv) and "end_type" in surv.columns:
+        sections.append(
+            _safe(lang, _t("cif_title", lang), lambda: _cif_section(surv, lang, fig_html))
+        )
+    if person_wave is not None and len(person_wave) and trajectories is not None:
         sections.append(
             _safe(
                 lang,
@@ -491,8 +463,10 @@ def build_report(
                 on_refusal,
             )
         )
-    if items is not None and len(items):
-        sections.append(_safe(lang, _t("alpha_title", lang), lambda: _alpha_section(items, lang)))
+    if items is not None and len(items) and scales:
+        sections.append(
+            _safe(lang, _t("alpha_title", lang), lambda: _alpha_section(items, scales, lang))
+        )
     if person_wave is not None and len(person_wave):
         sections.append(
             _safe(
@@ -513,7 +487,7 @@ def build_report(
         f"<h2>{_t('sample', lang)}</h2>"
         + (_n_line(lang, **counts) if counts else "")
         + f"<h3>{_t('versions', lang)}</h3>"
-        + _table(version_table)
+        + _shown(version_table)
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'

@@ -294,6 +294,7 @@ def measure(database: Path, analysis: str) -> dict[str, object]:
     """Build the frames ``analysis`` needs from ``database`` and fit it; times and memory."""
     import pandas as pd  # noqa: F401  (imported before the baseline is taken)
 
+    from analysis import study_models as models
     from dashboard import analysis_views as views
     from study.access import trajectory_scope
     from study.db import make_engine, make_read_sessions
@@ -313,18 +314,18 @@ def measure(database: Path, analysis: str) -> dict[str, object]:
         view = views.survival_view(frames["survival"], "klik", language="en")
         detail = {"groups": int(view.curves["group"].nunique()), "n": view.n}
     elif analysis == "cox":
-        result = views.cox_model(frames["survival"])
+        result = models.job_loss_cox(frames["survival"]).result
         detail = {
             "n": result.n,
             "events": result.events,
             "hr": dict(zip(result.summary["term"], result.summary["hr"].round(3), strict=True)),
         }
     elif analysis == "cox_time_varying":
-        result = views.time_varying_model(frames["counting_process"])
+        result = models.time_varying_cox(frames["counting_process"]).result
         detail = {"n": result.n, "intervals": result.n_intervals, "events": result.events}
     elif analysis == "mixed":
-        data = views.mixed_frame(frames["person_wave"], frames["trajectories"])
-        result = views.fit_mixed(data)
+        data = models.employability_frame(frames["person_wave"], frames["trajectories"])
+        result = models.employability_model(data).result
         detail = {
             "n_obs": result.n_obs,
             "levels": result.n_levels,
@@ -332,11 +333,11 @@ def measure(database: Path, analysis: str) -> dict[str, object]:
             "method": result.method,
         }
     elif analysis == "quality":
-        from questionnaires.registry import load_instruments
+        from questionnaires.registry import load_instruments, scales_of
 
         instruments = load_instruments()
         items = frames["response_items"]
-        alpha = views.alpha_table(items, views.scales_of(instruments))
+        alpha = views.alpha_table(items, scales_of(instruments))
         expected = {i: [it.id for it in x.answerable_items] for i, x in instruments.items()}
         views.missingness_table(items, expected)
         views.timeliness_table(frames["person_wave"])

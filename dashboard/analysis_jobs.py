@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis import study_models as models
 from analysis.minimum_data import Shortfall, TooLittleData
 from analysis.report import data_snapshot_hash
 from dashboard import analysis_views as views
@@ -75,7 +76,7 @@ def survival_job(
     """Kaplan–Meier per stratification (full and viewer-suppressed), Cox, time-varying Cox.
 
     Result keys: ``views`` {(by, language, rows_allowed): SurvivalView}, ``cox`` and ``tv``
-    (CoxResult or None, with ``cox_error``/``tv_error`` texts when fitting failed and
+    (:class:`analysis.study_models.CoxModel` or None, with ``cox_error``/``tv_error`` texts when fitting failed and
     ``cox_refused``/``tv_refused`` Shortfalls when there was too little data), ``n``,
     ``events``, ``snapshot``, ``timings`` (seconds per step).
     """
@@ -100,7 +101,7 @@ def survival_job(
             lang: views.viewer_survival_release(surv, language=lang, min_cell=min_cell)
             for lang in languages
         }
-        combos = [(b, lang, rows) for b in views.STRATA for lang in languages for rows in (1, 0)]
+        combos = [(b, lang, rows) for b in models.STRATA for lang in languages for rows in (1, 0)]
         for i, (by, language, rows) in enumerate(combos):
             progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
             result["views"][(by, language, bool(rows))] = views.survival_view(
@@ -109,13 +110,13 @@ def survival_job(
         clock.lap("kaplan_meier")
         progress(0.5, "cox")
         result["cox"], result["cox_error"], result["cox_refused"] = _attempt(
-            lambda: views.cox_model(surv)
+            lambda: models.job_loss_cox(surv)
         )
         clock.lap("cox")
         progress(0.75, "cox_time_varying")
         counting = frames["counting_process"]
         result["tv"], result["tv_error"], result["tv_refused"] = _attempt(
-            lambda: views.time_varying_model(counting)
+            lambda: models.time_varying_cox(counting)
         )
         result["tv_n"] = int(counting["trajectory_id"].nunique()) if len(counting) else 0
         clock.lap("cox_time_varying")
@@ -135,8 +136,8 @@ def trajectories_job(
 
     ``min_cell`` is not used: viewers' suppression happens when rendering.
 
-    Result keys: ``long`` (views.capability_long), ``lines`` (the trajectories drawn
-    individually, at most :data:`MAX_LINES`), ``n``, ``snapshot``, ``mixed`` (MixedResult or
+    Result keys: ``long`` (:func:`analysis.study_models.capability_long`), ``lines`` (the trajectories drawn
+    individually, at most :data:`MAX_LINES`), ``n``, ``snapshot``, ``mixed`` (EmployabilityModel or
     None), ``mixed_error``, ``mixed_refused`` (a Shortfall when there was too little data),
     ``predicted`` (model-estimated trajectories or None),
     ``mixed_n_obs``, ``timings``.
@@ -148,7 +149,7 @@ def trajectories_job(
         progress(0.05, "frames")
         frames = _frames(read_sessions, scope, as_of)
         clock.lap("frames")
-        long = views.capability_long(frames["person_wave"])
+        long = models.capability_long(frames["person_wave"])
         ids = pd.Series(long["trajectory_id"].unique())
         lines = set(ids.sample(min(MAX_LINES, len(ids)), random_state=1)) if len(ids) else set()
         result: dict[str, Any] = {
@@ -161,18 +162,17 @@ def trajectories_job(
             "predicted": None,
         }
         progress(0.2, "mixed_model", partial=dict(result))
-        data = views.mixed_frame(frames["person_wave"], frames["trajectories"])
+        data = models.employability_frame(frames["person_wave"], frames["trajectories"])
         clock.lap("prepare")
         result["mixed_n_obs"] = len(data)
         result["mixed"], result["mixed_error"], result["mixed_refused"] = _attempt(
-            lambda: views.fit_mixed(data)
+            lambda: models.employability_model(data)
         )
         clock.lap("mixed_model")
         if result["mixed"] is not None:
             progress(0.9, "predictions")
             result["predicted"] = {
-                language: views.model_trajectories(result["mixed"], data, language=language)
-                for language in ("nl", "en")
+                language: result["mixed"].predicted(language=language) for language in ("nl", "en")
             }
         return result
 
@@ -194,7 +194,7 @@ def quality_job(
     """
 
     def run(progress: Progress) -> dict[str, Any]:
-        from questionnaires.registry import load_instruments
+        from questionnaires.registry import load_instruments, scales_of
 
         timings: dict[str, float] = {}
         clock = _Stopwatch(timings)
@@ -204,7 +204,7 @@ def quality_job(
         clock.lap("frames")
         items = frames["response_items"]
         progress(0.5, "alpha")
-        alpha = views.alpha_table(items, views.scales_of(instruments))
+        alpha = views.alpha_table(items, scales_of(instruments))
         clock.lap("alpha")
         expected = {i: [it.id for it in inst.answerable_items] for i, inst in instruments.items()}
         missing = views.missingness_table(items, expected)

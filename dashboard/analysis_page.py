@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from dash import callback_context, dash_table, dcc, html
 
+from analysis.presentation import display_table
 from dashboard import context
 from dashboard.analysis_jobs import job_key, min_cell_size
 from dashboard.disclosure import viewer_count
@@ -198,25 +198,21 @@ def footnote(
 
 
 def table(
-    frame: pd.DataFrame, table_id: str, digits: int = 3, *, hidden: str | None = None
+    frame: pd.DataFrame,
+    table_id: str,
+    language: str,
+    digits: int = 3,
+    *,
+    hidden: str | None = None,
 ) -> dash_table.DataTable:
-    """A sortable table with numbers rounded for reading (p-values as <0.001); with ``hidden``
-    (viewers) a missing number reads as that mark."""
-    shown = frame.copy()
-    blank = hidden or ""
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            if col == "p" or col.endswith("_p"):
-                shown[col] = shown[col].map(
-                    lambda v: blank if pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
-                )
-            else:
-                shown[col] = shown[col].map(lambda v: blank if pd.isna(v) else f"{v:.{digits}f}")
-    shown = shown.replace({np.nan: ""})
+    """A sortable table as :func:`analysis.presentation.display_table` words it (labelled
+    columns, the study's rounding); with ``hidden`` (viewers) a missing number reads as that
+    mark."""
+    shown = display_table(frame, language, digits=digits, missing=hidden or "")
     return dash_table.DataTable(
         id=table_id,
         columns=[{"name": str(c), "id": str(c)} for c in shown.columns],
-        data=shown.astype(object).where(shown.notna(), "").to_dict("records"),
+        data=shown.to_dict("records"),
         sort_action="native",
         page_size=25,
         style_table={"overflowX": "auto"},

@@ -1,7 +1,8 @@
 """Pure building blocks of the analysis pages: frames in, tables and figures out.
 
 Nothing here touches the database, the request or the clock; the pages and the background jobs
-call these. For everyone, the models refuse below the rules of :mod:`analysis.minimum_data`
+call these. The models themselves are :mod:`analysis.study_models`, the same ones the report
+and ``klik analyse`` fit; this module only shapes views of them. For everyone, the models refuse below the rules of :mod:`analysis.minimum_data`
 (raising ``TooLittleData`` with the reason) and curves stop where fewer than its minimum are at
 risk. What a viewer receives passes :mod:`dashboard.disclosure`: survival curves from its
 release (:func:`viewer_survival_release`), means per wave only where at least ``min_cell``
@@ -16,18 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy import stats
 
-from analysis import figures, mixed, reliability, survival
-from analysis.frames import person_wave_wide
+from analysis import figures, survival
+from analysis import study_models as models
 from analysis.minimum_data import (
     RULES,
     Shortfall,
     TooLittleData,
     cut_km,
-    mixed_shortfall,
-    no_variation,
-    require,
 )
 from dashboard.disclosure import (
     SurvivalRelease,
@@ -51,63 +48,7 @@ TEXT: dict[str, dict[str, str]] = {
     "match": {"nl": "Match bij de start (tertielen)", "en": "Match at baseline (tertiles)"},
     "coach_type": {"nl": "Interne/externe jobcoach", "en": "Internal/external jobcoach"},
     "method": {"nl": "Methode", "en": "Method"},
-    "low": {"nl": "laag", "en": "low"},
-    "middle": {"nl": "midden", "en": "middle"},
-    "high": {"nl": "hoog", "en": "high"},
-    "all": {"nl": "allen", "en": "all"},
-    "internal": {"nl": "interne jobcoach", "en": "internal jobcoach"},
-    "external": {"nl": "externe jobcoach", "en": "external jobcoach"},
 }
-
-STRATA: dict[str, str | None] = {
-    "none": None,
-    "klik": "baseline_klik",
-    "intensity": "contact_minutes_per_month",
-    "match": "baseline_match_quality",
-    "coach_type": "coach_type",
-    "method": "method",
-}
-"""Stratification choices of the survival explorer -> the column they use."""
-
-TERTILED = ("klik", "intensity", "match")
-
-COX_COVARIATES: dict[str, dict[str, str]] = {
-    "baseline_klik": {"nl": "klik (start, per SD)", "en": "klik (baseline, per SD)"},
-    "contact_minutes_per_month": {
-        "nl": "coachingsintensiteit (per SD)",
-        "en": "coaching intensity (per SD)",
-    },
-    "baseline_match_quality": {"nl": "match (start, per SD)", "en": "match (baseline, per SD)"},
-}
-
-TV_COVARIATES: dict[str, dict[str, str]] = {
-    "klik_lag": {"nl": "klik vorige meting (per SD)", "en": "klik at previous wave (per SD)"},
-    "intensity_lag": {
-        "nl": "intensiteit vorige periode (per SD)",
-        "en": "intensity in previous interval (per SD)",
-    },
-    "match_quality_lag": {
-        "nl": "match vorige meting (per SD)",
-        "en": "match at previous wave (per SD)",
-    },
-}
-
-MIXED_TERMS: dict[str, dict[str, str]] = {
-    "Intercept": {"nl": "intercept", "en": "intercept"},
-    "months": {"nl": "maanden sinds start", "en": "months since start"},
-    "alliance_within": {
-        "nl": "werkalliantie binnen persoon",
-        "en": "working alliance, within person",
-    },
-    "alliance_between": {
-        "nl": "werkalliantie tussen personen",
-        "en": "working alliance, between persons",
-    },
-    "intensity": {"nl": "intensiteit (uur/maand)", "en": "intensity (hours/month)"},
-    "match": {"nl": "match (start)", "en": "match (baseline)"},
-}
-
-MIXED_FORMULA = "capability_count ~ months + alliance_within + alliance_between + intensity + match"
 
 
 def t(key: str, language: str) -> str:
@@ -122,41 +63,6 @@ def small(n: int, min_cell: int) -> str:
 
 
 # -- survival --------------------------------------------------------------------------------
-
-
-def tertiles(values: pd.Series, language: str = "nl") -> pd.Series:
-    """Low / middle / high thirds of ``values`` (ties split by order); missing stays missing."""
-    labels = [t("low", language), t("middle", language), t("high", language)]
-    out = pd.Series(pd.NA, index=values.index, dtype=object)
-    present = values.dropna()
-    if present.nunique() < 3:
-        return out
-    ranks = present.rank(method="first")
-    out.loc[present.index] = pd.qcut(ranks, 3, labels=labels).astype(str)
-    return out
-
-
-def stratify(frame: pd.DataFrame, by: str, language: str = "nl") -> pd.DataFrame:
-    """``frame`` with a ``stratum`` column for the choice ``by`` (a key of :data:`STRATA`).
-
-    Returns
-    -------
-    DataFrame
-        A copy with ``stratum`` (str; missing when the stratifying value is missing).
-    """
-    if by not in STRATA:
-        raise ValueError(f"unknown stratification {by!r}")
-    out = frame.copy()
-    column = STRATA[by]
-    if column is None:
-        out["stratum"] = t("all", language)
-    elif by in TERTILED:
-        out["stratum"] = tertiles(out[column], language)
-    elif by == "coach_type":
-        out["stratum"] = out[column].map(lambda v: t(v, language) if isinstance(v, str) else pd.NA)
-    else:
-        out["stratum"] = out[column].astype(object).where(out[column].notna(), pd.NA)
-    return out
 
 
 @dataclass
@@ -210,7 +116,7 @@ def survival_view(
     survival_frame : DataFrame
         A ``SURVIVAL`` frame (with the trajectory columns the strata use).
     by : str
-        A key of :data:`STRATA`.
+        A key of :data:`analysis.study_models.STRATA`.
     language : {"nl", "en"}
     rows_allowed : bool
         False for viewers: apply the disclosure rules of this module.
@@ -221,7 +127,7 @@ def survival_view(
         if release is None:
             raise ValueError("a viewer's curves come from a SurvivalRelease")
         return _released_view(survival_frame, by, release, language)
-    data = stratify(survival_frame, by, language).dropna(subset=["stratum"])
+    data = models.stratify(survival_frame, by, language).dropna(subset=["stratum"])
     if data.empty:
         return SurvivalView(survival.kaplan_meier(data, "duration_days", "event"), None, 0, 0)
     curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
@@ -245,8 +151,12 @@ def survival_view(
 def viewer_survival_release(
     survival_frame: pd.DataFrame, *, language: str, min_cell: int
 ) -> SurvivalRelease:
-    """The viewers' survival data: every stratification of :data:`STRATA` on one grid."""
-    strata = {by: stratify(survival_frame, by, language)["stratum"] for by in STRATA if STRATA[by]}
+    """The viewers' survival data: every stratification of :data:`analysis.study_models.STRATA` on one grid."""
+    strata = {
+        by: models.stratify(survival_frame, by, language)["stratum"]
+        for by in models.STRATA
+        if models.STRATA[by]
+    }
     return survival_release(
         survival_frame["duration_days"], survival_frame["event"], strata,
         min_size=min_cell, language=language,
@@ -280,7 +190,7 @@ def _released_view(
 
 
 def _stratum_order(language: str) -> dict[str, int]:
-    return {t(k, language): i for i, k in enumerate(("low", "middle", "high"))}
+    return {models.LEVEL_TEXT[k][language]: i for i, k in enumerate(("low", "middle", "high"))}
 
 
 def km_view_figure(
@@ -306,180 +216,7 @@ def km_view_figure(
     return fig
 
 
-def standardised(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """A copy with each column turned into z-scores (columns without spread left out)."""
-    out = frame.copy()
-    for col in columns:
-        sd = out[col].std()
-        out[col] = (out[col] - out[col].mean()) / sd if sd and np.isfinite(sd) else np.nan
-    return out
-
-
-def usable(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """The columns with at least two distinct present values."""
-    return [c for c in columns if c in frame.columns and frame[c].dropna().nunique() > 1]
-
-
-def cox_model(survival_frame: pd.DataFrame) -> survival.CoxResult:
-    """Cox model of job loss on klik, intensity and match at baseline (per SD), clustered by
-    jobcoach.
-
-    Raises
-    ------
-    TooLittleData
-        When no covariate varies or the events are too few for the covariates
-        (:mod:`analysis.minimum_data`).
-    """
-    covs = usable(survival_frame, list(COX_COVARIATES))
-    if not covs:
-        raise TooLittleData(no_variation("cox"))
-    data = standardised(survival_frame, covs).dropna(subset=covs)
-    cluster = "jobcoach_id" if data["jobcoach_id"].nunique() > 1 else None
-    return survival.cox(data, "duration_days", "event", covs, cluster=cluster)
-
-
-def time_varying_model(counting: pd.DataFrame) -> survival.CoxResult:
-    """Cox model with klik, intensity and match lagged one interval (counting process, per SD).
-
-    Raises
-    ------
-    TooLittleData
-        When no covariate varies or the events are too few for the covariates.
-    """
-    covs = usable(counting, list(TV_COVARIATES))
-    if not covs:
-        raise TooLittleData(no_variation("cox_time_varying"))
-    data = standardised(counting, covs).dropna(subset=covs)
-    return survival.cox_time_varying(data, "trajectory_id", "start", "stop", "event", covs)
-
-
-def labelled_summary(
-    summary: pd.DataFrame, labels: Mapping[str, Mapping[str, str]], language: str
-) -> pd.DataFrame:
-    """A model summary with its terms in words."""
-    return summary.assign(term=summary["term"].map(lambda v: labels.get(v, {}).get(language, v)))
-
-
 # -- trajectories ----------------------------------------------------------------------------
-
-
-def capability_long(person_wave: pd.DataFrame) -> pd.DataFrame:
-    """Employee capability counts per trajectory and wave.
-
-    Returns
-    -------
-    DataFrame
-        trajectory_id, jobcoach_id, wave, wave_index, months (exact), wave_months (months
-        rounded to the protocol's nominal month, for grouping), capability_count, alliance.
-    """
-    scores = ["capability_count", "alliance"]
-    if person_wave.empty:
-        cols = ["trajectory_id", "jobcoach_id", "wave", "wave_index", "months", "wave_months"]
-        return pd.DataFrame(columns=[*cols, *scores])
-    start = person_wave
-    if "anchor" in person_wave.columns:
-        start = person_wave[person_wave["anchor"] == "start"]
-    wide = person_wave_wide(start, scores, respondent="employee")
-    wide = wide.dropna(subset=["capability_count"]).drop(columns="respondent")
-    return wide.assign(wave_months=wide["months"].round()).reset_index(drop=True)
-
-
-def mixed_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFrame:
-    """The long frame of the mixed model of :data:`MIXED_FORMULA`.
-
-    Returns
-    -------
-    DataFrame
-        trajectory_id, jobcoach_id, months, capability_count, alliance, alliance_within,
-        alliance_between (person-mean centring), intensity (contact hours per month over the
-        first three months), match (person–job fit at baseline); complete rows only.
-    """
-    long = capability_long(person_wave)
-    if long.empty:
-        return long.assign(alliance_within=[], alliance_between=[], intensity=[], match=[])
-    long = mixed.within_between(long, "alliance", by="trajectory_id")
-    extra = trajectories[["trajectory_id", "contact_minutes_per_month", "baseline_match_quality"]]
-    long = long.merge(extra, on="trajectory_id", how="left")
-    long["intensity"] = long.pop("contact_minutes_per_month") / 60.0
-    long["match"] = long.pop("baseline_match_quality")
-    needed = ["capability_count", "months", "alliance_within", "alliance_between", "intensity"]
-    return long.dropna(subset=[*needed, "match"]).reset_index(drop=True)
-
-
-def fit_mixed(frame: pd.DataFrame) -> mixed.MixedResult:
-    """Fit :data:`MIXED_FORMULA` with a random intercept per jobcoach and per employee within
-    jobcoach (REML, several optimizers). Terms without spread are dropped; with fewer jobcoaches
-    (with repeated observations) than the mixed-model rule asks for, the model has employees as
-    its only level.
-
-    Raises
-    ------
-    TooLittleData
-        Below the mixed-model rule of :mod:`analysis.minimum_data` (too few employees or
-        jobcoaches with repeated observations, or too few observations per fixed effect).
-    """
-    terms = usable(frame, ["months", "alliance_within", "alliance_between", "intensity", "match"])
-    # an empty selection is refused before patsy sees it
-    sizes = {"trajectory_id": frame.groupby("trajectory_id").size().tolist()}
-    require(mixed_shortfall(len(frame), len(terms), sizes))
-    formula = "capability_count ~ " + (" + ".join(terms) if terms else "1")
-    per_coach = frame.groupby("jobcoach_id").size()
-    # a jobcoach variance from two or three jobcoaches is noise; leave that level out
-    if (per_coach >= RULES.mixed_observations_per_unit).sum() >= RULES.mixed_units:
-        return mixed.fit(
-            frame,
-            formula,
-            groups="jobcoach_id",
-            vc_formula={"employee": "0 + C(trajectory_id)"},
-        )
-    return mixed.fit(frame, formula, groups="trajectory_id")
-
-
-def model_trajectories(
-    result: mixed.MixedResult,
-    frame: pd.DataFrame,
-    *,
-    months: Sequence[float] = (0, 3, 6, 12, 18, 24),
-    alpha: float = 0.05,
-    language: str = "nl",
-) -> pd.DataFrame:
-    """Model-estimated mean capability count over time for low, middle and high alliance.
-
-    The between-person alliance is set to its 1st, 2nd and 3rd sextile midpoints (1/6, 1/2,
-    5/6 quantiles), within-person alliance to 0 and the other predictors to their means; the
-    interval comes from the fixed effects' covariance.
-
-    Returns
-    -------
-    DataFrame
-        group, months, estimate, lower, upper.
-    """
-    fe = result.fixed.set_index("term")["estimate"]
-    cov = result.cov_fixed.loc[fe.index, fe.index]
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    horizon = float(frame["months"].max()) if len(frame) else 0.0
-    grid = [m for m in months if m <= max(horizon, 0.0) + 0.5] or [0.0]
-    levels = {"alliance_between": frame["alliance_between"].quantile([1 / 6, 0.5, 5 / 6])}
-    names = [t("low", language), t("middle", language), t("high", language)]
-    rows = []
-    for i, name in enumerate(names):
-        for m in grid:
-            x = pd.Series(0.0, index=fe.index)
-            for term in fe.index:
-                if term == "Intercept":
-                    x[term] = 1.0
-                elif term == "months":
-                    x[term] = m
-                elif term == "alliance_between":
-                    x[term] = float(levels["alliance_between"].iloc[i])
-                elif term == "alliance_within":
-                    x[term] = 0.0
-                else:
-                    x[term] = float(frame[term].mean())
-            est = float(x @ fe)
-            se = float(np.sqrt(max(x @ cov @ x, 0.0)))
-            rows.append((name, float(m), est, est - z * se, est + z * se))
-    return pd.DataFrame(rows, columns=["group", "months", "estimate", "lower", "upper"])
 
 
 def model_figure(predicted: pd.DataFrame, *, language: str = "nl") -> go.Figure:
@@ -581,20 +318,6 @@ def trajectory_view_figure(
 # -- data quality ----------------------------------------------------------------------------
 
 
-def scales_of(instruments: Mapping[str, object]) -> dict[str, dict[str, list[str]]]:
-    """Per instrument, its multi-item mean/sum scores as scales (score id -> item ids)."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for inst_id, inst in instruments.items():
-        scales = {
-            sc.id: list(sc.items)
-            for sc in inst.scores  # type: ignore[attr-defined]
-            if str(sc.rule) in ("mean", "sum") and len(sc.items) >= 2
-        }
-        if scales:
-            out[inst_id] = scales
-    return out
-
-
 def alpha_table(
     items: pd.DataFrame,
     scales: Mapping[str, Mapping[str, Sequence[str]]],
@@ -610,27 +333,10 @@ def alpha_table(
         instrument_id, wave, scale, alpha, lower, upper, n, k; for viewers only rows with
         n >= ``min_cell``.
     """
-    columns = ["instrument_id", "wave", "scale", "alpha", "lower", "upper", "n", "k"]
-    parts = []
-    for inst_id, inst_scales in scales.items():
-        sub = items[items["instrument_id"] == inst_id]
-        if sub.empty:
-            continue
-        parts.append(reliability.alpha_by(sub, by=("instrument_id", "wave"), scales=inst_scales))
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    table = table[columns] if len(table) else pd.DataFrame(columns=columns)
+    table = models.reliability(items, scales)
     if not rows_allowed:
-        table = table[table["n"] >= min_cell]
-    return _wave_sorted(table, ["instrument_id", "scale"])
-
-
-def _wave_sorted(table: pd.DataFrame, first: list[str]) -> pd.DataFrame:
-    if table.empty:
-        return table.reset_index(drop=True)
-    order = table["wave"].map(lambda w: (0, int(w[1:])) if w[1:].isdigit() else (1, 0))
-    return (
-        table.assign(_o=order).sort_values([*first, "_o"]).drop(columns="_o").reset_index(drop=True)
-    )
+        table = table[table["n"] >= min_cell].reset_index(drop=True)
+    return table
 
 
 def missingness_table(
@@ -754,7 +460,7 @@ def timeliness_table(
     table = pd.DataFrame(rows, columns=columns)
     if not rows_allowed:
         table = table[table["responded"] >= min_cell]
-    return _wave_sorted(table, ["respondent"])
+    return models.wave_sorted(table, ["respondent"])
 
 
 def alpha_figure(table: pd.DataFrame, *, language: str = "nl") -> go.Figure:

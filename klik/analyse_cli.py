@@ -103,6 +103,7 @@ def write_report(
     from klik.api import resolve_study
     from klik.settings import settings_for
     from klik.wiring import build
+    from questionnaires.registry import load_instruments, scales_of
     from study.access import trajectory_scope
     from study.clock import local_date
     from study.report_data import analysis_frames
@@ -117,7 +118,8 @@ def write_report(
             title = f"Klik: {chosen.name} ({chosen.code})"
     finally:
         container.dispose()
-    used = {k: frames[k] for k in ("trajectories", "survival", "person_wave", "response_items")}
+    keys = ("trajectories", "survival", "counting_process", "person_wave", "response_items")
+    used = {k: frames[k] for k in keys}
     snapshot = data_snapshot_hash(used)
     versions = {"klik": klik.__version__, **analysis_versions()}
     refusals: list[tuple[str, str]] = []
@@ -129,6 +131,7 @@ def write_report(
         versions=versions,
         title=title,
         on_refusal=lambda section, shortfall: refusals.append((section, shortfall.text(lang))),
+        scales=scales_of(load_instruments()),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")

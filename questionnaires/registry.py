@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -144,3 +144,18 @@ def load_instrument_version(
 ) -> Instrument:
     """One instrument by ``(id, version)`` (KeyError when there is none)."""
     return load_registry(extra_dirs).get(instrument_id, version)
+
+
+def scales_of(instruments: Mapping[str, Instrument]) -> dict[str, dict[str, list[str]]]:
+    """Per instrument, its multi-item mean/sum scores as scales (score id -> item ids): the
+    scales whose reliability the study reports."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for inst_id, inst in instruments.items():
+        scales = {
+            sc.id: list(sc.items)
+            for sc in inst.scores
+            if str(sc.rule) in ("mean", "sum") and len(sc.items) >= 2
+        }
+        if scales:
+            out[inst_id] = scales
+    return out

@@ -143,16 +143,20 @@ def render(outcome: Outcome, release: Outcome | None = None) -> tuple:
                 figure=views.alpha_figure(alpha.dropna(subset=["alpha"]), language=language),
                 config={"displaylogo": False},
             ),
-            table(alpha, "quality-alpha-table", hidden=hidden),
+            table(alpha, "quality-alpha-table", language, hidden=hidden),
         ]
         if len(alpha)
         else [none]
     )
     missing_part = [html.H2(_t("missing", language))] + (
-        [table(missing, "quality-missing-table", hidden=hidden)] if len(missing) else [none]
+        [table(missing, "quality-missing-table", language, hidden=hidden)]
+        if len(missing)
+        else [none]
     )
     late_part = [html.H2(_t("late", language))] + (
-        [table(late, "quality-late-table", digits=2, hidden=hidden)] if len(late) else [none]
+        [table(late, "quality-late-table", language, digits=2, hidden=hidden)]
+        if len(late)
+        else [none]
     )
     notes = [
         footnote(result, outcome.status, language, result["responses"], min_cell=viewer_k(outcome))

@@ -7,7 +7,9 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from analysis import study_models as models
 from analysis.minimum_data import ANALYSES, Shortfall
+from analysis.study_models import CoxModel
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import survival_job
@@ -102,7 +104,7 @@ dash.register_page(
 def layout(**_query: Any) -> html.Div:
     context.page_user(*ROLES)
     language = context.lang()
-    strata = [{"label": views.t(k, language), "value": k} for k in views.STRATA]
+    strata = [{"label": views.t(k, language), "value": k} for k in models.STRATA]
     return html.Div(
         className="klik-page",
         children=[
@@ -140,7 +142,7 @@ def layout(**_query: Any) -> html.Div:
 )
 def update(by: Any, coach_types: Any, methods: Any, _tick: Any) -> tuple:
     outcome = run_analysis("survival", survival_job, parse_filters(coach_types, methods), ROLES)
-    return render(outcome, by if isinstance(by, str) and by in views.STRATA else "klik")
+    return render(outcome, by if isinstance(by, str) and by in models.STRATA else "klik")
 
 
 def render(outcome: Outcome, by: str) -> tuple:
@@ -167,7 +169,10 @@ def render(outcome: Outcome, by: str) -> tuple:
         notes.append(html.P(_t("no_grid", language, n=outcome.min_cell), className="klik-warn"))
     logrank = []
     if view.logrank is not None:
-        logrank = [html.H2(_t("logrank", language)), table(view.logrank, "survival-logrank-table")]
+        logrank = [
+            html.H2(_t("logrank", language)),
+            table(view.logrank, "survival-logrank-table", language),
+        ]
     elif view.logrank_refused is not None:
         logrank = [
             html.H2(_t("logrank", language)),
@@ -178,7 +183,6 @@ def render(outcome: Outcome, by: str) -> tuple:
         result.get("cox_error"),
         result.get("cox_refused"),
         "cox",
-        views.COX_COVARIATES,
         outcome,
         with_ph=True,
     )
@@ -187,7 +191,6 @@ def render(outcome: Outcome, by: str) -> tuple:
         result.get("tv_error"),
         result.get("tv_refused"),
         "tv",
-        views.TV_COVARIATES,
         outcome,
     )
     return figure, logrank, cox_part, tv_part, notes, True
@@ -205,11 +208,10 @@ def _refusal(shortfall: Shortfall, language: str, *, viewer: bool = False) -> ht
 
 
 def _model_part(
-    model: Any,
+    model: CoxModel | None,
     error: str | None,
     refused: Shortfall | None,
     title: str,
-    labels: dict,
     outcome: Outcome,
     *,
     with_ph: bool = False,
@@ -222,27 +224,29 @@ def _model_part(
         if error:
             return [head, html.P(f"{_t('not_fitted', language)}: {error}")]
         return [head, html.P(_t("too_little", language))]
-    if not outcome.rows_allowed and model.n < outcome.min_cell:
+    fit = model.result
+    if not outcome.rows_allowed and fit.n < outcome.min_cell:
         return [head, html.P({"nl": "Te weinig personen.", "en": "Too few people."}[language])]
     k = 0 if outcome.rows_allowed else outcome.min_cell
-    summary = views.labelled_summary(model.summary, labels, language)
-    lr = model.lr_test
+    lr = fit.lr_test
     parts = [
         head,
         html.P(
-            f"n = {viewer_count(model.n, k)}, {_t('events', language)} = "
-            f"{viewer_count(model.events, k)}"
-            + (f", C = {model.concordance:.3f}" if model.concordance == model.concordance else "")
+            f"n = {viewer_count(fit.n, k)}, {_t('events', language)} = "
+            f"{viewer_count(fit.events, k)}"
+            + (f", C = {fit.concordance:.3f}" if fit.concordance == fit.concordance else "")
             + f", LR χ² = {lr['stat']:.2f} (df {lr['df']:.0f}, p = {lr['p']:.3g})"
         ),
-        table(summary, f"survival-{title}-table"),
+        table(model.summary(language), f"survival-{title}-table", language),
         dcc.Graph(
-            figure=views.figures.forest_plot(summary, lang=language),
+            figure=views.figures.forest_plot(model.labelled(language), lang=language),
             id=f"survival-{title}-forest",
             config={"displaylogo": False},
         ),
     ]
-    if with_ph and len(model.ph_check):
-        ph = views.labelled_summary(model.ph_check, labels, language)
-        parts += [html.H3(_t("ph", language)), table(ph, "survival-ph-table")]
+    if with_ph and len(fit.ph_check):
+        parts += [
+            html.H3(_t("ph", language)),
+            table(model.ph_table(language), "survival-ph-table", language),
+        ]
     return parts

@@ -187,18 +187,19 @@ def render(outcome: Outcome, *, individual: bool) -> tuple:
 def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     language = outcome.language
     head = html.H2(_t("model", language, units=RULES.mixed_units))
-    fit = result.get("mixed")
+    model = result.get("mixed")
     refused = result.get("mixed_refused")
-    if fit is None and refused is not None:
+    if model is None and refused is not None:
         text = (
             refused.text(language)
             if outcome.rows_allowed
             else viewer_refusal(ANALYSES[refused.analysis][language], language)
         )
         return [head, html.P(text, className="klik-note klik-too-little")]
-    if fit is None:
+    if model is None:
         reason = result.get("mixed_error") or ""
         return [head, html.P(f"{_t('not_fitted', language)}. {reason}".strip())]
+    fit = model.result
     if not outcome.rows_allowed and fit.n_groups < 2 and fit.n_obs < outcome.min_cell:
         return [head, html.P({"nl": "Te weinig personen.", "en": "Too few people."}[language])]
     parts: list[Any] = [head]
@@ -210,11 +211,10 @@ def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
         html.P(f"n = {viewer_count(fit.n_obs, k)} ({levels}); {fit.method}, "
                f"REML log L = {fit.loglik:.2f}")
     )  # fmt: skip
-    fixed = views.labelled_summary(fit.fixed, views.MIXED_TERMS, language)
-    parts.append(table(fixed, "trajectories-fixed-table"))
+    parts.append(table(model.fixed(language), "trajectories-fixed-table", language))
     parts += [
         html.H3(_t("random", language)),
-        table(fit.random.drop(columns="corr"), "trajectories-random-table"),
+        table(model.random(language), "trajectories-random-table", language),
     ]
     predicted = (result.get("predicted") or {}).get(language)
     if predicted is not None:

@@ -50,6 +50,7 @@ def test_report_is_one_self_contained_document(frames, lang):
         generated_at=datetime(2025, 3, 1, 9, 30),
         lang=lang,
         versions={"klik": "0.1.0", "lifelines": "x"},
+        scales={"wai": {"wai_total": ["i0", "i1", "i2", "i3"]}},
     )
     assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
     assert f'<html lang="{lang}">' in out

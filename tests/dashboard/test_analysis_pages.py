@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis import reliability
+from analysis import study_models as models
 from analysis.frames import PERSON_WAVE, SURVIVAL
 from analysis.minimum_data import TooLittleData
 from dashboard import analysis_views as views
@@ -56,14 +57,14 @@ def survival_frame(n: int, seed: int = 1) -> pd.DataFrame:
 
 def test_tertiles_split_in_thirds_and_keep_missing() -> None:
     values = pd.Series([5.0, 1.0, np.nan, 3.0, 2.0, 4.0, 6.0])
-    got = views.tertiles(values, "en")
+    got = models.tertiles(values, "en")
     assert got.isna().tolist() == [False, False, True, False, False, False, False]
     assert got.value_counts().to_dict() == {"low": 2, "middle": 2, "high": 2}
     assert got[1] == "low" and got[6] == "high"
-    assert views.tertiles(pd.Series([1.0, 1.0, 2.0]), "en").isna().all()
+    assert models.tertiles(pd.Series([1.0, 1.0, 2.0]), "en").isna().all()
 
 
-@pytest.mark.parametrize("by", list(views.STRATA))
+@pytest.mark.parametrize("by", list(models.STRATA))
 def test_every_stratification_gives_curves_and_a_test(by: str) -> None:
     frame = survival_frame(300)
     view = views.survival_view(frame, by, language="en")
@@ -74,7 +75,7 @@ def test_every_stratification_gives_curves_and_a_test(by: str) -> None:
     else:
         assert len(groups) >= 2
         assert view.logrank is not None and view.logrank["n"].iloc[0] == 300
-    if by in views.TERTILED:
+    if by in models.TERTILED:
         assert list(groups) == ["low", "middle", "high"]
 
 
@@ -109,7 +110,7 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
     assert all(set(c.grid) <= whole for c in release.curves.values())
     # in every curve of every stratification, each interval has 0 or at least 10 events and
     # 0 or at least 10 censorings (at the horizon everyone left is censored at once)
-    for by in views.STRATA:
+    for by in models.STRATA:
         view = views.survival_view(frame, by, language="en", rows_allowed=False, release=release)
         for _group, curve in view.curves.groupby("group"):
             events = curve["n_events"].to_numpy()
@@ -140,14 +141,14 @@ def test_viewer_figure_carries_no_small_number_at_risk() -> None:
 
 def test_cox_models_on_made_up_data() -> None:
     frame = survival_frame(500)
-    result = views.cox_model(frame)
+    result = models.job_loss_cox(frame).result
     assert result is not None
     row = result.summary.set_index("term").loc["baseline_klik"]
     # simulated: hazard falls with klik (coefficient -0.8 per point, SD 0.8 -> about -0.64)
     assert row["hr"] < 1 and row["p"] < 0.05
     assert result.robust
-    with pytest.raises(TooLittleData, match="0 events, at least 30 needed for 3 covariates"):
-        views.cox_model(frame.assign(event=0))
+    with pytest.raises(TooLittleData, match="0 events, at least"):
+        models.job_loss_cox(frame.assign(event=0))
 
 
 def test_time_varying_model_needs_spread_and_events() -> None:
@@ -172,12 +173,12 @@ def test_time_varying_model_needs_spread_and_events() -> None:
             "match_quality_lag",
         ],
     )
-    result = views.time_varying_model(cp)
+    result = models.time_varying_cox(cp).result
     assert result is not None
     assert set(result.summary["term"]) == {"klik_lag", "intensity_lag"}  # match has no spread
     assert result.summary.set_index("term").loc["klik_lag", "hr"] < 1
-    with pytest.raises(TooLittleData, match="0 events, at least 20 needed for 2 covariates"):
-        views.time_varying_model(cp.assign(event=0))
+    with pytest.raises(TooLittleData, match="0 events, at least"):
+        models.time_varying_cox(cp.assign(event=0))
 
 
 # -- trajectories -------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def person_wave(n: int, seed: int = 3) -> pd.DataFrame:
 
 
 def test_capability_long_groups_waves_by_nominal_month() -> None:
-    long = views.capability_long(person_wave(20))
+    long = models.capability_long(person_wave(20))
     assert len(long) == 60
     assert sorted(long["wave_months"].unique()) == [0.0, 3.0, 6.0]
 
@@ -218,15 +219,16 @@ def test_mixed_model_table_and_model_trajectories() -> None:
             "baseline_match_quality": np.random.default_rng(5).normal(3.5, 0.7, 120),
         }
     )
-    frame = views.mixed_frame(pw, trajectories)
+    frame = models.employability_frame(pw, trajectories)
     assert {"alliance_within", "alliance_between", "intensity", "match"} <= set(frame.columns)
     assert frame.groupby("trajectory_id")["alliance_within"].sum().abs().max() < 1e-9
-    result = views.fit_mixed(frame)
+    model = models.employability_model(frame)
+    result = model.result
     assert result is not None and result.converged
     fixed = result.fixed.set_index("term")
     assert fixed.loc["alliance_between", "estimate"] > 0.3
     assert "employee" in set(result.random["component"])
-    predicted = views.model_trajectories(result, frame, language="en")
+    predicted = model.predicted(language="en")
     assert list(predicted["group"].unique()) == ["low", "middle", "high"]
     at0 = predicted[predicted["months"] == 0].set_index("group")["estimate"]
     assert at0["low"] < at0["middle"] < at0["high"]
@@ -234,11 +236,11 @@ def test_mixed_model_table_and_model_trajectories() -> None:
     with pytest.raises(
         TooLittleData, match="2 employees with at least 2 observations, at least 5 needed"
     ):
-        views.fit_mixed(frame.head(5))
+        models.employability_model(frame.head(5))
 
 
 def test_viewer_trajectory_figure_has_no_lines_and_no_small_waves() -> None:
-    long = views.capability_long(person_wave(30))
+    long = models.capability_long(person_wave(30))
     # keep only 5 answers at 6 months
     long = long[(long["wave_months"] != 6) | (long["trajectory_id"] <= 5)]
     fig = views.trajectory_view_figure(long, individual=True, rows_allowed=False, min_cell=10)

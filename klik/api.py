@@ -8,7 +8,11 @@ Example
 
 The frames follow the contracts in :mod:`analysis.frames`, so every function of ``analysis``
 takes them directly (e.g. ``analysis.survival.kaplan_meier(frames["survival"], "duration_days",
-"event", by="method")``).
+"event", by="method")``). :func:`study_models` fits the study's own models, those of
+:mod:`analysis.study_models` that the dashboard and ``klik analyse`` show:
+
+>>> fits = study_models(frames)                            # doctest: +SKIP
+>>> fits["job_loss_cox"].summary("en")                      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from study.clock import local_date
 from study.models import Study
 from study.report_data import analysis_frames
 
-__all__ = ["load_frames", "resolve_study"]
+__all__ = ["load_frames", "resolve_study", "study_models"]
 
 
 def resolve_study(session: Session, study: str | None) -> Study:
@@ -91,3 +95,50 @@ def load_frames(
             return analysis_frames(session, scope, as_of=day, include_items=include_items)
     finally:
         container.dispose()
+
+
+def study_models(
+    frames: dict[str, pd.DataFrame],
+    scales: dict[str, dict[str, list[str]]] | None = None,
+) -> dict[str, object]:
+    """The study's models on frames from :func:`load_frames`, as the dashboard fits them.
+
+    Parameters
+    ----------
+    frames : dict of str to DataFrame
+        From :func:`load_frames`.
+    scales : dict, optional
+        Instrument id -> scale id -> item ids for reliability; the built-in instruments'
+        scales when omitted.
+
+    Returns
+    -------
+    dict
+        ``job_loss_cox`` and ``time_varying_cox`` (:class:`analysis.study_models.CoxModel`),
+        ``employability`` (:class:`analysis.study_models.EmployabilityModel`), ``reliability``
+        (DataFrame), ``attrition`` (:class:`analysis.study_models.Attrition`). A model that
+        cannot be estimated holds the ``ValueError`` that says why (``TooLittleData`` below the
+        minimum data, ``BadInput`` for frames it cannot use).
+    """
+    from analysis import study_models as models
+
+    if scales is None:
+        from questionnaires.registry import load_instruments, scales_of
+
+        scales = scales_of(load_instruments())
+    steps = {
+        "job_loss_cox": lambda: models.job_loss_cox(frames["survival"]),
+        "time_varying_cox": lambda: models.time_varying_cox(frames["counting_process"]),
+        "employability": lambda: models.employability_model(
+            models.employability_frame(frames["person_wave"], frames["trajectories"])
+        ),
+        "reliability": lambda: models.reliability(frames["response_items"], scales),
+        "attrition": lambda: models.attrition(frames["person_wave"]),
+    }
+    out: dict[str, object] = {}
+    for name, fit in steps.items():
+        try:
+            out[name] = fit()
+        except ValueError as exc:
+            out[name] = exc
+    return out

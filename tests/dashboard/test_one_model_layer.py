@@ -181,3 +181,19 @@ def test_quality_page_and_report_show_the_same_reliability(study: Env, report: s
     assert rows and header[:4] == ["instrument", "meting", "schaal", "α"]
     assert _one(report_tables(report), header) == rows
     assert "instrument_id" not in json.dumps(body, ensure_ascii=False)
+
+
+def test_notebook_api_fits_the_same_models(study: Env) -> None:
+    from klik.api import load_frames, study_models
+
+    frames = load_frames(study.container.settings.database_url, as_of=AS_OF)
+    fits = study_models(frames)
+    survival_page = page_tables(until_done(survival_call, study.login("researcher"), by="klik"))
+    cox = fits["job_loss_cox"]
+    assert survival_page["survival-cox-table"][1] == cox.summary("nl").values.tolist()
+    mixed_page = page_tables(until_done(trajectories_call, study.login("researcher")))
+    fixed = fits["employability"].fixed("nl")
+    assert mixed_page["trajectories-fixed-table"] == (list(fixed.columns), fixed.values.tolist())
+    # a model without enough data holds the reason, not a fit
+    refused = fits["time_varying_cox"]
+    assert isinstance(refused, ValueError) and "Too little data" in str(refused)

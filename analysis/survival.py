@@ -3,10 +3,18 @@
 Every function takes a tidy frame plus column names and returns tidy frames (or a small result
 object holding them). Rows with a missing value in a column the analysis uses are dropped
 (listwise); the number of rows used is always reported.
+
+Every public function checks its input before anything is fitted: a frame with a missing
+column, text or infinite values where numbers belong, negative durations, an event column that
+is not 0/1, a covariate that does not vary, or an end reason that matches no row is refused with
+:class:`~analysis.validation.BadInput` naming the column and the problem; valid data that are
+too few (e.g. no events) are refused with :class:`~analysis.minimum_data.TooLittleData`. Both
+are ``ValueError`` subclasses; no bare library error escapes for a bad frame.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,17 +22,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import concordance_index
+from pandas.api import types as pdt
 from scipy import stats
 
 from analysis.minimum_data import (
     RULES,
     Minimums,
+    Shortfall,
     TooLittleData,
     cox_shortfall,
     cut_km,
     logrank_shortfall,
     require,
+)
+from analysis.validation import (
+    BadInput,
+    require_binary,
+    require_columns,
+    require_frame,
+    require_numeric,
 )
 
 __all__ = [
@@ -35,19 +54,110 @@ __all__ = [
     "cumulative_incidence",
     "kaplan_meier",
     "logrank",
+    "median_survival",
     "survival_at",
 ]
 
 SUMMARY_COLUMNS = ["term", "coef", "hr", "se", "hr_lower", "hr_upper", "z", "p"]
+KM_COLUMNS = [
+    "group",
+    "time",
+    "survival",
+    "lower",
+    "upper",
+    "at_risk",
+    "n_events",
+    "n_censored",
+    "n",
+    "se",
+]
+MEDIAN_COLUMNS = ["group", "n", "events", "median", "lower", "upper"]
 ALL_GROUP = "all"
+TIES = ("efron", "breslow")
+# R's quantile.survfit: a curve within this distance of 0.5 counts as flat at 0.5
+QUANTILE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
-def _as_list(columns: str | Sequence[str] | None) -> list[str]:
+# ---------------------------------------------------------------------------------------------
+# checks at the door
+
+
+def _as_list(columns: str | Sequence[str] | None, function: str, what: str) -> list[str]:
     if columns is None:
         return []
     if isinstance(columns, str):
         return [columns]
-    return list(columns)
+    try:
+        out = list(columns)
+    except TypeError:
+        raise BadInput(function, None, f"{what} must be a column name or a list of them") from None
+    for c in out:
+        if not isinstance(c, str) or not c:
+            raise BadInput(function, None, f"{what} must name columns, got {c!r}")
+    return out
+
+
+def _require_alpha(alpha: object, function: str) -> float:
+    ok = isinstance(alpha, (int, float, np.floating)) and not isinstance(alpha, bool)
+    if not ok or not 0 < float(alpha) < 1:  # type: ignore[arg-type]
+        raise BadInput(function, None, f"alpha must be a number between 0 and 1, got {alpha!r}")
+    return float(alpha)  # type: ignore[arg-type]
+
+
+def _require_present(frame: object, columns: Sequence[str], function: str) -> pd.DataFrame:
+    """The frame, with every named column present exactly once."""
+    frame = require_frame(frame, function)
+    names = list(dict.fromkeys(columns))
+    require_columns(frame, names, function)
+    for name in names:
+        if isinstance(frame[name], pd.DataFrame):
+            raise BadInput(function, name, "appears more than once in the frame")
+    return frame
+
+
+def _require_duration_event(
+    frame: pd.DataFrame, duration: str, event: str, function: str, *, positive: bool = False
+) -> None:
+    require_numeric(frame, duration, function, nonnegative=not positive, positive=positive)
+    require_binary(frame, event, function)
+
+
+def _require_covariate(frame: pd.DataFrame, column: str, function: str) -> None:
+    """A covariate holds numbers, booleans or text categories (not dates, not a mix)."""
+    series = frame[column]
+    if pdt.is_bool_dtype(series):
+        return
+    if pdt.is_datetime64_any_dtype(series) or pdt.is_timedelta64_dtype(series):
+        raise BadInput(function, column, "holds dates or durations; a covariate must hold numbers")
+    if pdt.is_numeric_dtype(series):
+        require_numeric(frame, column, function)
+        return
+    present = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return
+    kinds = {type(v) for v in present}
+    if kinds <= {bool, np.bool_}:
+        return
+    if not kinds <= {str}:
+        odd = [v for v in present if not isinstance(v, str)][:3]
+        raise BadInput(
+            function, column, f"mixes text with other values ({odd!r}); use one kind of value"
+        )
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read ``1``, not ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _no_complete_rows(function: str, columns: Sequence[str]) -> BadInput:
+    return BadInput(
+        function, None, f"no row has a value in every column it needs ({list(columns)})"
+    )
+
+
+def _no_events(analysis: str) -> TooLittleData:
+    return TooLittleData(Shortfall(analysis, "events", {"events": 0, "needed": 1}))
 
 
 def _group_labels(frame: pd.DataFrame, by: list[str]) -> pd.Series:
@@ -58,15 +168,8 @@ def _group_labels(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     return frame[by].astype(str).agg(", ".join, axis=1)
 
 
-def _check_survival_columns(frame: pd.DataFrame, duration: str, event: str) -> None:
-    missing = [c for c in (duration, event) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks columns {missing}")
-    durations = frame[duration]
-    if (durations < 0).any():
-        raise ValueError(f"column {duration!r} has negative durations")
-    if not frame[event].isin([0, 1, True, False]).all():
-        raise ValueError(f"column {event!r} must hold 0/1")
+# ---------------------------------------------------------------------------------------------
+# Kaplan–Meier
 
 
 def kaplan_meier(
@@ -111,42 +214,77 @@ def kaplan_meier(
     Returns
     -------
     DataFrame
-        Columns group, time, survival, lower, upper, at_risk (number at risk just before
-        ``time``), n_events, n_censored, n (subjects in the group). The first row of each group is
-        time 0 with survival 1; a group with fewer than ``min_at_risk`` subjects has no rows.
+        Columns
+
+        * group: the group label (``"all"`` without ``by``);
+        * time: the distinct follow-up times (events and censorings);
+        * survival: the Kaplan–Meier estimate S(t);
+        * lower, upper: the pointwise interval;
+        * at_risk: number at risk just before ``time``;
+        * n_events, n_censored: events and censorings at ``time``;
+        * n: subjects in the group;
+        * se: Greenwood standard error of S(t) itself, S(t) * sqrt(sum d / (n (n - d))),
+          what R's ``summary(survfit(...))$std.err`` prints (``survfit``'s own
+          ``$std.err`` is that of -log S, i.e. this divided by S); NaN where S(t) = 0.
+
+        The first row of each group is time 0 with survival 1 (se 0); a group with fewer than
+        ``min_at_risk`` subjects has no rows. A frame without rows gives a table without rows.
+
+    Raises
+    ------
+    BadInput
+        For a missing column, durations that are not numbers or negative or infinite, an event
+        column that is not 0/1 in every row, a bad ``ci``, ``alpha`` or ``min_at_risk``, or a
+        frame none of whose rows is complete.
     """
+    function = "kaplan_meier"
     if ci not in ("log-log", "log"):
-        raise ValueError('ci must be "log-log" or "log"')
-    by_cols = _as_list(by)
-    _check_survival_columns(frame, duration, event)
+        raise BadInput(function, None, f'ci must be "log-log" or "log", got {ci!r}')
+    alpha = _require_alpha(alpha, function)
+    if not isinstance(min_at_risk, (int, np.integer)) or isinstance(min_at_risk, bool):
+        raise BadInput(function, None, f"min_at_risk must be a whole number, got {min_at_risk!r}")
+    if min_at_risk < 1:
+        raise BadInput(function, None, f"min_at_risk must be at least 1, got {min_at_risk}")
+    by_cols = _as_list(by, function, "by")
+    frame = _require_present(frame, [duration, event, *by_cols], function)
+    if len(frame) == 0:
+        return pd.DataFrame(columns=KM_COLUMNS)
+    _require_duration_event(frame, duration, event, function)
     data = frame.dropna(subset=[duration, event, *by_cols])
+    if len(data) == 0:
+        raise _no_complete_rows(function, [duration, event, *by_cols])
     labels = _group_labels(data, by_cols)
     z = stats.norm.ppf(1 - alpha / 2)
     parts = []
     for label in sorted(labels.unique(), key=str):
         sub = data[labels == label]
-        kmf = KaplanMeierFitter(alpha=alpha).fit(sub[duration], sub[event].astype(int))
+        kmf = KaplanMeierFitter(alpha=alpha).fit(
+            sub[duration].astype(float), sub[event].astype(int)
+        )
         table = kmf.event_table
         surv = kmf.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
         n_risk = table["at_risk"].to_numpy(dtype=float)
         d = table["observed"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             greenwood = np.cumsum(np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0))
+            se_log = np.sqrt(greenwood)
             if ci == "log":
-                se = np.sqrt(greenwood)
-                lower = np.exp(np.log(surv) - z * se)
-                upper = np.minimum(np.exp(np.log(surv) + z * se), 1.0)
+                lower = np.exp(np.log(surv) - z * se_log)
+                upper = np.minimum(np.exp(np.log(surv) + z * se_log), 1.0)
             else:
                 bounds = kmf.confidence_interval_survival_function_.reindex(table.index)
                 lower = bounds.iloc[:, 0].to_numpy()
                 upper = bounds.iloc[:, 1].to_numpy()
+            se = surv * se_log
         zero = surv <= 0
         lower = np.where(zero, np.nan, lower)
         upper = np.where(zero, np.nan, upper)
+        se = np.where(zero, np.nan, se)
         # at time 0 (nothing has happened yet) the interval is the point itself
         start = (table.index.to_numpy() == 0) & (d == 0)
         lower = np.where(start, 1.0, lower)
         upper = np.where(start, 1.0, upper)
+        se = np.where(start, 0.0, se)
         part = pd.DataFrame(
             {
                 "group": str(label),
@@ -158,6 +296,7 @@ def kaplan_meier(
                 "n_events": d.astype(int),
                 "n_censored": table["censored"].to_numpy(dtype=int),
                 "n": len(sub),
+                "se": se,
             }
         )
         if part["time"].iloc[0] != 0:
@@ -172,6 +311,7 @@ def kaplan_meier(
                     "n_events": [0],
                     "n_censored": [0],
                     "n": [len(sub)],
+                    "se": [0.0],
                 }
             )
             part = pd.concat([first, part], ignore_index=True)
@@ -180,20 +320,99 @@ def kaplan_meier(
         if len(part):
             parts.append(part)
     if not parts:
-        return pd.DataFrame(
-            columns=[
-                "group",
-                "time",
-                "survival",
-                "lower",
-                "upper",
-                "at_risk",
-                "n_events",
-                "n_censored",
-                "n",
-            ]
+        return pd.DataFrame(columns=KM_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[KM_COLUMNS]
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: float, xmax: float) -> float:
+    """Where the rising curve y = 1 - S(x) reaches p, as R's ``findq`` (quantile.survfit)."""
+    tol = QUANTILE_TOLERANCE
+    ok = ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    if len(y) == 0 or y.max() < p:
+        return float("nan")
+    _, first = np.unique(y, return_index=True)
+    keep = np.sort(first)
+    x, y = x[keep], y[keep]
+
+    def first_reaching(values: np.ndarray) -> int | None:
+        # approx(values, 1:n, p, method="constant", f=1): the first index with values >= p
+        if p < values[0] or p > values[-1]:
+            return None
+        return int(np.searchsorted(values, p, side="left"))
+
+    i1 = first_reaching(y + tol)
+    i2 = first_reaching(y - tol)
+    quant = (x[i1] + x[i2]) / 2 if i1 is not None and i2 is not None else float("nan")
+    if abs(p - y[-1]) < tol and i1 is not None:
+        # the curve ends flat at p: the midpoint of the flat and the last follow-up time
+        quant = (x[i1] + xmax) / 2
+    return float(quant)
+
+
+def median_survival(
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    by: str | Sequence[str] | None = None,
+    alpha: float = 0.05,
+    *,
+    ci: str = "log",
+) -> pd.DataFrame:
+    """Median survival time with its confidence interval, the way R's ``survfit`` prints it.
+
+    The median is the first time the Kaplan–Meier curve reaches 0.5 or below; the interval's
+    bounds are where the curve's pointwise confidence bands reach 0.5 (Brookmeyer & Crowley
+    1982), with the bands of R's default ``conf.type="log"`` unless ``ci`` says otherwise.
+    Where a curve is flat at exactly 0.5 the midpoint of the flat is taken, as in R's
+    ``quantile.survfit``. A median or bound that is never reached is NaN (R prints NA).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per subject.
+    duration, event : str
+        Follow-up time (>= 0) and 0/1 event columns.
+    by : str or sequence of str, optional
+        Grouping column(s); one row per group.
+    alpha : float
+        1 - confidence level.
+    ci : {"log", "log-log"}
+        Which bands give the interval (see :func:`kaplan_meier`).
+
+    Returns
+    -------
+    DataFrame
+        Columns group, n (subjects), events, median, lower, upper (NaN where not reached).
+
+    Raises
+    ------
+    BadInput
+        As :func:`kaplan_meier`, and for a frame without rows.
+    """
+    function = "median_survival"
+    frame = require_frame(frame, function)
+    if len(frame) == 0:
+        raise BadInput(function, None, "the frame has no rows")
+    curves = kaplan_meier(frame, duration, event, by=by, alpha=alpha, ci=ci)
+    rows = []
+    for group, sub in curves.groupby("group", sort=False):
+        sub = sub.sort_values("time")
+        x = np.concatenate([[0.0], sub["time"].to_numpy(dtype=float)])
+        xmax = float(x[-1])
+        values = {}
+        for name, column in (("median", "survival"), ("lower", "lower"), ("upper", "upper")):
+            y = np.concatenate([[0.0], 1 - sub[column].to_numpy(dtype=float)])
+            values[name] = _findq(x, y, 0.5, xmax)
+        rows.append(
+            {
+                "group": group,
+                "n": int(sub["n"].iloc[0]),
+                "events": int(sub["n_events"].sum()),
+                **values,
+            }
         )
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(rows, columns=MEDIAN_COLUMNS)
 
 
 def survival_at(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
@@ -204,21 +423,44 @@ def survival_at(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
     curves : DataFrame
         Output of :func:`kaplan_meier`.
     times : sequence of float
-        Times at which to read the curves.
+        Times (>= 0) at which to read the curves.
 
     Returns
     -------
     DataFrame
         Columns group, time, survival, lower, upper, at_risk (number still at risk at ``time``:
         subjects with follow-up >= time).
+
+    Raises
+    ------
+    BadInput
+        When ``curves`` lacks a column of :func:`kaplan_meier`'s table or holds text in it, or
+        ``times`` holds something other than finite numbers >= 0.
     """
+    function = "survival_at"
+    needed = ["group", "time", "survival", "lower", "upper", "n", "n_events", "n_censored"]
+    curves = _require_present(curves, needed, function)
+    for column in needed[1:]:
+        require_numeric(curves, column, function)
+    for column in ("time", "n", "n_events", "n_censored"):
+        if curves[column].isna().any():
+            raise BadInput(function, column, "has missing values; pass kaplan_meier's table")
+    require_numeric(curves, "time", function, nonnegative=True)
+    if isinstance(times, (str, bytes)):
+        raise BadInput(function, None, f"times must be numbers, got {times!r}")
+    try:
+        values = np.asarray(list(np.atleast_1d(times)), dtype=float)
+    except (TypeError, ValueError):
+        raise BadInput(function, None, f"times must be numbers, got {times!r}") from None
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise BadInput(function, None, f"times must be finite numbers >= 0, got {list(values)}")
     rows = []
     for group, sub in curves.groupby("group", sort=False):
         sub = sub.sort_values("time")
         n = int(sub["n"].iloc[0])
         exits = (sub["n_events"] + sub["n_censored"]).to_numpy()
-        tvals = sub["time"].to_numpy()
-        for t in times:
+        tvals = sub["time"].to_numpy(dtype=float)
+        for t in values:
             idx = np.searchsorted(tvals, t, side="right") - 1
             row = sub.iloc[max(idx, 0)]
             # at risk at t = n minus everyone who left strictly before t
@@ -264,28 +506,50 @@ def logrank(
 
     Raises
     ------
+    BadInput
+        For a missing column, bad durations or event codes, no complete rows, or fewer than
+        two groups.
     TooLittleData
-        With fewer events than ``rules.logrank_events``.
+        Without events, or with fewer than ``rules.logrank_events``.
     """
-    by_cols = _as_list(by)
-    _check_survival_columns(frame, duration, event)
+    function = "logrank"
+    by_cols = _as_list(by, function, "by")
+    if not by_cols:
+        raise BadInput(function, None, "needs a grouping column (by)")
+    frame = _require_present(frame, [duration, event, *by_cols], function)
+    _require_duration_event(frame, duration, event, function)
     data = frame.dropna(subset=[duration, event, *by_cols])
+    if len(data) == 0:
+        raise _no_complete_rows(function, [duration, event, *by_cols])
     labels = _group_labels(data, by_cols)
     n_groups = labels.nunique()
     if n_groups < 2:
-        raise ValueError("the log-rank test needs at least two groups")
-    require(logrank_shortfall(int(data[event].sum()), rules=rules))
-    result = multivariate_logrank_test(data[duration], labels, data[event].astype(int))
+        raise BadInput(
+            function,
+            ", ".join(by_cols),
+            f"has one group only ({labels.iloc[0]!r}); the log-rank test needs at least two",
+        )
+    events = int(data[event].sum())
+    if events == 0:
+        raise _no_events("logrank")
+    require(logrank_shortfall(events, rules=rules))
+    result = multivariate_logrank_test(
+        data[duration].astype(float), labels, data[event].astype(int)
+    )
     return pd.DataFrame(
         {
             "test_statistic": [float(result.test_statistic)],
             "df": [int(result.degrees_of_freedom)],
             "p": [float(result.p_value)],
             "n": [len(data)],
-            "events": [int(data[event].sum())],
+            "events": [events],
             "groups": [int(n_groups)],
         }
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cox models
 
 
 @dataclass
@@ -313,7 +577,7 @@ class CoxResult:
     robust : bool
         Whether standard errors are sandwich (cluster-)robust.
     ties : str
-        Tie handling (always ``"efron"``).
+        Tie handling, ``"efron"`` or ``"breslow"``.
     warnings : list of str
         Warnings raised while fitting (e.g. convergence).
     n_intervals : int
@@ -333,24 +597,127 @@ class CoxResult:
     n_intervals: int = 0
 
 
-def _design(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Numeric design columns; categorical covariates become indicators (first level dropped)."""
-    parts = []
-    for name in covariates:
-        col = frame[name]
-        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            parts.append(col.astype(float).rename(name))
+Term = tuple[str, ...]
+
+
+def _parse_terms(frame: pd.DataFrame, covariates: list[str], function: str) -> list[Term]:
+    """Covariate entries as terms: a column, ``a:b`` (interaction) or ``a*b`` (a + b + a:b).
+
+    A name that is a column of the frame is always that column, whatever characters it holds.
+    Main effects come first, then interactions by degree, as in R's model formulae.
+    """
+    terms: list[Term] = []
+    for raw in covariates:
+        if not isinstance(raw, str) or not raw.strip():
+            raise BadInput(function, None, f"covariates must be column names, got {raw!r}")
+        name = raw.strip()
+        if name in frame.columns or raw in frame.columns:
+            found = [(name if name in frame.columns else raw,)]
+        elif "*" in name or ":" in name:
+            factors = [tuple(f.strip() for f in part.split(":")) for part in name.split("*")]
+            if any(not f for part in factors for f in part):
+                raise BadInput(function, None, f"the term {raw!r} has an empty part")
+            found = []
+            for size in range(1, len(factors) + 1):
+                for combo in itertools.combinations(factors, size):
+                    found.append(tuple(dict.fromkeys(itertools.chain.from_iterable(combo))))
         else:
-            dummies = pd.get_dummies(col.astype("category"), prefix=name, prefix_sep="=")
-            parts.append(dummies.iloc[:, 1:].astype(float))
-    design = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    return design, list(design.columns)
+            found = [(name,)]
+        for term in found:
+            if not any(set(term) == set(t) for t in terms):
+                terms.append(term)
+    return sorted(terms, key=len)
 
 
-def _summary_from_lifelines(summary: pd.DataFrame) -> pd.DataFrame:
+def _factor_columns(data: pd.DataFrame, column: str, function: str) -> list[tuple[str, np.ndarray]]:
+    """The design columns of one covariate: itself (numbers, booleans) or level indicators."""
+    series = data[column]
+    kinds = {type(v) for v in series}
+    if pdt.is_bool_dtype(series) or pdt.is_numeric_dtype(series) or kinds <= {bool, np.bool_}:
+        values = series.astype(float).to_numpy()
+        if np.nanstd(values) == 0:
+            raise BadInput(
+                function,
+                column,
+                f"does not vary (only {_plain(values[0])!r}) in the complete rows; it cannot explain "
+                "anything",
+            )
+        return [(column, values)]
+    levels = (
+        [c for c in series.cat.categories if (series == c).any()]
+        if isinstance(series.dtype, pd.CategoricalDtype)
+        else sorted(series.unique(), key=str)
+    )
+    if len(levels) < 2:
+        raise BadInput(
+            function,
+            column,
+            f"does not vary (only {[_plain(v) for v in levels[:1]]!r}) in the complete rows; it cannot explain "
+            "anything",
+        )
+    return [(f"{column}={level}", (series == level).to_numpy(dtype=float)) for level in levels[1:]]
+
+
+def _design(data: pd.DataFrame, terms: list[Term], function: str) -> tuple[np.ndarray, list[str]]:
+    """Numeric design matrix and its term names; refuses constant columns.
+
+    Categorical covariates become indicators for every level but the first (``name=level``);
+    an interaction is the product of its factors' columns (``a:b``, ``a:b=level``).
+    """
+    per_column = {c: _factor_columns(data, c, function) for term in terms for c in term}
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for term in terms:
+        for combo in itertools.product(*(per_column[c] for c in term)):
+            name = ":".join(n for n, _ in combo)
+            values = np.prod(np.vstack([v for _, v in combo]), axis=0)
+            if len(term) > 1 and np.nanstd(values) == 0:
+                raise BadInput(function, name, "does not vary in the complete rows")
+            names.append(name)
+            columns.append(values)
+    matrix = np.column_stack(columns) if columns else np.empty((len(data), 0))
+    return matrix, names
+
+
+def _require_not_collinear(matrix: np.ndarray, names: list[str], function: str) -> None:
+    """Each design column adds a dimension to the ones before it (after centring)."""
+    centred = matrix - matrix.mean(axis=0)
+    rank = 0
+    for j in range(matrix.shape[1]):
+        new_rank = np.linalg.matrix_rank(centred[:, : j + 1])
+        if new_rank == rank:
+            raise BadInput(
+                function,
+                names[j],
+                "is a linear combination of the covariates before it (collinear); leave one out",
+            )
+        rank = new_rank
+
+
+def _summary_table(
+    names: list[str], coef: np.ndarray, se: np.ndarray, alpha: float
+) -> pd.DataFrame:
+    z_crit = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = coef / se
+    return pd.DataFrame(
+        {
+            "term": names,
+            "coef": coef,
+            "hr": np.exp(coef),
+            "se": se,
+            "hr_lower": np.exp(coef - z_crit * se),
+            "hr_upper": np.exp(coef + z_crit * se),
+            "z": z,
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
+
+
+def _summary_from_lifelines(summary: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     out = pd.DataFrame(
         {
-            "term": [str(t) for t in summary.index],
+            "term": [names.get(str(t), str(t)) for t in summary.index],
             "coef": summary["coef"].to_numpy(),
             "hr": summary["exp(coef)"].to_numpy(),
             "se": summary["se(coef)"].to_numpy(),
@@ -372,106 +739,129 @@ def _lr_test(model: CoxPHFitter | CoxTimeVaryingFitter) -> dict[str, float]:
     }
 
 
-def cox(
-    frame: pd.DataFrame,
-    duration: str,
-    event: str,
-    covariates: Sequence[str],
-    cluster: str | None = None,
-    strata: str | Sequence[str] | None = None,
-    alpha: float = 0.05,
+def _not_estimable(function: str, exc: Exception) -> BadInput:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return BadInput(
+        function,
+        None,
+        "the model is not estimable on these rows (the partial likelihood has no finite "
+        f"maximum or is singular, e.g. a covariate separates events from non-events): {reason}",
+    )
+
+
+@dataclass
+class _BreslowFit:
+    coef: np.ndarray
+    variance: np.ndarray
+    loglik: float
+    loglik_null: float
+    linear_predictor: np.ndarray
+    score_residuals: np.ndarray
+    converged: bool
+
+
+def _breslow(
+    start: np.ndarray,
+    stop: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    strata: np.ndarray,
     *,
-    rules: Minimums = RULES,
-) -> CoxResult:
-    """Cox proportional-hazards model (Efron ties), as R's ``coxph``.
+    max_iter: int = 100,
+) -> _BreslowFit:
+    """Newton–Raphson on the Breslow partial likelihood for (start, stop] data, with strata.
 
-    Parameters
-    ----------
-    frame : DataFrame
-        One row per subject.
-    duration, event : str
-        Follow-up time (> 0) and 0/1 event columns.
-    covariates : sequence of str
-        Covariate columns. Numeric and boolean columns enter as they are; other columns become
-        indicators for every level but the first (term ``name=level``).
-    cluster : str, optional
-        Cluster column (e.g. jobcoach_id): standard errors become the clustered sandwich
-        (robust) estimate, as ``coxph(..., cluster=)``.
-    strata : str or sequence of str, optional
-        Stratify the baseline hazard by these columns.
-    alpha : float
-        1 - confidence level of the hazard-ratio intervals.
-    rules : Minimums
-        Minimum data (:mod:`analysis.minimum_data`), checked on the complete rows.
-
-    Returns
-    -------
-    CoxResult
-        ``summary`` with columns term, coef, hr, se, hr_lower, hr_upper, z, p; ``n``, ``events``,
-        ``concordance``, ``loglik``, ``lr_test`` (stat, df, p) and ``ph_check`` (term,
-        test_statistic, p).
-
-    Raises
-    ------
-    TooLittleData
-        With fewer than ``rules.events_per_covariate`` events per design column, or a stratum
-        with fewer than ``rules.events_per_stratum`` events.
+    At each event time t of a stratum, with risk set R (start < t <= stop) and d events,
+    the log-likelihood adds sum over the events of x·b - d log sum over R of exp(x·b), the
+    score sum over the events of x - d x̄, and the information d (sum_R w x x' / W - x̄ x̄'),
+    with w = exp(x·b), W = sum_R w and x̄ = sum_R w x / W. Right-censored data are the case
+    start = -inf. Steps that lower the likelihood are halved, as in R's ``coxph``.
     """
-    covs = _as_list(covariates)
-    strata_cols = _as_list(strata)
-    if not covs:
-        raise ValueError("cox needs at least one covariate")
-    needed = [duration, event, *covs, *strata_cols] + ([cluster] if cluster else [])
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks columns {missing}")
-    data = frame[list(dict.fromkeys(needed))].dropna()
-    if len(data) == 0:
-        raise ValueError("no complete rows to fit")
-    if (data[duration] <= 0).any():
-        raise ValueError(f"column {duration!r} must be > 0")
-    design, _ = _design(data, covs)
-    events = data[event].astype(int)
-    per_stratum = events.groupby(_group_labels(data, strata_cols)).sum() if strata_cols else None
-    require(
-        cox_shortfall(
-            int(events.sum()),
-            design.shape[1],
-            stratum_events=None if per_stratum is None else per_stratum.to_dict(),
-            rules=rules,
-        )
-    )
-    fit_frame = pd.concat([data[[duration, event]].astype(float), design], axis=1)
-    extra = [c for c in strata_cols + ([cluster] if cluster else []) if c not in fit_frame]
-    fit_frame = pd.concat([fit_frame, data[extra]], axis=1)
-    caught: list[str] = []
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        model = CoxPHFitter(alpha=alpha).fit(
-            fit_frame,
-            duration_col=duration,
-            event_col=event,
-            cluster_col=cluster,
-            robust=cluster is not None,
-            strata=strata_cols or None,
-        )
-        caught += [str(r.message) for r in records]
-    ph = _ph_check(model, fit_frame)
-    return CoxResult(
-        summary=_summary_from_lifelines(model.summary),
-        n=len(fit_frame),
-        events=int(fit_frame[event].sum()),
-        concordance=float(model.concordance_index_),
-        loglik=float(model.log_likelihood_),
-        lr_test=_lr_test(model),
-        ph_check=ph,
-        robust=cluster is not None,
-        warnings=caught,
-        n_intervals=len(fit_frame),
-    )
+    n, p = x.shape
+    centred = x - x.mean(axis=0)
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    for s in np.unique(strata):
+        in_s = strata == s
+        for t in np.unique(stop[in_s & (event == 1)]):
+            risk = np.flatnonzero(in_s & (start < t) & (stop >= t))
+            dead = np.flatnonzero(in_s & (stop == t) & (event == 1))
+            groups.append((risk, dead))
+
+    def evaluate(beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        eta = centred @ beta
+        loglik, score, info = 0.0, np.zeros(p), np.zeros((p, p))
+        for risk, dead in groups:
+            e = eta[risk]
+            top = e.max()
+            w = np.exp(e - top)
+            total = w.sum()
+            xr = centred[risk]
+            mean = w @ xr / total
+            d = len(dead)
+            loglik += eta[dead].sum() - d * (top + np.log(total))
+            score += centred[dead].sum(axis=0) - d * mean
+            info += d * ((xr.T * w) @ xr / total - np.outer(mean, mean))
+        return loglik, score, info
+
+    beta = np.zeros(p)
+    loglik, score, info = evaluate(beta)
+    loglik_null = loglik
+    converged = False
+    for _ in range(max_iter):
+        step = np.linalg.solve(info, score)
+        candidate = beta + step
+        new_loglik, new_score, new_info = evaluate(candidate)
+        halvings = 0
+        while (not np.isfinite(new_loglik) or new_loglik < loglik - 1e-12) and halvings < 30:
+            step = step / 2
+            candidate = beta + step
+            new_loglik, new_score, new_info = evaluate(candidate)
+            halvings += 1
+        beta, loglik, score, info = candidate, new_loglik, new_score, new_info
+        if np.max(np.abs(step)) < 1e-10 * max(1.0, np.max(np.abs(beta))):
+            converged = True
+            break
+    variance = np.linalg.inv(info)
+    eta = centred @ beta
+    # score residuals (for the robust variance): each row's share of the score at the estimate
+    residuals = np.zeros((n, p))
+    for risk, dead in groups:
+        e = eta[risk]
+        w = np.exp(e - e.max())
+        total = w.sum()
+        mean = w @ centred[risk] / total
+        residuals[dead] += centred[dead] - mean
+        residuals[risk] -= len(dead) * (w / total)[:, None] * (centred[risk] - mean)
+    return _BreslowFit(beta, variance, float(loglik), float(loglik_null), eta, residuals, converged)
 
 
-def _ph_check(model: CoxPHFitter, fit_frame: pd.DataFrame) -> pd.DataFrame:
+def _breslow_result(
+    fit: _BreslowFit,
+    names: list[str],
+    alpha: float,
+    cluster: np.ndarray | None,
+    function: str,
+) -> tuple[pd.DataFrame, dict[str, float], list[str]]:
+    caught = []
+    if not fit.converged or not np.isfinite(fit.coef).all():
+        raise _not_estimable(function, ValueError("Newton–Raphson did not converge"))
+    variance = fit.variance
+    if cluster is not None:
+        dfbeta = fit.score_residuals @ fit.variance
+        sums = pd.DataFrame(dfbeta).groupby(cluster).sum().to_numpy()
+        variance = sums.T @ sums
+    se = np.sqrt(np.diag(variance))
+    if not np.isfinite(se).all():
+        raise _not_estimable(function, ValueError("the information matrix is singular"))
+    if np.max(np.abs(fit.coef)) > 20:
+        caught.append("a coefficient is very large; it may be infinite (monotone likelihood)")
+    stat = 2 * (fit.loglik - fit.loglik_null)
+    df = float(len(names))
+    lr = {"stat": float(stat), "df": df, "p": float(stats.chi2.sf(stat, df))}
+    return _summary_table(names, fit.coef, se, alpha), lr, caught
+
+
+def _ph_check(model: CoxPHFitter, fit_frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     columns = ["term", "test_statistic", "p"]
     try:
         with warnings.catch_warnings():
@@ -486,12 +876,188 @@ def _ph_check(model: CoxPHFitter, fit_frame: pd.DataFrame) -> pd.DataFrame:
     terms = index.get_level_values(0) if isinstance(index, pd.MultiIndex) else index
     out = pd.DataFrame(
         {
-            "term": [str(t) for t in terms],
+            "term": [names.get(str(t), str(t)) for t in terms],
             "test_statistic": summary["test_statistic"].to_numpy(dtype=float),
             "p": summary["p"].to_numpy(dtype=float),
         }
     )
     return out[columns].reset_index(drop=True)
+
+
+def _require_ties(ties: object, function: str) -> str:
+    if ties not in TIES:
+        raise BadInput(function, None, f'ties must be "efron" or "breslow", got {ties!r}')
+    return str(ties)
+
+
+def cox(
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    strata: str | Sequence[str] | None = None,
+    alpha: float = 0.05,
+    *,
+    ties: str = "efron",
+    rules: Minimums = RULES,
+) -> CoxResult:
+    """Cox proportional-hazards model, as R's ``coxph``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per subject.
+    duration, event : str
+        Follow-up time (> 0) and 0/1 event columns.
+    covariates : sequence of str
+        Covariate columns, or terms: ``"a:b"`` is the interaction (product) of a and b,
+        ``"a*b"`` stands for a, b and a:b (as in R formulae). Numeric and boolean columns enter
+        as they are; other columns become indicators for every level but the first (term
+        ``name=level``; in an interaction ``a:name=level``). Any column name works, Python
+        keywords (``class``, ``lambda``) and names with dots or spaces included; a name that is
+        a column is never read as a term.
+    cluster : str, optional
+        Cluster column (e.g. jobcoach_id): standard errors become the clustered sandwich
+        (robust) estimate, as ``coxph(..., cluster=)``.
+    strata : str or sequence of str, optional
+        Stratify the baseline hazard by these columns.
+    alpha : float
+        1 - confidence level of the hazard-ratio intervals.
+    ties : {"efron", "breslow"}
+        Tie handling, as ``coxph(ties=)``. Efron (R's default) is fitted by lifelines; Breslow
+        by Newton–Raphson on the Breslow partial likelihood here (lifelines has no Breslow).
+        With Breslow the proportional-hazards check (``ph_check``) is lifelines' test on the
+        Efron fit of the same design: lifelines computes it only for its own fits.
+    rules : Minimums
+        Minimum data (:mod:`analysis.minimum_data`), checked on the complete rows.
+
+    Returns
+    -------
+    CoxResult
+        ``summary`` with columns term, coef, hr, se, hr_lower, hr_upper, z, p; ``n``, ``events``,
+        ``concordance``, ``loglik``, ``lr_test`` (stat, df, p), ``ph_check`` (term,
+        test_statistic, p) and ``ties``.
+
+    Raises
+    ------
+    BadInput
+        For a missing column, durations that are not positive finite numbers, an event column
+        that is not 0/1, a covariate holding dates or mixed values, a covariate (or
+        interaction) that does not vary or is collinear with others, no complete rows, an
+        unknown ``ties``, or a likelihood without a finite maximum.
+    TooLittleData
+        Without events, with fewer than ``rules.events_per_covariate`` events per design column,
+        or a stratum with fewer than ``rules.events_per_stratum`` events.
+    """
+    function = "cox"
+    ties = _require_ties(ties, function)
+    alpha = _require_alpha(alpha, function)
+    covs = _as_list(covariates, function, "covariates")
+    strata_cols = _as_list(strata, function, "strata")
+    if cluster is not None and (not isinstance(cluster, str) or not cluster):
+        raise BadInput(function, None, f"cluster must name a column, got {cluster!r}")
+    if not covs:
+        raise BadInput(function, None, "needs at least one covariate")
+    frame = require_frame(frame, function)
+    terms = _parse_terms(frame, covs, function)
+    term_columns = list(dict.fromkeys(c for term in terms for c in term))
+    needed = list(
+        dict.fromkeys(
+            [duration, event, *term_columns, *strata_cols, *([cluster] if cluster else [])]
+        )
+    )
+    frame = _require_present(frame, needed, function)
+    _require_duration_event(frame, duration, event, function, positive=True)
+    for column in term_columns:
+        _require_covariate(frame, column, function)
+    data = frame[needed].dropna()
+    if len(data) == 0:
+        raise _no_complete_rows(function, needed)
+    events = data[event].astype(int)
+    matrix, names = _design(data, terms, function)
+    per_stratum = events.groupby(_group_labels(data, strata_cols)).sum() if strata_cols else None
+    require(
+        cox_shortfall(
+            int(events.sum()),
+            len(names),
+            stratum_events=None if per_stratum is None else per_stratum.to_dict(),
+            rules=rules,
+        )
+    )
+    if events.sum() == 0:
+        raise _no_events("cox")
+    _require_not_collinear(matrix, names, function)
+    # lifelines sees internal names only, so any column name (keywords, ':' and '=') works
+    internal = [f"x{j}" for j in range(len(names))]
+    back = dict(zip(internal, names, strict=True))
+    fit_frame = pd.DataFrame(matrix, columns=internal, index=data.index)
+    fit_frame.insert(0, "_event", events.astype(float))
+    fit_frame.insert(0, "_time", data[duration].astype(float))
+    strata_internal = []
+    for i, column in enumerate(strata_cols):
+        fit_frame[f"_stratum{i}"] = data[column].astype(str)
+        strata_internal.append(f"_stratum{i}")
+    if cluster:
+        fit_frame["_cluster"] = data[cluster].astype(str)
+    caught: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            model = CoxPHFitter(alpha=alpha).fit(
+                fit_frame,
+                duration_col="_time",
+                event_col="_event",
+                cluster_col="_cluster" if cluster else None,
+                robust=cluster is not None,
+                strata=strata_internal or None,
+            )
+            caught += [str(r.message) for r in records]
+    except (ConvergenceError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+        if ties == "efron":
+            raise _not_estimable(function, exc) from None
+        model = None
+    ph = (
+        _ph_check(model, fit_frame, back)
+        if model is not None
+        else pd.DataFrame({"term": ["error"], "test_statistic": [np.nan], "p": [np.nan]})
+    )
+    if ties == "efron":
+        assert model is not None
+        return CoxResult(
+            summary=_summary_from_lifelines(model.summary, back),
+            n=len(fit_frame),
+            events=int(events.sum()),
+            concordance=float(model.concordance_index_),
+            loglik=float(model.log_likelihood_),
+            lr_test=_lr_test(model),
+            ph_check=ph,
+            robust=cluster is not None,
+            ties=ties,
+            warnings=caught,
+            n_intervals=len(fit_frame),
+        )
+    times = data[duration].to_numpy(dtype=float)
+    labels = _group_labels(data, strata_cols).to_numpy()
+    try:
+        fit = _breslow(np.full(len(times), -np.inf), times, events.to_numpy(), matrix, labels)
+    except np.linalg.LinAlgError as exc:
+        raise _not_estimable(function, exc) from None
+    clusters = data[cluster].astype(str).to_numpy() if cluster else None
+    summary, lr, notes = _breslow_result(fit, names, alpha, clusters, function)
+    return CoxResult(
+        summary=summary,
+        n=len(data),
+        events=int(events.sum()),
+        concordance=float(concordance_index(times, -fit.linear_predictor, events.to_numpy())),
+        loglik=fit.loglik,
+        lr_test=lr,
+        ph_check=ph,
+        robust=cluster is not None,
+        ties=ties,
+        warnings=notes,
+        n_intervals=len(data),
+    )
 
 
 def cox_time_varying(
@@ -503,6 +1069,7 @@ def cox_time_varying(
     covariates: Sequence[str],
     alpha: float = 0.05,
     *,
+    ties: str = "efron",
     rules: Minimums = RULES,
 ) -> CoxResult:
     """Cox model with time-varying covariates on a counting-process frame (start, stop].
@@ -515,13 +1082,16 @@ def cox_time_varying(
     id : str
         Subject column.
     start, stop : str
-        Interval bounds (stop > start).
+        Interval bounds (stop > start); a subject's intervals must not overlap.
     event : str
         1 if the event happens at ``stop``.
     covariates : sequence of str
-        Covariate columns (categorical ones become indicators as in :func:`cox`).
+        Covariate columns or terms (``a:b``, ``a*b``), as in :func:`cox`.
     alpha : float
         1 - confidence level.
+    ties : {"efron", "breslow"}
+        Tie handling, as ``coxph(Surv(start, stop, event) ~ ..., ties=)``; Breslow is fitted
+        here by Newton–Raphson (lifelines has Efron only).
     rules : Minimums
         Minimum data (:mod:`analysis.minimum_data`), checked on the complete rows.
 
@@ -534,40 +1104,115 @@ def cox_time_varying(
 
     Raises
     ------
+    BadInput
+        As :func:`cox`, and for intervals with stop <= start or overlapping intervals of one
+        subject.
     TooLittleData
-        With fewer than ``rules.events_per_covariate`` events per design column.
+        Without events, or with fewer than ``rules.events_per_covariate`` events per design
+        column.
     """
-    covs = _as_list(covariates)
+    function = "cox_time_varying"
+    ties = _require_ties(ties, function)
+    alpha = _require_alpha(alpha, function)
+    covs = _as_list(covariates, function, "covariates")
     if not covs:
-        raise ValueError("cox_time_varying needs at least one covariate")
-    needed = [id, start, stop, event, *covs]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks columns {missing}")
+        raise BadInput(function, None, "needs at least one covariate")
+    frame = require_frame(frame, function)
+    terms = _parse_terms(frame, covs, function)
+    term_columns = list(dict.fromkeys(c for term in terms for c in term))
+    needed = list(dict.fromkeys([id, start, stop, event, *term_columns]))
+    frame = _require_present(frame, needed, function)
+    require_numeric(frame, start, function)
+    require_numeric(frame, stop, function)
+    require_binary(frame, event, function)
+    for column in term_columns:
+        _require_covariate(frame, column, function)
     data = frame[needed].dropna()
-    if (data[stop] <= data[start]).any():
-        raise ValueError(f"{stop!r} must be greater than {start!r}")
-    design, _ = _design(data, covs)
-    require(cox_shortfall(int(data[event].sum()), design.shape[1], time_varying=True, rules=rules))
-    fit_frame = pd.concat([data[[id]], data[[start, stop, event]].astype(float), design], axis=1)
-    caught: list[str] = []
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        model = CoxTimeVaryingFitter(alpha=alpha).fit(
-            fit_frame, id_col=id, event_col=event, start_col=start, stop_col=stop
+    if len(data) == 0:
+        raise _no_complete_rows(function, needed)
+    begin = data[start].astype(float)
+    end = data[stop].astype(float)
+    bad = data[end <= begin]
+    if len(bad):
+        first = bad.iloc[0]
+        raise BadInput(
+            function,
+            stop,
+            f"must be greater than {start!r} in every row (subject {_plain(first[id])!r}: "
+            f"{_plain(first[start])!r} to {_plain(first[stop])!r})",
         )
-        caught += [str(r.message) for r in records]
+    order = data.assign(_b=begin, _e=end).sort_values([id, "_b"], kind="stable")
+    previous_end = order.groupby(id, sort=False)["_e"].shift()
+    overlapping = order[order["_b"] < previous_end]
+    if len(overlapping):
+        raise BadInput(
+            function,
+            start,
+            f"has overlapping intervals for subject {_plain(overlapping.iloc[0][id])!r}; each "
+            "subject's "
+            "intervals must follow one another",
+        )
+    events = data[event].astype(int)
+    matrix, names = _design(data, terms, function)
+    require(cox_shortfall(int(events.sum()), len(names), time_varying=True, rules=rules))
+    if events.sum() == 0:
+        raise _no_events("cox_time_varying")
+    _require_not_collinear(matrix, names, function)
+    if ties == "breslow":
+        try:
+            fit = _breslow(
+                begin.to_numpy(), end.to_numpy(), events.to_numpy(), matrix, np.zeros(len(data))
+            )
+        except np.linalg.LinAlgError as exc:
+            raise _not_estimable(function, exc) from None
+        summary, lr, notes = _breslow_result(fit, names, alpha, None, function)
+        return CoxResult(
+            summary=summary,
+            n=int(data[id].nunique()),
+            events=int(events.sum()),
+            concordance=float("nan"),
+            loglik=fit.loglik,
+            lr_test=lr,
+            ph_check=pd.DataFrame(columns=["term", "test_statistic", "p"]),
+            ties=ties,
+            warnings=notes,
+            n_intervals=len(data),
+        )
+    internal = [f"x{j}" for j in range(len(names))]
+    back = dict(zip(internal, names, strict=True))
+    fit_frame = pd.DataFrame(matrix, columns=internal, index=data.index)
+    fit_frame.insert(0, "_event", events.astype(float))
+    fit_frame.insert(0, "_stop", end)
+    fit_frame.insert(0, "_start", begin)
+    fit_frame.insert(0, "_id", data[id].to_numpy())
+    caught: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            model = CoxTimeVaryingFitter(alpha=alpha).fit(
+                fit_frame, id_col="_id", event_col="_event", start_col="_start", stop_col="_stop"
+            )
+            caught += [str(r.message) for r in records]
+    except (ConvergenceError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+        raise _not_estimable(function, exc) from None
     return CoxResult(
-        summary=_summary_from_lifelines(model.summary),
-        n=int(fit_frame[id].nunique()),
-        events=int(fit_frame[event].sum()),
+        summary=_summary_from_lifelines(model.summary, back),
+        n=int(data[id].nunique()),
+        events=int(events.sum()),
         concordance=float("nan"),
         loglik=float(model.log_likelihood_),
         lr_test=_lr_test(model),
         ph_check=pd.DataFrame(columns=["term", "test_statistic", "p"]),
+        ties=ties,
         warnings=caught,
         n_intervals=len(fit_frame),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# competing risks
+
+CENSORING_CODES = ("0", "censored")
 
 
 def cumulative_incidence(
@@ -589,11 +1234,12 @@ def cumulative_incidence(
     frame : DataFrame
         One row per subject.
     duration : str
-        Follow-up time column.
+        Follow-up time column (>= 0; rows without one are dropped).
     event_type : str
         Column holding the end reason per subject; ``0``, ``"censored"`` or missing = censored.
     of : str or int
-        The end reason of interest; every other reason competes.
+        The end reason of interest; every other reason competes. It must occur in
+        ``event_type`` and must not be a censoring code.
     alpha : float
         1 - confidence level.
 
@@ -602,14 +1248,34 @@ def cumulative_incidence(
     DataFrame
         Columns time, cif, lower, upper, at_risk, n_events (of the reason of interest),
         n_competing, n. The first row is time 0 with cif 0.
+
+    Raises
+    ------
+    BadInput
+        For a missing column, durations that are not finite numbers >= 0, no rows with a
+        duration, ``of`` naming the censoring code, or ``of`` matching no row.
     """
-    for col in (duration, event_type):
-        if col not in frame.columns:
-            raise ValueError(f"frame lacks column {col!r}")
+    function = "cumulative_incidence"
+    alpha = _require_alpha(alpha, function)
+    frame = _require_present(frame, [duration, event_type], function)
+    require_numeric(frame, duration, function, nonnegative=True)
+    if of is None or (isinstance(of, float) and np.isnan(of)):
+        raise BadInput(function, event_type, "of must name an end reason, got a missing value")
+    if str(of) in CENSORING_CODES:
+        raise BadInput(function, event_type, f"of={of!r} is the censoring code, not an end reason")
     data = frame.dropna(subset=[duration])
+    if len(data) == 0:
+        raise _no_complete_rows(function, [duration])
     kinds = data[event_type]
-    censored = kinds.isna() | kinds.astype(str).isin(["0", "censored"])
+    censored = kinds.isna() | kinds.astype(str).isin(CENSORING_CODES)
     is_of = ~censored & (kinds.astype(str) == str(of))
+    if not is_of.any():
+        present = sorted({str(v) for v in kinds[~censored]})[:6]
+        raise BadInput(
+            function,
+            event_type,
+            f"has no row with the end reason {of!r} (end reasons found: {present})",
+        )
     is_any = ~censored
     times = data[duration].to_numpy(dtype=float)
     grid = np.unique(times)

@@ -12,7 +12,13 @@ million rows.
 
 The parametrisation is lme4's: ``theta`` holds each level's standard deviation relative to the
 residual one; the residual variance and the fixed effects are profiled out. The objective is
-minimised over ``theta`` with several optimizers and the best converged fit is kept.
+minimised over ``theta`` with several optimizers and the best converged fit is kept; Newton
+steps on the profiled objective then polish it (:func:`polish`), so that the variances agree
+with lme4's to many digits and the likelihood is never below its.
+
+The optimizer loop (:func:`fit_problem`), the convergence check and the polish take any problem
+with a ``forms(theta)`` method returning ``A'H⁻¹A`` and ``log|H|``; crossed random intercepts
+(:mod:`analysis.crossed_intercepts`) use them too.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse
 
-__all__ = ["NestedFit", "Structure", "fit_nested", "structure"]
+__all__ = ["NestedFit", "Structure", "fit_nested", "fit_problem", "polish", "problem", "structure"]
 
 # scipy names for the optimizer names mixed.fit speaks
 SCIPY_METHODS = {
@@ -42,6 +48,8 @@ OPTIONS: dict[str, dict[str, object]] = {
     "Nelder-Mead": {"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-12},
 }
 _LOG_2PI = float(np.log(2 * np.pi))
+POLISH_STEPS = 30
+"""Newton steps at most in :func:`polish` (0 switches the polish off)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,20 @@ class _Problem:
     n_obs: int
     n_fixed: int
 
+    @property
+    def n_theta(self) -> int:
+        """Relative standard deviations to estimate: one per level."""
+        return len(self.nest.members)
+
+    def forms(self, theta: np.ndarray) -> tuple[np.ndarray, float]:
+        """``A'H⁻¹A`` and ``log|H|`` at ``theta``."""
+        return _quadratic_forms(theta, self)
+
+
+def problem(design: np.ndarray, response: np.ndarray, nest: Structure) -> _Problem:
+    """The theta-free sums of a nested random-intercept model, for :func:`fit_problem`."""
+    return _problem(design, response, nest)
+
 
 def _problem(design: np.ndarray, response: np.ndarray, nest: Structure) -> _Problem:
     data = np.column_stack([np.asarray(design, dtype=float), np.asarray(response, dtype=float)])
@@ -151,7 +173,7 @@ def _profile(
     theta: np.ndarray, problem: _Problem, reml: bool
 ) -> tuple[float, np.ndarray, np.ndarray, float]:
     """-2 (RE)ML log-likelihood at ``theta``, with the profiled beta, (X'H⁻¹X)⁻¹ and sigma²."""
-    gram, logdet = _quadratic_forms(theta, problem)
+    gram, logdet = problem.forms(theta)
     p = problem.n_fixed
     xtx = gram[:p, :p]
     xty = gram[:p, p]
@@ -237,8 +259,37 @@ def fit_nested(
     (RE)ML log-likelihood (``-deviance / 2``), ``cov_beta`` the fixed effects' covariance
     ``sigma² (X'V⁻¹X)⁻¹`` as lme4 reports it. A fit without estimates has an empty ``beta``.
     """
-    problem = _problem(design, response, nest)
-    k = len(nest.members)
+    return fit_problem(_problem(design, response, nest), reml=reml, methods=methods)
+
+
+def _estimate(name: str, converged: bool, message: str, theta: np.ndarray, problem, reml):
+    try:
+        deviance, beta, xtx_inv, sigma2 = _profile(theta, problem, reml)
+    except np.linalg.LinAlgError as exc:
+        return _failed(name, str(exc), theta)
+    # scipy's own verdict is often "precision loss" at a flat optimum; lme4's check decides
+    converged = converged and bool(np.isfinite(deviance)) and _converged(theta, problem, reml)
+    return NestedFit(
+        method=name,
+        converged=converged,
+        message=message,
+        theta=theta,
+        beta=beta,
+        cov_beta=sigma2 * xtx_inv,
+        sigma2=sigma2,
+        loglik=-deviance / 2.0,
+    )
+
+
+def fit_problem(
+    problem: object, *, reml: bool = True, methods: Sequence[str] = ("lbfgs", "bfgs", "cg")
+) -> list[NestedFit]:
+    """Minimise the profiled deviance of ``problem`` with each optimizer, from every theta = 1.
+
+    ``problem`` has ``n_obs``, ``n_fixed``, ``n_theta`` and ``forms(theta)`` (``A'H⁻¹A`` for
+    ``A = [X y]`` and ``log|H|``). Returns one :class:`NestedFit` per optimizer, in order.
+    """
+    k = problem.n_theta
     start = np.ones(k)
     fits: list[NestedFit] = []
     unknown = [name for name in methods if name not in SCIPY_METHODS]
@@ -269,23 +320,77 @@ def fit_nested(
                 fits.append(_failed(name, str(exc), start))
                 continue
         theta = np.abs(np.asarray(found.x, dtype=float))
-        try:
-            deviance, beta, xtx_inv, sigma2 = _profile(theta, problem, reml)
-        except np.linalg.LinAlgError as exc:
-            fits.append(_failed(name, str(exc), theta))
-            continue
-        # scipy's own verdict is often "precision loss" at a flat optimum; lme4's check decides
-        converged = bool(np.isfinite(deviance)) and _converged(theta, problem, reml)
-        fits.append(
-            NestedFit(
-                method=name,
-                converged=converged,
-                message=str(found.message),
-                theta=theta,
-                beta=beta,
-                cov_beta=sigma2 * xtx_inv,
-                sigma2=sigma2,
-                loglik=-deviance / 2.0,
-            )
-        )
+        fits.append(_estimate(name, True, str(found.message), theta, problem, reml))
     return fits
+
+
+def _derivatives(f: object, theta: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian of ``f`` in the free coordinates."""
+    index = np.flatnonzero(free)
+    step = 1e-4 * np.maximum(1.0, np.abs(theta[index]))
+    k = len(index)
+    base = f(theta)
+    grad, hess = np.empty(k), np.empty((k, k))
+
+    def at(*moves: tuple[int, float]) -> float:
+        x = theta.copy()
+        for i, h in moves:
+            x[index[i]] += h
+        return f(np.abs(x))
+
+    for i in range(k):
+        up, down = at((i, step[i])), at((i, -step[i]))
+        grad[i] = (up - down) / (2 * step[i])
+        hess[i, i] = (up - 2 * base + down) / step[i] ** 2
+        for j in range(i):
+            hi, hj = step[i], step[j]
+            value = at((i, hi), (j, hj)) - at((i, hi), (j, -hj))
+            value += at((i, -hi), (j, -hj)) - at((i, -hi), (j, hj))
+            hess[i, j] = hess[j, i] = value / (4 * hi * hj)
+    return grad, hess
+
+
+def polish(fit: NestedFit, problem: object, *, reml: bool = True) -> NestedFit:
+    """Newton steps on the profiled deviance from ``fit.theta``, with a halving line search.
+
+    Parameters at zero (a variance on the boundary) stay there; the others move while the
+    deviance falls. Returns a fit named ``newton`` (its ``message`` names the start), or
+    ``fit`` itself when it has no estimates or :data:`POLISH_STEPS` is 0.
+    """
+    if POLISH_STEPS <= 0 or fit.beta.size == 0 or not np.isfinite(fit.loglik):
+        return fit
+
+    def f(x: np.ndarray) -> float:
+        return _objective(x, problem, reml)
+
+    theta = np.asarray(fit.theta, dtype=float).copy()
+    best = f(theta)
+    if not np.isfinite(best):
+        return fit
+    for _ in range(POLISH_STEPS):
+        free = theta > 1e-7
+        if not free.any():
+            break
+        grad, hess = _derivatives(f, theta, free)
+        try:
+            np.linalg.cholesky(hess)
+            move = -np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            # not convex here: a gradient step scaled by the curvature's size
+            move = -grad / max(float(np.max(np.abs(np.diag(hess)))), 1.0)
+        size, improved = 1.0, False
+        while size > 1e-6:
+            candidate = theta.copy()
+            candidate[free] = np.maximum(theta[free] + size * move, 0.0)
+            value = f(candidate)
+            if value < best:
+                improved = True
+                break
+            size /= 2
+        if not improved:
+            break
+        shift = float(np.max(np.abs(candidate - theta) / np.maximum(1.0, np.abs(theta))))
+        theta, best = candidate, value
+        if shift < 1e-12:
+            break
+    return _estimate("newton", True, f"Newton polish from {fit.method}", theta, problem, reml)

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from analysis import mixed
+from analysis.minimum_data import Minimums, TooLittleData
+from analysis.validation import BadInput
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,185 @@ def test_incomplete_rows_are_dropped(sleepstudy):
     frame.loc[frame.index[:5], "Reaction"] = np.nan
     result = mixed.fit(frame, "Reaction ~ Days", groups="Subject")
     assert result.n_obs == 175
+
+
+# -- bad frames are refused at the door, by column ---------------------------------------------
+
+LOOSE = Minimums(
+    mixed_units=1, mixed_observations_per_unit=1, mixed_observations_per_fixed_effect=1
+)
+
+
+def _frame(seed: int = 0, groups: int = 12, per_group: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(groups), per_group)
+    x = rng.normal(size=len(g))
+    treatment = rng.choice(["control", "treated"], len(g))
+    y = 1 + 0.5 * x + (treatment == "treated") * 0.3 + rng.normal(0, 0.8, groups)[g]
+    return pd.DataFrame(
+        {"g": g, "x": x, "age": rng.uniform(18, 30, len(g)), "treatment": treatment,
+         "y": y + rng.normal(size=len(g))}
+    )  # fmt: skip
+
+
+def test_an_outcome_of_numbers_as_text_is_refused_by_name():
+    frame = _frame()
+    frame["y"] = frame["y"].round(2).astype(str)
+    for engine in ("auto", "statsmodels"):
+        with pytest.raises(BadInput, match=r"column 'y' holds text .*must hold numbers") as caught:
+            mixed.fit(frame, "y ~ x", groups="g", engine=engine)
+        assert caught.value.column == "y"
+
+
+def test_a_covariate_of_numbers_as_text_is_refused_unless_asked_for_as_categories():
+    frame = _frame()
+    frame["x"] = frame["x"].round(1).astype(str)
+    with pytest.raises(BadInput, match=r"column 'x' holds numbers as text.*C\(x\)"):
+        mixed.fit(frame, "y ~ x", groups="g")
+    frame["level"] = (frame.index % 3).astype(str)
+    result = mixed.fit(frame, "y ~ C(level)", groups="g")
+    assert "C(level)[T.1]" in set(result.fixed["term"])
+    # honest text categories are fine
+    assert "treatment[T.treated]" in set(
+        mixed.fit(frame, "y ~ treatment", groups="g").fixed["term"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("formula", "groups", "column"),
+    [("y ~ x + missing", "g", "missing"), ("y ~ x", "nogroup", "nogroup"),
+     ("nothere ~ x", "g", "nothere"), ("y ~ x + (1 | nogroup)", None, "nogroup"),
+     ("y ~ Q('a b')", "g", "a b")],
+)  # fmt: skip
+def test_missing_columns_are_named(formula, groups, column):
+    with pytest.raises(BadInput, match="is not in the frame") as caught:
+        mixed.fit(_frame(), formula, groups=groups)
+    assert caught.value.column == column
+
+
+def test_several_missing_columns_are_named_at_once():
+    with pytest.raises(BadInput, match=r"lacks the columns \['a', 'b', 'h'\]"):
+        mixed.fit(_frame(), "y ~ a + b", groups="h")
+
+
+def test_one_group_is_not_estimable_whatever_the_rules():
+    frame = _frame().assign(g=1)
+    with pytest.raises(TooLittleData):
+        mixed.fit(frame, "y ~ x", groups="g")
+    for engine in ("auto", "statsmodels"):
+        with pytest.raises(BadInput, match="not estimable because it has one group only"):
+            mixed.fit(frame, "y ~ x", groups="g", rules=LOOSE, engine=engine)
+
+
+def test_one_row_per_group_is_not_estimable_whatever_the_rules():
+    frame = _frame(per_group=1, groups=40)
+    with pytest.raises(TooLittleData):
+        mixed.fit(frame, "y ~ x", groups="g")
+    for engine in ("auto", "statsmodels"):
+        with pytest.raises(BadInput, match="not estimable because every group has one row") as e:
+            mixed.fit(frame, "y ~ x", groups="g", rules=LOOSE, engine=engine)
+        assert e.value.column == "g"
+    with pytest.raises(BadInput, match="not estimable because every group has one row"):
+        mixed.fit(frame, "y ~ x", groups="g", re_formula="~x", rules=LOOSE)
+
+
+def test_two_levels_that_group_alike_are_not_estimable():
+    frame = _frame().assign(h=lambda f: f["g"] + 100)
+    with pytest.raises(BadInput, match="groups the rows exactly as 'g'"):
+        mixed.fit(frame, "y ~ x + (1 | g) + (1 | h)")
+
+
+def test_no_library_error_escapes_for_bad_frames():
+    frame = _frame()
+    cases = [
+        (frame, "y ~ x +", {"groups": "g"}),  # patsy cannot parse
+        (frame, "y ~ x + (", {"groups": "g"}),
+        (frame, "y x", {"groups": "g"}),
+        (frame.assign(y=3.0), "y ~ x", {"groups": "g"}),  # outcome does not vary
+        (frame.assign(x=np.inf), "y ~ x", {"groups": "g"}),
+        (frame.assign(x=pd.Timestamp("2024-01-01")), "y ~ x", {"groups": "g"}),
+        (frame.assign(x=2 * frame["age"]), "y ~ x + age", {"groups": "g"}),  # collinear
+        (frame.assign(y=np.nan), "y ~ x", {"groups": "g"}),  # no complete row
+        (frame.assign(g=np.nan), "y ~ x", {"groups": "g"}),
+        (frame, "y ~ x", {}),  # no grouping at all
+        (frame, "y ~ x + (1 | g)", {"groups": "g"}),  # both ways at once
+        (frame, "y ~ x + (1 || g)", {}),
+        (frame.to_dict(), "y ~ x", {"groups": "g"}),
+        (frame, "y ~ x", {"groups": "g", "engine": "fast"}),
+    ]
+    for data, formula, kwargs in cases:
+        with pytest.raises(BadInput):
+            mixed.fit(data, formula, **kwargs)
+
+
+def test_icc_refuses_what_is_not_a_result():
+    with pytest.raises(BadInput, match="expects a MixedResult"):
+        mixed.icc(pd.DataFrame())
+
+
+def test_a_true_false_outcome_is_fitted_as_numbers():
+    frame = _frame().assign(y=lambda f: f["y"] > 1)
+    result = mixed.fit(frame, "y ~ x", groups="g")
+    assert result.n_obs == len(frame) and list(result.fixed["term"]) == ["Intercept", "x"]
+
+
+# -- interactions and column names patsy cannot read -------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["nested", "crossed", "statsmodels"])
+def test_interactions_have_their_names_in_every_engine(engine):
+    frame = _frame()
+    result = mixed.fit(frame, "y ~ age * treatment", groups="g", engine=engine)
+    terms = list(result.fixed["term"])
+    assert terms == ["Intercept", "treatment[T.treated]", "age", "age:treatment[T.treated]"]
+    colon = mixed.fit(frame, "y ~ age + treatment + age:treatment", groups="g", engine=engine)
+    np.testing.assert_allclose(colon.fixed["estimate"], result.fixed["estimate"], rtol=1e-6)
+    both = mixed.fit(frame, "y ~ x * age", groups="g", engine=engine)
+    assert "x:age" in set(both.fixed["term"])
+
+
+def test_the_engines_agree_on_an_interaction_model():
+    frame = _frame(seed=3)
+    fits = [
+        mixed.fit(frame, "y ~ x * treatment", groups="g", engine=e)
+        for e in ("nested", "crossed", "statsmodels")
+    ]
+    for other in fits[1:]:
+        assert other.loglik == pytest.approx(fits[0].loglik, abs=1e-4)
+        np.testing.assert_allclose(other.fixed["estimate"], fits[0].fixed["estimate"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("engine", ["auto", "statsmodels"])
+def test_columns_named_like_python_keywords_keep_their_names(engine):
+    frame = _frame()
+    plain = mixed.fit(
+        frame,
+        "y ~ x * treatment",
+        groups="g",
+        re_formula="~x" if engine == "statsmodels" else None,
+        engine=engine,
+    )
+    named = frame.rename(columns={"y": "class", "x": "lambda", "treatment": "if", "g": "for"})
+    result = mixed.fit(
+        named,
+        "class ~ lambda * if",
+        groups="for",
+        re_formula="~lambda" if engine == "statsmodels" else None,
+        engine=engine,
+    )
+    assert list(result.fixed["term"]) == [
+        "Intercept",
+        "if[T.treated]",
+        "lambda",
+        "lambda:if[T.treated]",
+    ]
+    np.testing.assert_allclose(result.fixed["estimate"], plain.fixed["estimate"], rtol=1e-6)
+    assert result.loglik == pytest.approx(plain.loglik, abs=1e-8)
+    assert list(result.cov_fixed.index) == list(result.fixed["term"])
+    components = set(result.random["component"])
+    assert "for: Intercept" in components
+    if engine == "statsmodels":
+        assert "for: lambda" in components
+    assert result.n_levels["for"] == 12
+    lme4_style = mixed.fit(named, "class ~ lambda * if + (1 | for)")
+    assert list(lme4_style.fixed["term"]) == list(result.fixed["term"])

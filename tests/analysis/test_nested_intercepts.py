@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import mixed, nested_intercepts
+from analysis.validation import BadInput
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,12 @@ def pastes() -> pd.DataFrame:
 
 def _fit_pastes(frame: pd.DataFrame, **kwargs: object) -> mixed.MixedResult:
     return mixed.fit(
-        frame, "strength ~ 1", groups="batch", vc_formula={"cask": "0 + C(cask)"}, **kwargs
+        frame,
+        "strength ~ 1",
+        groups="batch",
+        vc_formula={"cask": "0 + C(cask)"},
+        vc_nested=True,
+        **kwargs,
     )
 
 
@@ -37,7 +43,8 @@ def test_pastes_reml_matches_lme4(pastes):
     assert result.loglik == pytest.approx(-123.4953729, abs=1e-4)
     assert result.n_levels == {"batch": 10, "cask": 30}
     assert result.n_obs == 60 and result.converged
-    assert set(result.attempts["method"]) == {"lbfgs", "bfgs", "cg"}
+    # the optimizers, then the Newton polish from the best of them
+    assert list(result.attempts["method"]) == ["lbfgs", "bfgs", "cg", "newton"]
 
 
 def test_pastes_ml_matches_mixedmodels(pastes):
@@ -74,7 +81,9 @@ def _unbalanced(seed: int) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_equals_statsmodels_on_unbalanced_data(seed, reml):
     frame = _unbalanced(seed)
-    spec = dict(groups="coach", vc_formula={"employee": "0 + C(employee)"}, reml=reml)
+    spec = dict(
+        groups="coach", vc_formula={"employee": "0 + C(employee)"}, vc_nested=True, reml=reml
+    )
     ours = mixed.fit(frame, "y ~ months + x + xb", **spec)
     theirs = mixed.fit(frame, "y ~ months + x + xb", engine="statsmodels", **spec)
     assert ours.engine == "nested" and theirs.engine == "statsmodels"
@@ -103,6 +112,7 @@ def test_random_slopes_go_to_statsmodels(pastes):
 def test_stopped_optimizers_are_reported(pastes, monkeypatch):
     for method in nested_intercepts.OPTIONS:
         monkeypatch.setitem(nested_intercepts.OPTIONS, method, {"maxiter": 1})
+    monkeypatch.setattr(nested_intercepts, "POLISH_STEPS", 0)
     result = _fit_pastes(pastes)
     assert not result.converged
     assert not result.attempts["converged"].any()
@@ -115,7 +125,9 @@ def test_stopped_optimizers_are_reported(pastes, monkeypatch):
 def test_zero_variance_on_the_boundary_converges():
     frame = _unbalanced(4)
     frame["y"] -= frame.groupby("coach")["y"].transform("mean")  # no coach variance left
-    result = mixed.fit(frame, "y ~ months", groups="coach", vc_formula={"e": "0 + C(employee)"})
+    result = mixed.fit(
+        frame, "y ~ months", groups="coach", vc_formula={"e": "0 + C(employee)"}, vc_nested=True
+    )
     random = result.random.set_index("component")
     assert random.loc["coach: Intercept", "variance"] < 1e-3
     assert result.converged
@@ -132,7 +144,9 @@ def test_a_zero_variance_that_should_not_be_zero_is_not_converged():
     frame = _unbalanced(1)
     coach_effect = np.random.default_rng(9).normal(0, 2.0, frame["coach"].max() + 1)
     frame["y"] += coach_effect[frame["coach"]]
-    result = mixed.fit(frame, "y ~ months", groups="coach", vc_formula={"e": "0 + C(employee)"})
+    result = mixed.fit(
+        frame, "y ~ months", groups="coach", vc_formula={"e": "0 + C(employee)"}, vc_nested=True
+    )
     random = result.random.set_index("component")
     assert random.loc["coach: Intercept", "variance"] > 0.1
     codes = [
@@ -150,3 +164,53 @@ def test_a_zero_variance_that_should_not_be_zero_is_not_converged():
 def test_unknown_optimizer_names_are_refused(pastes):
     with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
         _fit_pastes(pastes, methods=("newton",))
+
+
+def test_newton_polish_finishes_what_stopped_optimizers_began(pastes, monkeypatch):
+    for method in nested_intercepts.OPTIONS:
+        monkeypatch.setitem(nested_intercepts.OPTIONS, method, {"maxiter": 1})
+    result = _fit_pastes(pastes)
+    assert result.converged and result.method == "newton"
+    assert not result.attempts.set_index("method").drop("newton")["converged"].any()
+    assert result.loglik == pytest.approx(-123.4953729, abs=1e-6)
+
+
+def test_pastes_through_the_lme4_formula_matches_lme4(pastes):
+    # lme4: lmer(strength ~ 1 + (1 | batch/cask), Pastes): variances batch 1.657,
+    # cask:batch 8.434, residual 0.678; intercept 60.0533; REML criterion 246.99
+    result = mixed.fit(pastes, "strength ~ 1 + (1 | batch/cask)")
+    assert result.engine == "nested"
+    random = result.random.set_index("component")["variance"]
+    assert random["batch: Intercept"] == pytest.approx(1.657, abs=5e-4)
+    assert random["batch:cask: Intercept"] == pytest.approx(8.434, abs=5e-4)
+    assert random["Residual"] == pytest.approx(0.678, abs=5e-4)
+    assert result.fixed["estimate"].iloc[0] == pytest.approx(60.0533, abs=5e-5)
+    assert -2 * result.loglik == pytest.approx(246.99, abs=5e-3)
+    assert result.n_levels == {"batch": 10, "batch:cask": 30}
+    # the same fit as the statsmodels-style call, the same fit as the crossed engine
+    old = _fit_pastes(pastes)
+    assert result.loglik == pytest.approx(old.loglik, abs=1e-9)
+    crossed = mixed.fit(pastes, "strength ~ 1 + (1 | batch/cask)", engine="crossed")
+    assert crossed.engine == "crossed"
+    assert crossed.loglik == pytest.approx(result.loglik, abs=1e-8)
+    np.testing.assert_allclose(crossed.random["variance"], result.random["variance"], rtol=1e-5)
+    table = mixed.icc(result).set_index("level")
+    assert table.loc["batch:cask", "icc"] == pytest.approx(
+        (random["batch: Intercept"] + random["batch:cask: Intercept"]) / random.sum()
+    )
+
+
+def test_pastes_ml_likelihood_is_not_below_the_published_optimum(pastes):
+    # ReTerms.jl / MixedModels.jl: ML objective 247.99446586325791
+    for result in (
+        _fit_pastes(pastes, reml=False),
+        mixed.fit(pastes, "strength ~ 1 + (1 | batch/cask)", reml=False, engine="crossed"),
+    ):
+        assert -2 * result.loglik <= 247.99446586325791 + 1e-8
+        assert -2 * result.loglik == pytest.approx(247.99446586325791, abs=1e-6)
+
+
+def test_repeated_labels_are_not_silently_read_as_nested(pastes):
+    with pytest.raises(BadInput, match=r"'cask' is not nested in 'batch'.*vc_nested") as caught:
+        mixed.fit(pastes, "strength ~ 1", groups="batch", vc_formula={"cask": "0 + C(cask)"})
+    assert caught.value.column == "cask"

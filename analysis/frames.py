@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.api import types as pdt
 
+from analysis.validation import BadInput
+
 __all__ = [
     "CONTACTS",
     "COUNTING_PROCESS",
@@ -321,12 +323,12 @@ def validate_frame(
 
     Raises
     ------
-    ValueError
-        Listing every missing column, wrong dtype, unexpected missing value and value outside
-        the allowed set.
+    analysis.validation.BadInput
+        A ``ValueError`` listing every missing column, wrong dtype, unexpected missing value and
+        value outside the allowed set.
     """
     if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{spec.name}: expected a pandas DataFrame, got {type(frame).__name__}")
+        raise BadInput(spec.name, None, f"expects a pandas DataFrame, got {type(frame).__name__}")
     problems: list[str] = []
     missing = [c.name for c in spec.columns if c.name not in frame.columns]
     missing += [name for name in extra if name not in frame.columns]
@@ -353,7 +355,9 @@ def validate_frame(
     if not problems:
         problems += _row_rules(frame, spec)
     if problems:
-        raise ValueError(f"{spec.name} frame does not meet its contract: " + "; ".join(problems))
+        raise BadInput(
+            f"{spec.name} frame", None, "does not meet its contract: " + "; ".join(problems)
+        )
     return frame
 
 

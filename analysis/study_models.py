@@ -3,7 +3,8 @@
 The dashboard pages, the HTML report (:mod:`analysis.report`), ``klik analyse`` and notebooks
 call these functions and nothing else, so the same question gets the same numbers everywhere.
 Each is a pure function from the study's frames (:mod:`analysis.frames`) to a result object;
-each refuses below its rule of :mod:`analysis.minimum_data` with ``TooLittleData``.
+each checks its frames against their contracts first (``BadInput`` naming what is wrong) and
+refuses below its rule of :mod:`analysis.minimum_data` with ``TooLittleData``.
 
 The definitions
 ---------------
@@ -44,7 +45,14 @@ from scipy import stats
 from analysis import attrition as attrition_analysis
 from analysis import mixed, survival
 from analysis import reliability as reliability_analysis
-from analysis.frames import person_wave_wide
+from analysis.frames import (
+    COUNTING_PROCESS,
+    PERSON_WAVE,
+    RESPONSE_ITEMS,
+    SURVIVAL,
+    person_wave_wide,
+    validate_frame,
+)
 from analysis.minimum_data import (
     RULES,
     TooLittleData,
@@ -53,6 +61,7 @@ from analysis.minimum_data import (
     require,
 )
 from analysis.presentation import MEASURES, display_table, per_sd_label
+from analysis.validation import require_columns, require_numeric
 
 __all__ = [
     "COX_MEASURES",
@@ -246,6 +255,7 @@ def job_loss_cox(survival_frame: pd.DataFrame) -> CoxModel:
     TooLittleData
         When no covariate varies or the events are too few for the covariates.
     """
+    validate_frame(survival_frame, SURVIVAL, extra=["jobcoach_id"])
     data, covs, sds = _fit_cox(survival_frame, COX_MEASURES, "cox")
     cluster = "jobcoach_id" if data["jobcoach_id"].nunique() > 1 else None
     result = survival.cox(data, "duration_days", "event", covs, cluster=cluster)
@@ -260,6 +270,7 @@ def time_varying_cox(counting: pd.DataFrame) -> CoxModel:
     TooLittleData
         When no covariate varies or the events are too few for the covariates.
     """
+    validate_frame(counting, COUNTING_PROCESS)
     data, covs, sds = _fit_cox(counting, TV_MEASURES, "cox_time_varying")
     result = survival.cox_time_varying(data, "trajectory_id", "start", "stop", "event", covs)
     return CoxModel(result, {c: TV_MEASURES[c] for c in covs}, sds)
@@ -277,6 +288,7 @@ def capability_long(person_wave: pd.DataFrame) -> pd.DataFrame:
         trajectory_id, jobcoach_id, wave, wave_index, months (exact), wave_months (months
         rounded to the protocol's nominal month, for grouping), capability_count, alliance.
     """
+    validate_frame(person_wave, PERSON_WAVE)
     scores = ["capability_count", "alliance"]
     if person_wave.empty:
         cols = ["trajectory_id", "jobcoach_id", "wave", "wave_index", "months", "wave_months"]
@@ -302,12 +314,15 @@ def employability_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame) -
         alliance_between (person-mean centring), intensity (contact hours per month over the
         first three months), match (person–job fit at baseline); complete rows only.
     """
+    extra = ["trajectory_id", "contact_minutes_per_month", "baseline_match_quality"]
+    require_columns(trajectories, extra, "employability_frame")
+    for column in extra[1:]:
+        require_numeric(trajectories, column, "employability_frame", nonnegative=True)
     long = capability_long(person_wave)
     if long.empty:
         return long.assign(alliance_within=[], alliance_between=[], intensity=[], match=[])
     long = mixed.within_between(long, "alliance", by="trajectory_id")
-    extra = trajectories[["trajectory_id", "contact_minutes_per_month", "baseline_match_quality"]]
-    long = long.merge(extra, on="trajectory_id", how="left")
+    long = long.merge(trajectories[extra], on="trajectory_id", how="left")
     long["intensity"] = long.pop("contact_minutes_per_month") / MINUTES_PER_HOUR
     long["match"] = long.pop("baseline_match_quality")
     return long.dropna(subset=["capability_count", *EMPLOYABILITY_TERMS]).reset_index(drop=True)
@@ -411,6 +426,12 @@ def employability_model(frame: pd.DataFrame) -> EmployabilityModel:
         Below the mixed-model rule of :mod:`analysis.minimum_data` (too few employees or
         jobcoaches with repeated observations, or too few observations per fixed effect).
     """
+    require_columns(
+        frame, ["trajectory_id", "jobcoach_id", "capability_count"], "employability_model"
+    )
+    for column in ("capability_count", *EMPLOYABILITY_TERMS):
+        if column in frame.columns:
+            require_numeric(frame, column, "employability_model")
     terms = usable(frame, EMPLOYABILITY_TERMS)
     sizes = {"trajectory_id": frame.groupby("trajectory_id").size().tolist()}
     require(mixed_shortfall(len(frame), len(terms), sizes))
@@ -446,6 +467,7 @@ def reliability(
     DataFrame
         instrument_id, wave, scale, alpha, lower, upper, n, k; waves in protocol order.
     """
+    validate_frame(items, RESPONSE_ITEMS)
     columns = ["instrument_id", "wave", "scale", "alpha", "lower", "upper", "n", "k"]
     parts = []
     for inst_id, inst_scales in scales.items():

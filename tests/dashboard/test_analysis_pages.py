@@ -173,6 +173,7 @@ def test_time_varying_model_needs_spread_and_events() -> None:
             "match_quality_lag",
         ],
     )
+    cp = cp.assign(alliance_lag=np.nan)
     result = models.time_varying_cox(cp).result
     assert result is not None
     assert set(result.summary["term"]) == {"klik_lag", "intensity_lag"}  # match has no spread

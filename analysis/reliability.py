@@ -1,4 +1,10 @@
-"""Reliability and agreement: Cronbach's alpha per scale and wave, ICCs, rater agreement."""
+"""Reliability and agreement: Cronbach's alpha per scale and wave, ICCs, rater agreement.
+
+Every public function checks its input first: a missing column, text where ratings belong, one
+rater, the same target rated twice by one rater, or ratings that do not vary are refused with
+:class:`~analysis.validation.BadInput` (naming the column) or
+:class:`~analysis.minimum_data.TooLittleData`, never answered with NaN or a bare library error.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,13 @@ from scipy import stats
 from analysis.minimum_data import (
     RULES,
     Minimums,
+    Shortfall,
     TooLittleData,
     alpha_shortfall,
     icc_shortfall,
     require,
 )
+from analysis.validation import BadInput, require_columns, require_frame, require_numeric
 
 __all__ = ["agreement", "alpha_by", "cronbach_alpha", "icc", "paired_ratings"]
 
@@ -40,6 +48,49 @@ ICC_DESCRIPTIONS = {
 }
 
 
+def _present(frame: object, columns: Sequence[str], function: str) -> pd.DataFrame:
+    """The frame, with every named column present exactly once."""
+    frame = require_frame(frame, function)
+    names = list(dict.fromkeys(columns))
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise BadInput(function, None, f"column names must be text, got {name!r}")
+    require_columns(frame, names, function)
+    for name in names:
+        if isinstance(frame[name], pd.DataFrame):
+            raise BadInput(function, name, "appears more than once in the frame")
+    return frame
+
+
+def _names(columns: object, function: str, what: str) -> list[str]:
+    if isinstance(columns, str):
+        return [columns]
+    try:
+        return list(columns)  # type: ignore[call-overload]
+    except TypeError:
+        raise BadInput(function, None, f"{what} must be a list of column names") from None
+
+
+def _require_level(level: object, function: str, name: str = "ci") -> float:
+    ok = isinstance(level, (int, float, np.floating)) and not isinstance(level, bool)
+    if not ok or not 0 < float(level) < 1:  # type: ignore[arg-type]
+        raise BadInput(function, None, f"{name} must be a number between 0 and 1, got {level!r}")
+    return float(level)  # type: ignore[arg-type]
+
+
+def _total_does_not_vary(function: str) -> BadInput:
+    return BadInput(
+        function,
+        None,
+        "the total score does not vary (every complete response has the same sum); alpha is "
+        "not estimable",
+    )
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def cronbach_alpha(
     frame: pd.DataFrame, items: Sequence[str], ci: float = 0.95, *, rules: Minimums = RULES
 ) -> pd.DataFrame:
@@ -61,25 +112,29 @@ def cronbach_alpha(
     Returns
     -------
     DataFrame
-        One row: alpha, lower, upper, n (complete responses), k (items). alpha and the bounds
-        are NaN when the total score does not vary.
+        One row: alpha, lower, upper, n (complete responses), k (items).
 
     Raises
     ------
+    BadInput
+        For a missing item column, an item holding text, dates or infinities, a bad ``ci``, or
+        a total score that does not vary (alpha is then 0/0).
     TooLittleData
         With fewer than ``rules.alpha_items`` items or ``rules.alpha_respondents`` complete
         responses.
     """
-    columns = list(items)
+    function = "cronbach_alpha"
+    columns = _names(items, function, "items")
+    ci = _require_level(ci, function)
     require(alpha_shortfall(rules.alpha_respondents, len(columns), rules=rules))
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks item columns {missing}")
+    frame = _present(frame, columns, function)
+    for column in columns:
+        require_numeric(frame, column, function)
     data = frame[columns].astype(float).dropna()
     n, k = len(data), len(columns)
     require(alpha_shortfall(n, k, rules=rules))
     if float(data.sum(axis=1).var(ddof=1)) == 0.0:
-        return pd.DataFrame([[np.nan, np.nan, np.nan, n, k]], columns=ALPHA_COLUMNS)
+        raise _total_does_not_vary(function)
     alpha, _ = pg.cronbach_alpha(data=data, nan_policy="listwise", ci=ci)
     # pingouin rounds the interval to 3 decimals; recompute Feldt's bounds in full precision
     df1, df2 = n - 1, (n - 1) * (k - 1)
@@ -123,12 +178,23 @@ def alpha_by(
     DataFrame
         The ``by`` columns, scale, alpha, lower, upper, n, k. Scales with fewer than two of
         their items present in a group are left out; where fewer complete responses than
-        ``rules.alpha_respondents`` remain, alpha and its bounds are NaN (n and k say why).
+        ``rules.alpha_respondents`` remain, or their total score does not vary, alpha and its
+        bounds are NaN (n and k say why).
+
+    Raises
+    ------
+    BadInput
+        For a missing column, answers that are not numbers, a bad ``ci`` or an empty frame.
     """
-    keys = list(by)
-    for col in [*keys, item, value, subject]:
-        if col not in frame_long.columns:
-            raise ValueError(f"frame lacks column {col!r}")
+    function = "alpha_by"
+    keys = _names(by, function, "by")
+    ci = _require_level(ci, function)
+    frame_long = _present(frame_long, [*keys, item, value, subject], function)
+    require_numeric(frame_long, value, function)
+    if scales is not None and not isinstance(scales, Mapping):
+        raise BadInput(function, None, "scales must map scale names to lists of item ids")
+    if len(frame_long) == 0:
+        raise BadInput(function, None, "the frame has no rows")
     rows = []
     for group, sub in frame_long.groupby(keys, sort=True, dropna=False):
         wide = sub.pivot_table(index=subject, columns=item, values=value, aggfunc="mean")
@@ -142,12 +208,16 @@ def alpha_by(
             present = [i for i in its if i in wide.columns]
             if len(present) < 2:
                 continue
-            try:
-                result = cronbach_alpha(wide, present, ci=ci, rules=rules).iloc[0].to_dict()
-            except TooLittleData:
-                n = int(wide[present].dropna().shape[0])
-                result = {"alpha": np.nan, "lower": np.nan, "upper": np.nan, "n": n,
-                          "k": len(present)}  # fmt: skip
+            complete = wide[present].dropna()
+            no_estimate = {"alpha": np.nan, "lower": np.nan, "upper": np.nan,
+                           "n": len(complete), "k": len(present)}  # fmt: skip
+            if len(complete) >= 2 and float(complete.sum(axis=1).var(ddof=1)) == 0.0:
+                result = no_estimate  # alpha is 0/0: the total score does not vary
+            else:
+                try:
+                    result = cronbach_alpha(wide, present, ci=ci, rules=rules).iloc[0].to_dict()
+                except TooLittleData:
+                    result = no_estimate
             key_values = group if isinstance(group, tuple) else (group,)
             rows.append({**dict(zip(keys, key_values, strict=True)), "scale": scale, **result})
     out = pd.DataFrame(rows, columns=[*keys, "scale", *ALPHA_COLUMNS])
@@ -185,16 +255,53 @@ def icc(
 
     Raises
     ------
+    BadInput
+        For a missing column, ratings that are not numbers, a target rated twice by one rater,
+        ratings that do not vary, a bad ``nan_policy``, or (with ``nan_policy="raise"``) a
+        missing rating.
     TooLittleData
-        With fewer than ``rules.icc_raters`` raters or ``rules.icc_targets`` units rated by
-        every rater.
+        With fewer than two raters or ``rules.icc_raters``, or fewer than two or
+        ``rules.icc_targets`` units rated by every rater.
     """
-    used = frame.dropna(subset=[ratings])
-    complete = used.groupby(targets)[raters].nunique()
+    function = "icc"
+    frame = _present(frame, [targets, raters, ratings], function)
+    if nan_policy not in ("omit", "raise"):
+        raise BadInput(function, None, f'nan_policy must be "omit" or "raise", got {nan_policy!r}')
+    require_numeric(frame, ratings, function)
+    used = frame[[targets, raters, ratings]].dropna(subset=[targets, raters])
+    twice = used.duplicated([targets, raters], keep=False)
+    if twice.any():
+        first = used[twice].iloc[0]
+        raise BadInput(
+            function,
+            ratings,
+            f"has more than one rating of target {_plain(first[targets])!r} by rater "
+            f"{_plain(first[raters])!r}; give one rating per target and rater",
+        )
     n_raters = used[raters].nunique()
-    require(icc_shortfall(int((complete == n_raters).sum()), int(n_raters), rules=rules))
+    if n_raters < 2:
+        numbers = {"raters": int(n_raters), "needed": max(2, rules.icc_raters)}
+        raise TooLittleData(Shortfall("icc", "raters", numbers))
+    rated = used.dropna(subset=[ratings])
+    complete = rated.groupby(targets)[raters].nunique()
+    full = complete[complete == n_raters].index
+    if nan_policy == "raise" and len(full) < used[targets].nunique():
+        raise BadInput(
+            function, ratings, "is missing for some target and rater (nan_policy='raise')"
+        )
+    if len(full) < 2:
+        numbers = {"targets": len(full), "needed": max(2, rules.icc_targets)}
+        raise TooLittleData(Shortfall("icc", "targets", numbers))
+    require(icc_shortfall(len(full), int(n_raters), rules=rules))
+    data = rated[rated[targets].isin(full)]
+    if data[ratings].astype(float).nunique() < 2:
+        raise BadInput(function, ratings, "does not vary; an ICC is not estimable")
     table = pg.intraclass_corr(
-        data=frame, targets=targets, raters=raters, ratings=ratings, nan_policy=nan_policy
+        data=data.assign(**{ratings: data[ratings].astype(float)}),
+        targets=targets,
+        raters=raters,
+        ratings=ratings,
+        nan_policy="omit",
     )
     # pingouin renamed "CI95%" to "CI95" and dropped "Description" in 0.7
     ci_column = "CI95" if "CI95" in table.columns else "CI95%"
@@ -212,7 +319,7 @@ def icc(
             "df1": table["df1"].to_numpy(dtype=float),
             "df2": table["df2"].to_numpy(dtype=float),
             "p": table["pval"].to_numpy(dtype=float),
-            "n_targets": int((complete == n_raters).sum()),
+            "n_targets": len(full),
             "n_raters": int(n_raters),
         }
     )
@@ -239,19 +346,39 @@ def paired_ratings(
     -------
     DataFrame
         The key columns, then columns ``<respondent>_<score>`` for a and b (NaN when absent).
+
+    Raises
+    ------
+    BadInput
+        For a missing column, values that are not numbers, a and b the same, or a rating with
+        no row at all.
     """
+    function = "paired_ratings"
+    key_list = _names(keys, function, "keys")
+    for pair in (a, b):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise BadInput(
+                function, None, f"a and b must be (respondent, score) pairs, got {pair!r}"
+            )
+    if a == b:
+        raise BadInput(function, None, "a and b are the same rating")
+    person_wave = _present(person_wave, ["respondent", "score", "value", *key_list], function)
+    require_numeric(person_wave, "value", function)
     names = []
     parts = []
-    key_list = list(keys)
     for respondent, score in (a, b):
         name = f"{respondent}_{score}"
         names.append(name)
         sel = person_wave[
             (person_wave["respondent"] == respondent) & (person_wave["score"] == score)
         ]
+        if len(sel) == 0:
+            raise BadInput(
+                function,
+                "score",
+                f"has no row with score {score!r} from respondent {respondent!r}",
+            )
         parts.append(sel.groupby(key_list)["value"].mean().rename(name))
-    if names[0] == names[1]:
-        raise ValueError("a and b are the same rating")
     return pd.concat(parts, axis=1).reset_index()
 
 
@@ -283,9 +410,26 @@ def agreement(
     DataFrame
         by columns, a, b, n, pearson_r, pearson_p, spearman_r, spearman_p, mean_difference (a - b),
         md_lower, md_upper (CI of the mean difference), sd_difference, loa_lower, loa_upper
-        (Bland–Altman 95% limits of agreement).
+        (Bland–Altman 95% limits of agreement). A group with fewer than 2 (3 for the
+        correlations) pairs, or without spread, has NaN where the figure is not estimable; n
+        says why.
+
+    Raises
+    ------
+    BadInput
+        For a missing column, ratings that are not numbers, a and b the same column, no row
+        with both ratings, or a bad ``alpha``.
     """
-    keys = [by] if isinstance(by, str) else list(by or [])
+    function = "agreement"
+    keys = [] if by is None else _names(by, function, "by")
+    _require_level(alpha, function, "alpha")
+    if a == b:
+        raise BadInput(function, a, "is given as both ratings; compare two different columns")
+    frame = _present(frame, [a, b, *keys], function)
+    for column in (a, b):
+        require_numeric(frame, column, function)
+    if not frame[[a, b]].notna().all(axis=1).any():
+        raise BadInput(function, None, f"no row has both {a!r} and {b!r}")
     groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
     rows = []
     for group, sub in groups:

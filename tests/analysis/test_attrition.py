@@ -106,3 +106,122 @@ def test_who_stops_recovers_a_predictor(trajectories, person_wave):
 def test_who_stops_needs_covariates(trajectories, person_wave):
     with pytest.raises(ValueError, match="covariate"):
         attrition.who_stops(person_wave, trajectories, [])
+
+
+# --- bad frames: refused in words, never answered, no bare library error ----------------------
+
+from collections.abc import Callable  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from analysis.minimum_data import TooLittleData  # noqa: E402
+from analysis.validation import BadInput  # noqa: E402
+
+STATUSES = ["on_time", "late", "missing", "open", "cancelled"]
+
+
+def assert_refused(call: Callable[[], object], column: str | None = None) -> None:
+    """``call`` raises BadInput (naming ``column`` when given) or TooLittleData, nothing else."""
+    try:
+        result = call()
+    except BadInput as exc:
+        message = str(exc)
+        assert message and exc.problem, "BadInput without a message"
+        if column is not None:
+            assert column in message, f"{message!r} does not name {column!r}"
+        return
+    except TooLittleData as exc:
+        assert str(exc).startswith("Too little data"), str(exc)
+        return
+    except Exception as exc:  # any other escape is the failure looked for
+        pytest.fail(f"bare {type(exc).__name__} escaped: {exc}")
+    pytest.fail(f"a result from bad input: {result!r}")
+
+
+@st.composite
+def person_waves(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(2, 8))
+    statuses = {
+        t: draw(st.lists(st.sampled_from(STATUSES), min_size=4, max_size=4)) for t in range(1, n)
+    }
+    return _pw(statuses)
+
+
+PW_SPOILS = {
+    "missing_column": lambda f, c: f.drop(columns=[c]),
+    "text": lambda f, c: f.assign(**{c: f[c].astype(str) + "x"}),
+    "unknown_status": lambda f, c: f.assign(status="answered"),
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(pw=person_waves(), data=st.data())
+def test_attrition_functions_refuse_spoilt_person_wave(pw, data):
+    how = data.draw(st.sampled_from(list(PW_SPOILS)))
+    column = data.draw(st.sampled_from(["trajectory_id", "wave_index", "months", "status"]))
+    if how == "unknown_status":
+        column = "status"
+    bad = PW_SPOILS[how](pw, column)
+    trajectories = pd.DataFrame({"trajectory_id": pw["trajectory_id"].unique()}).assign(
+        klik=lambda f: np.linspace(2, 5, len(f))
+    )
+    calls = {
+        "invitations": lambda: attrition.invitations(bad),
+        "response_rates": lambda: attrition.response_rates(bad),
+        "time_to_dropout": lambda: attrition.time_to_dropout(bad),
+        "who_stops": lambda: attrition.who_stops(bad, trajectories, ["klik"]),
+    }
+    name = data.draw(st.sampled_from(list(calls)))
+    assert_refused(calls[name], column)
+
+
+@settings(max_examples=50, deadline=None)
+@given(pw=person_waves(), data=st.data())
+def test_who_stops_refuses_spoilt_covariates(pw, data):
+    ids = pw["trajectory_id"].unique()
+    trajectories = pd.DataFrame(
+        {"trajectory_id": ids, "klik": np.linspace(2, 5, len(ids)), "coach": "internal"}
+    )
+    how = data.draw(
+        st.sampled_from(
+            [
+                "missing",
+                "dates",
+                "one_level",
+                "text_ids",
+                "empty",
+                "infinite",
+                "no_covariates",
+                "respondent",
+            ]
+        )
+    )
+    covs, column, respondent = ["klik"], None, "employee"
+    if how == "missing":
+        covs, column = ["klik", "nope"], "nope"
+    elif how == "dates":
+        trajectories["klik"], column = pd.Timestamp("2024-01-01"), "klik"
+    elif how == "one_level":
+        covs = ["klik", "coach"]
+    elif how == "text_ids":
+        trajectories["trajectory_id"] = trajectories["trajectory_id"].astype(str)
+    elif how == "empty":
+        trajectories = trajectories.iloc[:0]
+    elif how == "infinite":
+        trajectories.loc[trajectories.index[0], "klik"], column = np.inf, "klik"
+    elif how == "no_covariates":
+        covs = []
+    else:
+        respondent, column = "manager", "respondent"
+    assert_refused(
+        lambda: attrition.who_stops(pw, trajectories, covs, respondent=respondent), column
+    )
+
+
+def test_empty_person_wave_gives_empty_tables():
+    empty = _pw({1: ["on_time"] * 4}).iloc[:0]
+    assert attrition.invitations(empty).empty
+    assert attrition.time_to_dropout(empty).empty
+    with pytest.raises(BadInput):
+        attrition.who_stops(empty, pd.DataFrame({"trajectory_id": [1], "klik": [3.0]}), ["klik"])

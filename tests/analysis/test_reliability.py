@@ -7,6 +7,7 @@ from scipy import stats
 
 from analysis import reliability
 from analysis.minimum_data import Minimums, TooLittleData
+from analysis.validation import BadInput
 
 
 def _items(n: int = 80, k: int = 5, noise: float = 1.0, seed: int = 0) -> pd.DataFrame:
@@ -127,3 +128,30 @@ def test_paired_ratings_from_person_wave(person_wave):
     table = reliability.agreement(pairs, "employee_klik", "jobcoach_klik")
     # both ratings share the person effect in the fixture
     assert table["pearson_r"].iloc[0] > 0.5
+
+
+def _sf_long() -> pd.DataFrame:
+    return pd.DataFrame(
+        [(t, r, v) for t, row in enumerate(SHROUT_FLEISS) for r, v in enumerate(row)],
+        columns=["target", "rater", "rating"],
+    )
+
+
+def test_icc_refuses_one_rater_missing_column_and_double_ratings():
+    few = Minimums(icc_targets=6, icc_raters=1)
+    long = _sf_long()
+    with pytest.raises(TooLittleData, match="1 rater"):
+        reliability.icc(long[long["rater"] == 0], "target", "rater", "rating", rules=few)
+    with pytest.raises(BadInput, match=r"icc: column 'judge' is not in the frame"):
+        reliability.icc(long, "target", "judge", "rating", rules=few)
+    doubled = pd.concat([long, long.iloc[:1]])
+    with pytest.raises(BadInput, match=r"column 'rating' has more than one rating of target 0"):
+        reliability.icc(doubled, "target", "rater", "rating", rules=few)
+
+
+def test_alpha_of_a_constant_total_is_refused_and_alpha_by_says_nan():
+    data = pd.DataFrame({"a": [1.0, 2.0] * 20, "b": [2.0, 1.0] * 20})
+    with pytest.raises(BadInput, match="total score does not vary"):
+        reliability.cronbach_alpha(data, ["a", "b"])
+    with pytest.raises(BadInput, match=r"column 'b' holds text"):
+        reliability.cronbach_alpha(data.assign(b="x"), ["a", "b"])

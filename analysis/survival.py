@@ -452,6 +452,8 @@ def survival_at(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
         values = np.asarray(list(np.atleast_1d(times)), dtype=float)
     except (TypeError, ValueError):
         raise BadInput(function, None, f"times must be numbers, got {times!r}") from None
+    if values.ndim != 1:
+        raise BadInput(function, None, f"times must be a flat list of numbers, got {times!r}")
     if not np.isfinite(values).all() or (values < 0).any():
         raise BadInput(function, None, f"times must be finite numbers >= 0, got {list(values)}")
     rows = []
@@ -635,7 +637,7 @@ def _factor_columns(data: pd.DataFrame, column: str, function: str) -> list[tupl
     kinds = {type(v) for v in series}
     if pdt.is_bool_dtype(series) or pdt.is_numeric_dtype(series) or kinds <= {bool, np.bool_}:
         values = series.astype(float).to_numpy()
-        if np.nanstd(values) == 0:
+        if np.unique(values).size < 2:
             raise BadInput(
                 function,
                 column,
@@ -671,7 +673,7 @@ def _design(data: pd.DataFrame, terms: list[Term], function: str) -> tuple[np.nd
         for combo in itertools.product(*(per_column[c] for c in term)):
             name = ":".join(n for n, _ in combo)
             values = np.prod(np.vstack([v for _, v in combo]), axis=0)
-            if len(term) > 1 and np.nanstd(values) == 0:
+            if len(term) > 1 and np.unique(values).size < 2:
                 raise BadInput(function, name, "does not vary in the complete rows")
             names.append(name)
             columns.append(values)

@@ -30,6 +30,7 @@ import pytest
 import requests
 from scipy.optimize import linprog
 
+from analysis.presentation import column_label
 from dashboard.app import create_app
 from dashboard.disclosure import GRID_DAYS, HIDDEN_MARK
 from dashboard.i18n import label_of
@@ -369,18 +370,22 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
         for c in components(answer["quality-late"]):
             for row in c["props"].get("data") or []:
                 for col in ("responded", "on_time", "late", "missing"):
-                    v = row.get(col, "")
+                    v = row[column_label(col, "nl")]
                     assert v in ("", HIDDEN_MARK) or float(v) == 0 or float(v) >= K, (col, v)
-        assert '"missing"' not in json.dumps(answer["quality-missing"])
+        assert json.dumps(column_label("missing", "nl")) not in json.dumps(
+            answer["quality-missing"]
+        )
         # the same forms as on the monitor, hidden in the same places: two protections of one
         # table would together show what each hides
         for c in components(answer["quality-late"]):
             for row in c["props"].get("data") or []:
-                role = label_of(Respondent, row["respondent"], "nl")
+                role = label_of(Respondent, row[column_label("respondent", "nl")], "nl")
+                wave = row[column_label("wave", "nl")]
                 for col in ("on_time", "late", "missing"):
-                    on_monitor = seen[()].get(("completion", row["wave"], role, col))
-                    here = None if row[col] in ("", HIDDEN_MARK) else float(row[col])
-                    assert here == on_monitor, (row["wave"], role, col, here, on_monitor)
+                    on_monitor = seen[()].get(("completion", wave, role, col))
+                    cell = row[column_label(col, "nl")]
+                    here = None if cell in ("", HIDDEN_MARK) else float(cell)
+                    assert here == on_monitor, (wave, role, col, here, on_monitor)
     assert len(bodies) == 1
     # no interval around alpha (Feldt's interval gives n back)
     for c in components(answer["quality-alpha"]):

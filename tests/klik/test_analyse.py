@@ -58,7 +58,8 @@ def test_report_carries_snapshot_hash_n_and_versions(simulated: str, tmp_path: P
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     frames = load_frames(simulated, as_of=dt.date.fromisoformat(AS_OF))
-    used = {k: frames[k] for k in ("trajectories", "survival", "person_wave", "response_items")}
+    keys = ("trajectories", "survival", "counting_process", "person_wave", "response_items")
+    used = {k: frames[k] for k in keys}
     snapshot = data_snapshot_hash(used)
     assert snapshot in html
     assert snapshot[:12] in result.output

@@ -333,7 +333,7 @@ def validate_frame(
     missing = [c.name for c in spec.columns if c.name not in frame.columns]
     missing += [name for name in extra if name not in frame.columns]
     if missing:
-        problems.append(f"missing columns: {', '.join(missing)}")
+        problems.append(f"missing columns: {', '.join(repr(c) for c in missing)}")
     for col in spec.columns:
         if col.name not in frame.columns:
             continue

@@ -45,7 +45,7 @@ from scipy import stats
 
 from analysis import crossed_intercepts, lme4_formula, nested_intercepts
 from analysis.minimum_data import RULES, Minimums, mixed_shortfall, require
-from analysis.validation import BadInput, require_frame, require_numeric
+from analysis.validation import BadInput, require_columns, require_frame, require_numeric
 
 __all__ = ["MixedResult", "fit", "icc", "within_between"]
 
@@ -149,10 +149,10 @@ def within_between(
     """
     columns = [column] if isinstance(column, str) else list(column)
     keys = [by] if isinstance(by, str) else list(by)
+    require_columns(frame, [*columns, *keys], "within_between")
     out = frame.copy()
     for name in columns:
-        if name not in out.columns:
-            raise ValueError(f"frame lacks column {name!r}")
+        require_numeric(frame, name, "within_between")
         means = out.groupby(keys, dropna=False)[name].transform("mean")
         out[f"{name}_between"] = means
         out[f"{name}_within"] = out[name] - means

@@ -143,6 +143,12 @@ def _require_covariate(frame: pd.DataFrame, column: str, function: str) -> None:
         raise BadInput(
             function, column, f"mixes text with other values ({odd!r}); use one kind of value"
         )
+    if len(present) and pd.to_numeric(present, errors="coerce").notna().all():
+        # numbers read as text would be fitted as one category per value
+        shown = list(present.unique()[:3])
+        raise BadInput(
+            function, column, f"holds numbers as text ({shown!r}); convert it to numbers"
+        )
 
 
 def _plain(value: object) -> object:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis import attrition
+from tests.analysis.bad_frames import assert_refused
 
 
 def _pw(statuses: dict[int, list[str]]) -> pd.DataFrame:
@@ -110,33 +111,13 @@ def test_who_stops_needs_covariates(trajectories, person_wave):
 
 # --- bad frames: refused in words, never answered, no bare library error ----------------------
 
-from collections.abc import Callable  # noqa: E402
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from analysis.minimum_data import TooLittleData  # noqa: E402
 from analysis.validation import BadInput  # noqa: E402
 
 STATUSES = ["on_time", "late", "missing", "open", "cancelled"]
-
-
-def assert_refused(call: Callable[[], object], column: str | None = None) -> None:
-    """``call`` raises BadInput (naming ``column`` when given) or TooLittleData, nothing else."""
-    try:
-        result = call()
-    except BadInput as exc:
-        message = str(exc)
-        assert message and exc.problem, "BadInput without a message"
-        if column is not None:
-            assert column in message, f"{message!r} does not name {column!r}"
-        return
-    except TooLittleData as exc:
-        assert str(exc).startswith("Too little data"), str(exc)
-        return
-    except Exception as exc:  # any other escape is the failure looked for
-        pytest.fail(f"bare {type(exc).__name__} escaped: {exc}")
-    pytest.fail(f"a result from bad input: {result!r}")
 
 
 @st.composite

@@ -30,7 +30,7 @@ def test_empty_frame_of_every_contract_is_valid(spec):
 
 def test_missing_columns_are_all_named(trajectories):
     broken = trajectories.drop(columns=["jobcoach_id", "start_date"])
-    with pytest.raises(ValueError, match="jobcoach_id, start_date"):
+    with pytest.raises(ValueError, match="'jobcoach_id', 'start_date'"):
         validate_frame(broken, TRAJECTORIES)
 
 

@@ -132,7 +132,7 @@ def test_within_between_splits_person_means():
 
 
 def test_within_between_unknown_column():
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="is not in the frame"):
         mixed.within_between(pd.DataFrame({"id": [1]}), "x", by="id")
 
 

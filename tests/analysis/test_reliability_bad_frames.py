@@ -4,39 +4,17 @@ pingouin or pandas error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import reliability
-from analysis.minimum_data import Minimums, TooLittleData
-from analysis.validation import BadInput
+from analysis.minimum_data import Minimums
+from tests.analysis.bad_frames import SETTINGS, assert_refused
 
-SETTINGS = {"max_examples": 50, "deadline": None}
 FEW = Minimums(alpha_respondents=5, icc_targets=3)
 ITEMS = ["i0", "i1", "i2"]
-
-
-def assert_refused(call: Callable[[], object], column: str | None = None) -> None:
-    """``call`` raises BadInput (naming ``column`` when given) or TooLittleData, nothing else."""
-    try:
-        result = call()
-    except BadInput as exc:
-        message = str(exc)
-        assert message and exc.problem, "BadInput without a message"
-        if column is not None:
-            assert repr(column) in message, f"{message!r} does not name {column!r}"
-        return
-    except TooLittleData as exc:
-        assert str(exc).startswith("Too little data"), str(exc)
-        return
-    except Exception as exc:  # any other escape is the failure looked for
-        pytest.fail(f"bare {type(exc).__name__} escaped: {exc}")
-    pytest.fail(f"a result from bad input: {result!r}")
 
 
 @st.composite

@@ -65,6 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Cox regression with time-varying covariates (previous wave, per SD)",
     },
     "events": {"nl": "baanverlies", "en": "job losses"},
+    "observations": {"nl": "metingen", "en": "observations"},
     "cif_title": {
         "nl": "Waarom trajecten eindigen (cumulatieve incidentie, Aalen–Johansen)",
         "en": "Why trajectories end (cumulative incidence, Aalen–Johansen)",
@@ -314,7 +315,7 @@ def _mixed_section(
     body = f"<p>{_t('mixed_note', lang)}</p><p><code>{html.escape(model.formula)}</code></p>"
     if not result.converged:
         body += f'<p class="warning">{_t("not_converged", lang)}</p>'
-    body += _n_line(lang, observations=result.n_obs, **result.n_levels)
+    body += _n_line(lang, **{_t("observations", lang): result.n_obs}, **model.levels(lang))
     body += _shown(model.fixed(lang))
     body += f"<h3>{_t('random', lang)}</h3>" + _shown(model.random(lang))
     body += fig_html(figures.trajectory_figure(

@@ -350,6 +350,13 @@ class EmployabilityModel:
         """Fixed-effect term -> its name and unit in ``language``."""
         return {term: MEASURES[term].text(language) for term in ("Intercept", *EMPLOYABILITY_TERMS)}
 
+    def levels(self, language: str = "nl") -> dict[str, int]:
+        """Units per random level, named in ``language`` (e.g. {"jobcoaches": 60, ...})."""
+        return {
+            LEVEL_NAMES.get(name, {}).get(language, name): count
+            for name, count in self.result.n_levels.items()
+        }
+
     def fixed(self, language: str = "nl") -> pd.DataFrame:
         """The fixed effects as a person reads them."""
         return display_table(self.result.fixed, language, terms=self.term_labels(language))
@@ -403,6 +410,12 @@ class EmployabilityModel:
                 rows.append((_level(key, language), float(m), est, est - z * se, est + z * se))
         return pd.DataFrame(rows, columns=["group", "months", "estimate", "lower", "upper"])
 
+
+LEVEL_NAMES = {
+    "jobcoach_id": {"nl": "jobcoaches", "en": "jobcoaches"},
+    "employee": {"nl": "werknemers", "en": "employees"},
+    "trajectory_id": {"nl": "werknemers", "en": "employees"},
+}
 
 COMPONENTS = {
     "jobcoach_id: Intercept": {"nl": "jobcoach (intercept)", "en": "jobcoach (intercept)"},

@@ -206,7 +206,9 @@ def _model_part(result: dict[str, Any], outcome: Outcome) -> list:
     if not fit.converged:
         parts.append(html.P(_t("not_converged", language), className="klik-alert"))
     k = 0 if outcome.rows_allowed else outcome.min_cell
-    levels = ", ".join(f"{name}: {viewer_count(v, k)}" for name, v in fit.n_levels.items())
+    levels = ", ".join(
+        f"{name}: {viewer_count(v, k)}" for name, v in model.levels(language).items()
+    )
     parts.append(
         html.P(f"n = {viewer_count(fit.n_obs, k)} ({levels}); {fit.method}, "
                f"REML log L = {fit.loglik:.2f}")

@@ -20,7 +20,7 @@ from dashboard import context
 from dashboard.analysis_jobs import job_key, min_cell_size
 from dashboard.disclosure import viewer_count
 from dashboard.i18n import options
-from dashboard.jobs import DONE, FAILED, JobStatus, get_runner
+from dashboard.jobs import DONE, FAILED, Deferred, JobStatus, get_runner
 from study.access import CohortFilter, may_see_rows
 from study.models import User
 from study.vocab import CoachType, Method, Role
@@ -32,6 +32,12 @@ POLL_MS = 800
 TEXT = {
     "computing": {"nl": "Bezig met berekenen", "en": "Computing"},
     "failed": {"nl": "De berekening is mislukt", "en": "The computation failed"},
+    "stopped": {
+        "nl": "De berekening is gestopt: ze duurde langer dan de grens van {limit} seconden. "
+        "Kies een kleinere selectie of vraag de beheerder de grens te verhogen.",
+        "en": "The computation was stopped: it took longer than its limit of {limit} seconds. "
+        "Choose a smaller selection or ask the administrator to raise the limit.",
+    },
     "snapshot": {"nl": "gegevens", "en": "data"},
     "computed_in": {"nl": "berekend in", "en": "computed in"},
     "cached": {"nl": "uit de cache", "en": "from the cache"},
@@ -142,7 +148,8 @@ def run_analysis(
         status = followed
         key = status.key
     else:
-        job = make_job(container.read_sessions, scope, as_of, min_cell=min_cell)
+        # a Deferred runs here as the job, or goes to a worker of the shared queue as data
+        job = Deferred(make_job, container.read_sessions, scope, as_of, min_cell=min_cell)
         status = runner.submit(key, job)
     if not status.done:
         status = runner.wait(key, QUICK_WAIT) or status
@@ -162,6 +169,12 @@ def polled() -> bool:
 
 def progress_line(status: JobStatus, language: str) -> html.Div:
     """A progress bar and the current step, or the failure."""
+    if status.state == FAILED and status.stopped:
+        return html.Div(
+            tx("stopped", language, limit=f"{status.stopped:g}"),
+            className="klik-alert",
+            role="alert",
+        )
     if status.state == FAILED:
         return html.Div(
             f"{tx('failed', language)}: {status.error}", className="klik-alert", role="alert"

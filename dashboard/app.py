@@ -37,11 +37,7 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
     server.config["SECRET_KEY_FALLBACKS"] = list(container.settings.signing_keys[1:])
     server.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     server.extensions["klik"] = container
-    # analyses, the monitor and exports run in child processes: see dashboard.jobs
-    isolation = jobs.PROCESS if hasattr(os, "fork") else jobs.THREAD
-    server.extensions[jobs.EXTENSION] = jobs.JobRunner(
-        isolation=isolation, engines=[container.engine]
-    )
+    server.extensions[jobs.EXTENSION] = make_runner(container)
 
     auth.init_auth(server)
     server.register_blueprint(forms_blueprint(container))
@@ -85,6 +81,25 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
 
     wrap_wsgi(server, container, log_requests=log_requests)
     return server
+
+
+def make_runner(container: Container) -> object:
+    """The job runner of ``settings.queue_url``: the shared Huey queue (see
+    :mod:`dashboard.job_queue`), or without one, child processes of this process with a result
+    cache in the data folder (see :mod:`dashboard.jobs`)."""
+    settings = container.settings
+    if settings.queue_url:
+        from dashboard.job_queue import QueueRunner, make_huey
+
+        return QueueRunner(make_huey(settings.queue_url), lease=settings.job_lease_seconds)
+    # analyses, the monitor and exports run in child processes: see dashboard.jobs
+    isolation = jobs.PROCESS if hasattr(os, "fork") else jobs.THREAD
+    return jobs.JobRunner(
+        isolation=isolation,
+        engines=[container.engine],
+        cache_dir=settings.job_cache_folder,
+        time_limits=settings.time_limits,
+    )
 
 
 def wrap_wsgi(server: Flask, container: Container, *, log_requests: bool) -> None:

@@ -7,12 +7,18 @@ download link. The route ``/export/<kind>`` serves the finished file (or says it
 prepared: 202 with the progress), checks the user's rights first (``study.access``; viewers get
 the codebook only) and writes every download to the audit log. No export reads the identity
 table: participants appear only by study code.
+
+The files go to ``settings.export_folder`` (``KLIK_EXPORT_DIR``, by default ``klik-exports`` in
+the study's data folder), which every web process and worker of a study is configured with, so
+a file made by a worker for process A downloads from process B. They are pruned by count
+(``KLIK_EXPORT_KEEP_FILES``) and age (``KLIK_EXPORT_MAX_AGE_HOURS``) whenever an export is
+written. Without a data folder (a server database and no setting) they go to a temporary folder
+of the process, removed when it ends.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import datetime as dt
 import io
 import shutil
@@ -30,7 +36,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import context
 from dashboard.analysis_jobs import job_key, scope_fingerprint
-from dashboard.jobs import DONE, FAILED, JobKey, JobStatus, Progress, get_runner
+from dashboard.jobs import (
+    DONE,
+    FAILED,
+    Deferred,
+    JobKey,
+    JobStatus,
+    Progress,
+    get_runner,
+    prune_files,
+)
 from study.access import may_see_rows
 from study.models import User
 from study.read_models import person_wave_frame, trajectories_frame
@@ -288,6 +303,7 @@ def build(
 ROUTE_WAIT = 3.0
 #: finished export files kept on disk (older ones are removed)
 KEEP_FILES = 24
+PREFIX = "export-"
 _DIR_KEY = "klik_export_dir"
 _dir_lock = threading.Lock()
 
@@ -315,8 +331,11 @@ def export_job(
     kind: str,
     directory: Path,
     min_cell: int = 0,
+    keep: int = KEEP_FILES,
+    max_age: float | None = None,
 ) -> Callable[[Progress], ExportFile]:
-    """A background job that reads the frames, builds ``kind`` and writes it into ``directory``."""
+    """A background job that reads the frames, builds ``kind`` and writes it into ``directory``
+    (then keeps the ``keep`` newest export files there, none older than ``max_age`` seconds)."""
     del min_cell  # row-level exports are for researchers and jobcoaches only
 
     def run(progress: Progress) -> ExportFile:
@@ -331,35 +350,35 @@ def export_job(
         content, name, mime = build(kind, trajectories, person_wave)
         directory.mkdir(parents=True, exist_ok=True)
         suffix = Path(name).suffix
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=suffix, delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            dir=directory, prefix=PREFIX, suffix=suffix, delete=False
+        ) as handle:
             handle.write(content)
-        _prune(directory)
+        prune_files(directory, f"{PREFIX}*", keep=keep, max_age=max_age)
         return ExportFile(Path(handle.name), name, mime, len(trajectories), len(person_wave))
 
     return run
 
 
-def _prune(directory: Path) -> None:
-    """Keep the :data:`KEEP_FILES` newest export files.
-
-    Runs in the job's process and takes no lock: two prunes at once only unlink a file twice.
-    """
-    dated = []
-    for path in directory.glob("tmp*"):
-        with contextlib.suppress(FileNotFoundError):
-            dated.append((path.stat().st_mtime, path))
-    for _, old in sorted(dated, reverse=True)[KEEP_FILES:]:
-        old.unlink(missing_ok=True)
-
-
 def _export_dir() -> Path:
-    """This application's directory of export files, removed when the process ends."""
+    """The export files' folder: the shared one of the settings, else this process's own."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _dir_lock:
         if _DIR_KEY not in app.extensions:
-            directory = Path(tempfile.mkdtemp(prefix="klik-exports-"))
-            # pseudonymised row-level data must not outlive the server in /tmp
-            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            settings = context.container().settings
+            directory = settings.export_folder
+            if directory is None:
+                directory = Path(tempfile.mkdtemp(prefix="klik-exports-"))
+                # pseudonymised row-level data must not outlive the server in /tmp
+                atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            else:
+                directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                prune_files(
+                    directory,
+                    f"{PREFIX}*",
+                    keep=settings.export_keep_files,
+                    max_age=settings.export_max_age_hours * 3600,
+                )
             app.extensions[_DIR_KEY] = directory
     return app.extensions[_DIR_KEY]
 
@@ -412,8 +431,16 @@ def start_export(
     if status is None or _pruned(status):
         with context.read_session() as session:
             key = job_key(session, user.study_id, scope, as_of, "export", kind=kind)
-        build_job = export_job(
-            context.container().read_sessions, scope, as_of, kind=kind, directory=_export_dir()
+        settings = context.container().settings
+        build_job = Deferred(
+            export_job,
+            context.container().read_sessions,
+            scope,
+            as_of,
+            kind=kind,
+            directory=_export_dir(),
+            keep=settings.export_keep_files,
+            max_age=settings.export_max_age_hours * 3600,
         )
         status = runner.submit(key, build_job)
         if _pruned(status):  # a finished job whose file was removed since: build it again
@@ -442,6 +469,11 @@ def init_routes(server: Flask) -> None:
             # the reason (which may name tables and paths) is for the log, not the browser
             current_app.logger.error("export %s failed: %s", kind, status.error)
             failed = {"nl": "de export is mislukt", "en": "the export failed"}
+            if status.stopped:
+                failed = {
+                    "nl": f"de export is gestopt na de tijdgrens van {status.stopped:g} s",
+                    "en": f"the export was stopped after its time limit of {status.stopped:g} s",
+                }
             return jsonify(error=failed[lang]), 500
         if status.state != DONE:
             resp = jsonify(

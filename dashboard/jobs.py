@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import pickle
@@ -31,7 +32,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ from sqlalchemy import Engine
 
 from study.fork_gate import forking
 
+log = logging.getLogger(__name__)
+
 EXTENSION = "klik_jobs"
 
 THREAD = "thread"
@@ -51,6 +54,24 @@ QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
+
+#: the longest a job of each kind may run (seconds) before it is stopped; others get DEFAULT_LIMIT
+TIME_LIMITS: dict[str, float] = {
+    "monitor": 300.0,
+    "monitor_release": 300.0,
+    "quality": 600.0,
+    "survival": 900.0,
+    "export": 1800.0,
+}
+DEFAULT_LIMIT = 900.0
+
+
+def time_limit(analysis: str, limits: Mapping[str, float] | None = None) -> float:
+    """The time limit of a job kind (``limits`` first, then :data:`TIME_LIMITS`)."""
+    if limits and analysis in limits:
+        return float(limits[analysis])
+    return TIME_LIMITS.get(analysis, DEFAULT_LIMIT)
+
 
 Progress = Callable[..., None]
 """``progress(fraction, message="", partial=None)``: how far a job is (0-1), what it is doing,
@@ -123,6 +144,10 @@ class JobStatus:
         True when the result came from the cache without computing.
     partial : Any
         What the job published before finishing (see :data:`Progress`).
+    stopped : float or None
+        When the job was stopped for running over its time limit: that limit in seconds.
+    attempt : int
+        1 for the first run; more when the job was started again after its worker died.
     """
 
     key: JobKey
@@ -136,6 +161,8 @@ class JobStatus:
     finished: float | None = None
     cached: bool = False
     partial: Any = None
+    stopped: float | None = None
+    attempt: int = 1
     _future: Future | None = field(default=None, repr=False)
 
     @property
@@ -168,6 +195,12 @@ class JobRunner:
         Run each job on a pool thread or in a forked child process (see the module's notes).
     engines : sequence of Engine
         The database engines jobs use: a child process gives each a new connection pool.
+    time_limits : mapping, optional
+        Seconds a job of each kind (:attr:`JobKey.analysis`) may run (see :func:`time_limit`).
+        A child process over its limit is killed and its job fails with ``stopped`` set; a
+        job on a thread cannot be stopped and is only marked so when it ends.
+    cache_files : int
+        Result pickles kept in ``cache_dir`` (the oldest are removed first).
     """
 
     def __init__(
@@ -179,6 +212,8 @@ class JobRunner:
         *,
         isolation: str = THREAD,
         engines: Sequence[Engine] = (),
+        time_limits: Mapping[str, float] | None = None,
+        cache_files: int = 256,
     ) -> None:
         if max_workers < 1 or cache_size < 1:
             raise ValueError("max_workers and cache_size must be at least 1")
@@ -193,6 +228,8 @@ class JobRunner:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         if self._cache_dir is not None:
             self._cache_dir.mkdir(parents=True, exist_ok=True)
+        self._cache_files = cache_files
+        self._time_limits = dict(time_limits or {})
         self._clock = clock
         self._lock = threading.Lock()
         self._jobs: OrderedDict[JobKey, JobStatus] = OrderedDict()
@@ -289,13 +326,15 @@ class JobRunner:
         with self._lock:
             job.state = RUNNING
             job.started = self._clock()
+        limit = time_limit(job.key.analysis, self._time_limits)
         try:
             if self.isolation == PROCESS:
-                result = _run_in_child(fn, progress, self._engines)
+                result = _run_in_child(fn, progress, self._engines, timeout=limit)
             else:
                 result = fn(progress)
         except Exception as exc:  # a failing analysis must show its reason, not kill the pool
             with self._lock:
+                job.stopped = exc.limit if isinstance(exc, JobTimedOut) else None
                 job.state = FAILED
                 job.error = (
                     str(exc) if isinstance(exc, ChildFailed) else f"{type(exc).__name__}: {exc}"
@@ -342,6 +381,8 @@ class JobRunner:
             job.finished,
             job.cached,
             job.partial,
+            job.stopped,
+            job.attempt,
         )
 
     def _path(self, key: JobKey) -> Path | None:
@@ -369,6 +410,86 @@ class JobRunner:
             tmp.replace(path)
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             tmp.unlink(missing_ok=True)
+            return
+        prune_files(path.parent, "*.pickle", keep=self._cache_files)
+
+
+def prune_files(
+    directory: Path, pattern: str, *, keep: int, max_age: float | None = None
+) -> list[Path]:
+    """Remove all but the ``keep`` newest files matching ``pattern`` (and, with ``max_age``
+    seconds, every one older than that); returns the removed paths.
+
+    Takes no lock: two prunes at once at worst unlink a file twice.
+    """
+    dated = []
+    for path in directory.glob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            dated.append((path.stat().st_mtime, path))
+    dated.sort(reverse=True)
+    now = time.time()
+    removed = []
+    for i, (mtime, path) in enumerate(dated):
+        if i >= keep or (max_age is not None and now - mtime > max_age):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+class Deferred:
+    """A job as data, so that it can go to another process: ``make_job(read_sessions, scope,
+    as_of, **kwargs)`` gives the callable that computes it.
+
+    Called in this process it runs as that callable. Pickled (for the shared queue) it keeps the
+    factory (a module-level function, pickled by name), the scope as literal SQL in the
+    database's dialect, the day and the keyword arguments; the worker that unpickles it
+    binds its own session factory to it (:meth:`bind`).
+    """
+
+    def __init__(
+        self,
+        make_job: Callable[..., Callable[[Progress], Any]],
+        read_sessions: Any,
+        scope: Any,
+        as_of: Any,
+        **kwargs: Any,
+    ) -> None:
+        self.make_job = make_job
+        self.read_sessions = read_sessions
+        self.scope = scope
+        self.as_of = as_of
+        self.kwargs = kwargs
+
+    def __call__(self, progress: Progress) -> Any:
+        return self.make_job(self.read_sessions, self.scope, self.as_of, **self.kwargs)(progress)
+
+    def bind(self, read_sessions: Any) -> Deferred:
+        """This job with ``read_sessions`` as its session factory."""
+        return Deferred(self.make_job, read_sessions, self.scope, self.as_of, **self.kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_deferred, (self.make_job, scope_sql(self.scope, self.read_sessions), self.as_of,
+                            self.kwargs))  # fmt: skip
+
+    def __repr__(self) -> str:
+        name = getattr(self.make_job, "__qualname__", self.make_job)
+        return f"Deferred({name}, as_of={self.as_of}, {self.kwargs})"
+
+
+def scope_sql(scope: Any, read_sessions: Any = None) -> str:
+    """The SELECT of trajectory ids as SQL with its values inlined, in the database's dialect."""
+    bind = getattr(read_sessions, "kw", {}).get("bind") if read_sessions is not None else None
+    dialect = bind.dialect if bind is not None else None
+    return str(scope.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _deferred(make_job: Callable[..., Any], sql: str, as_of: Any, kwargs: dict) -> Deferred:
+    from sqlalchemy import Integer, column, select, text
+
+    from study.models import Trajectory
+
+    scope = select(Trajectory.id).where(Trajectory.id.in_(text(sql).columns(column("id", Integer))))
+    return Deferred(make_job, None, scope, as_of, **kwargs)
 
 
 class ChildFailed(Exception):
@@ -379,12 +500,21 @@ class ChildFailed(Exception):
         self.detail = detail
 
 
+class JobTimedOut(ChildFailed):
+    """A job stopped because it ran longer than its time limit (``limit`` seconds)."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(f"stopped after its time limit of {limit:g} s")
+        self.limit = limit
+
+
 # what a child keeps of its parent's connection pools: referenced, so never closed from here
 _INHERITED_POOLS: list[object] = []
 
 
 def _child_main(fn: Callable[[Progress], Any], pipe: Any, engines: Sequence[Engine]) -> None:
     """The forked child: fresh connection pools, run the job, send progress and the result."""
+    _die_with_parent()
     for engine in engines:
         # the parent's connections (and their sockets) stay the parent's: kept, not closed
         _INHERITED_POOLS.append(engine.pool)
@@ -403,18 +533,51 @@ def _child_main(fn: Callable[[Progress], Any], pipe: Any, engines: Sequence[Engi
         os._exit(0)
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this child when its parent dies (e.g. a worker's kill -9)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the child ends when it next writes the pipe
+        pass
+
+
+#: how long the parent waits for a message before it looks at the clock (and ``tick``) again
+POLL_SECONDS = 0.5
+
+
 def _run_in_child(
-    fn: Callable[[Progress], Any], progress: Progress, engines: Sequence[Engine]
+    fn: Callable[[Progress], Any],
+    progress: Progress,
+    engines: Sequence[Engine],
+    *,
+    timeout: float | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> Any:
-    """Run ``fn`` in a forked child process; relay its progress; return its result."""
+    """Run ``fn`` in a forked child process; relay its progress; return its result.
+
+    A child that sends nothing and does not finish within ``timeout`` seconds is killed
+    (:class:`JobTimedOut`), so a hung child never holds a job slot for ever. ``tick`` is called
+    about every :data:`POLL_SECONDS` while the child runs (a queue worker's heartbeat).
+    """
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child_main, args=(fn, send, engines), daemon=True)
     with forking():
         child.start()
     send.close()
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                child.kill()
+                raise JobTimedOut(float(timeout))  # type: ignore[arg-type]
+            if tick is not None:
+                tick()
+            if not receive.poll(POLL_SECONDS):
+                continue
             try:
                 kind, payload = receive.recv()
             except EOFError:
@@ -431,6 +594,9 @@ def _run_in_child(
     finally:
         receive.close()
         child.join(timeout=10)
+        if child.is_alive():  # it sent its answer but does not exit: it must not linger
+            child.kill()
+            child.join(timeout=10)
 
 
 def get_runner() -> JobRunner:

@@ -116,7 +116,15 @@ def serve(
 
 
 def _register_commands() -> None:
-    from klik import analyse_cli, backup_cli, demo_cli, scheduler_cli, secret_cli, users_cli
+    from klik import (
+        analyse_cli,
+        backup_cli,
+        demo_cli,
+        scheduler_cli,
+        secret_cli,
+        users_cli,
+        worker_cli,
+    )
 
     scheduler_cli.register(app)
     backup_cli.register(app)
@@ -124,6 +132,7 @@ def _register_commands() -> None:
     demo_cli.register(app)
     users_cli.register(app)
     analyse_cli.register(app)
+    worker_cli.register(app)
 
 
 _register_commands()

@@ -80,6 +80,20 @@ class Settings(BaseModel):
     access_log: str = "klik-access.log"
     access_log_max_bytes: PositiveInt = 10_000_000
     access_log_backups: NonNegativeInt = 5
+    #: the shared job queue: ``redis://host:6379/0`` (team, national) or ``sqlite:///jobs.sqlite3``
+    #: (one machine); empty: jobs run in child processes of the web process that asked for them
+    queue_url: str = ""
+    #: how long a running job's worker may go silent before another worker starts it again
+    job_lease_seconds: float = 15.0
+    #: time limits per job kind, e.g. ``survival=600,export=1800`` (see dashboard.jobs.TIME_LIMITS)
+    job_time_limits: str = ""
+    #: the study's data folder (job cache, export files); default: the SQLite file's folder
+    data_dir: Path | None = None
+    #: the export files' folder, the same for every process; default: ``klik-exports`` in data_dir
+    export_dir: Path | None = None
+    #: export files kept at most, and for how long
+    export_keep_files: PositiveInt = 24
+    export_max_age_hours: float = 24.0
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +101,42 @@ class Settings(BaseModel):
         if isinstance(values, dict) and not values.get("secret_key"):
             values = {**values, "secret_key": secrets.token_hex(32), "secret_generated": True}
         return values
+
+    @property
+    def time_limits(self) -> dict[str, float]:
+        """``job_time_limits`` read as ``{kind: seconds}``."""
+        limits = {}
+        for part in self.job_time_limits.replace(";", ",").split(","):
+            if "=" in part:
+                kind, seconds = part.split("=", 1)
+                limits[kind.strip()] = float(seconds)
+        return limits
+
+    @property
+    def data_folder(self) -> Path | None:
+        """``data_dir``, else the folder of the SQLite file; None for a server database."""
+        if self.data_dir is not None:
+            return Path(self.data_dir)
+        from sqlalchemy import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).expanduser().resolve().parent
+        return None
+
+    @property
+    def export_folder(self) -> Path | None:
+        """Where export files go (None: a temporary folder of the process)."""
+        if self.export_dir is not None:
+            return Path(self.export_dir)
+        folder = self.data_folder
+        return None if folder is None else folder / "klik-exports"
+
+    @property
+    def job_cache_folder(self) -> Path | None:
+        """Where the embedded runner keeps finished results across restarts."""
+        folder = self.data_folder
+        return None if folder is None else folder / "klik-cache"
 
     @property
     def signing_keys(self) -> tuple[str, ...]:

@@ -73,9 +73,10 @@ def survival_job(
     min_cell: int,
     languages: tuple[str, ...] = ("nl", "en"),
 ) -> Callable[[Progress], dict[str, Any]]:
-    """Kaplan–Meier per stratification (full and viewer-suppressed), Cox, time-varying Cox.
+    """Kaplan–Meier per stratification, Cox, time-varying Cox.
 
-    Result keys: ``views`` {(by, language, rows_allowed): SurvivalView}, ``cox`` and ``tv``
+    Result keys: ``views`` {(by, language, True): SurvivalView}, ``frame`` (the survival frame,
+    from which :func:`viewer_survival_view` makes a viewer's curves), ``cox`` and ``tv``
     (:class:`analysis.study_models.CoxModel` or None, with ``cox_error``/``tv_error`` texts when fitting failed and
     ``cox_refused``/``tv_refused`` Shortfalls when there was too little data), ``n``,
     ``events``, ``snapshot``, ``timings`` (seconds per step).
@@ -97,16 +98,12 @@ def survival_job(
             "views": {},
             "timings": timings,
         }
-        releases = {
-            lang: views.viewer_survival_release(surv, language=lang, min_cell=min_cell)
-            for lang in languages
-        }
-        combos = [(b, lang, rows) for b in models.STRATA for lang in languages for rows in (1, 0)]
-        for i, (by, language, rows) in enumerate(combos):
+        combos = [(b, lang) for b in models.STRATA for lang in languages]
+        for i, (by, language) in enumerate(combos):
             progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
-            result["views"][(by, language, bool(rows))] = views.survival_view(
-                surv, by, language=language, rows_allowed=bool(rows), release=releases[language],
-            )  # fmt: skip
+            result["views"][(by, language, True)] = views.survival_view(surv, by, language=language)
+        # a viewer's curves are made when shown, from this frame and the monitor's release
+        result["frame"] = surv
         clock.lap("kaplan_meier")
         progress(0.5, "cox")
         result["cox"], result["cox_error"], result["cox_refused"] = _attempt(
@@ -123,6 +120,26 @@ def survival_job(
         return result
 
     return run
+
+
+def viewer_survival_view(
+    result: dict[str, Any],
+    monitor: Any,
+    by: str,
+    *,
+    language: str,
+    min_cell: int,
+) -> views.SurvivalView:
+    """A viewer's curves for one stratification, from a :func:`survival_job` result and the
+    :class:`dashboard.monitor_views.MonitorRelease` of the same study: strata whose size the
+    monitor hides are merged (see :func:`dashboard.analysis_views.viewer_survival_release`)."""
+    from dashboard.monitor_views import hidden_values
+
+    frame = result["frame"]
+    release = views.viewer_survival_release(
+        frame, language=language, min_cell=min_cell, hidden=hidden_values(monitor)
+    )
+    return views.survival_view(frame, by, language=language, rows_allowed=False, release=release)
 
 
 def trajectories_job(

@@ -27,11 +27,13 @@ from analysis.minimum_data import (
     cut_km,
 )
 from dashboard.disclosure import (
+    OTHER_STRATUM,
     SurvivalRelease,
     coarse_means,
     survival_release,
     viewer_count,
 )
+from dashboard.monitor_views import UNKNOWN
 
 DAYS_PER_MONTH = 30.4375
 
@@ -149,14 +151,32 @@ def survival_view(
 
 
 def viewer_survival_release(
-    survival_frame: pd.DataFrame, *, language: str, min_cell: int
+    survival_frame: pd.DataFrame,
+    *,
+    language: str,
+    min_cell: int,
+    hidden: Mapping[str, Collection[object]] | None = None,
 ) -> SurvivalRelease:
-    """The viewers' survival data: every stratification of :data:`analysis.study_models.STRATA` on one grid."""
-    strata = {
-        by: models.stratify(survival_frame, by, language)["stratum"]
-        for by in models.STRATA
-        if models.STRATA[by]
-    }
+    """The viewers' survival data: every stratification of :data:`analysis.study_models.STRATA`
+    on one grid.
+
+    ``hidden`` names, per stratification by a characteristic the monitor also counts
+    (``coach_type``, ``method``), the values whose number of people the monitor release hides
+    (:func:`dashboard.monitor_views.hidden_values`): their people go into "Overige" together, so a stratum's size
+    is never a number the monitor hides (the monitor's hidden rows together hold 0 or at least
+    ``min_cell`` people).
+    """
+    strata = {}
+    for by, column in models.STRATA.items():
+        if column is None:
+            continue
+        labels = models.stratify(survival_frame, by, language)["stratum"]
+        away = set((hidden or {}).get(by, ()))
+        if away:
+            raw = survival_frame[column].astype(object)
+            unknown = raw.isna() & (UNKNOWN in away)
+            labels = labels.where(~(raw.isin(away) | unknown), OTHER_STRATUM[language])
+        strata[by] = labels
     return survival_release(
         survival_frame["duration_days"], survival_frame["event"], strata,
         min_size=min_cell, language=language,

@@ -451,9 +451,11 @@ def _grid(
     candidates: Sequence[float],
 ) -> tuple[list[float], float]:
     """The ends among ``candidates`` on which every group has, per interval, 0 or >= k events
-    and 0 or >= k censorings, and the last end at which every group still has >= k at risk (0
-    when there is none). Both kinds count apart: a step's size and the number at risk give the
-    events, and the drop in the number at risk gives the rest."""
+    and 0 or >= k censorings, and the last end at which every group still has >= k at risk and
+    0 or >= k events and 0 or >= k others after it (0 when there is none). Both kinds count
+    apart: a step's size and the number at risk give the events, and the drop in the number at
+    risk gives the rest. After the horizon too: the monitor shows every job loss to date, and
+    its count minus the events on the curve are the job losses after the horizon."""
     grid: list[float] = []
     last = 0.0
     for end in candidates:
@@ -467,9 +469,18 @@ def _grid(
         last = end
     horizon = 0.0
     for end in grid:
-        if all(int((values > end)[g].sum()) >= k for g in groups):
+        after = values > end
+        if all(
+            int(after[g].sum()) >= k and _safe_count(int((after & events)[g].sum()), k)
+            and _safe_count(int((after & ~events)[g].sum()), k)
+            for g in groups
+        ):  # fmt: skip
             horizon = end
     return [b for b in grid if b <= horizon], horizon
+
+
+def _safe_count(n: int, k: int) -> bool:
+    return n == 0 or n >= k
 
 
 def survival_release(

@@ -543,6 +543,16 @@ def monitor_release(
     return MonitorRelease(protect_release(parts, k), k)
 
 
+def hidden_values(release: MonitorRelease) -> dict[str, set[object]]:
+    """Per characteristic the survival curves also split by (coach type, method), the values
+    whose number of people the release hides (:data:`UNKNOWN` for a missing value)."""
+    out: dict[str, set[object]] = {}
+    for dimension in ("coach_type", "method"):
+        people = release.tables[("endings", dimension)].row_totals
+        out[dimension] = set(people.index[people.isna()])
+    return out
+
+
 def viewer_monitor_job(
     read_sessions: sessionmaker[Session],
     scope: Select[tuple[int]],

@@ -12,7 +12,7 @@ from analysis.minimum_data import ANALYSES, Shortfall
 from analysis.study_models import CoxModel
 from dashboard import analysis_views as views
 from dashboard import context
-from dashboard.analysis_jobs import survival_job
+from dashboard.analysis_jobs import survival_job, viewer_survival_view
 from dashboard.analysis_page import (
     POLL_MS,
     Outcome,
@@ -27,6 +27,8 @@ from dashboard.analysis_page import (
     viewer_note,
 )
 from dashboard.disclosure import viewer_count, viewer_refusal
+from dashboard.monitor_views import viewer_monitor_job
+from study.access import CohortFilter
 from study.vocab import Role
 
 ROLES = (Role.RESEARCHER, Role.JOBCOACH, Role.VIEWER)
@@ -142,17 +144,30 @@ def layout(**_query: Any) -> html.Div:
 )
 def update(by: Any, coach_types: Any, methods: Any, _tick: Any) -> tuple:
     outcome = run_analysis("survival", survival_job, parse_filters(coach_types, methods), ROLES)
-    return render(outcome, by if isinstance(by, str) and by in models.STRATA else "klik")
+    release = None
+    if not outcome.rows_allowed:
+        # a viewer's strata are those the monitor's release can show
+        release = run_analysis("monitor_release", viewer_monitor_job, CohortFilter(), ROLES)
+    return render(outcome, by if isinstance(by, str) and by in models.STRATA else "klik", release)
 
 
-def render(outcome: Outcome, by: str) -> tuple:
-    """The outputs of :func:`update` for a job outcome (pure apart from the outcome)."""
+def render(outcome: Outcome, by: str, release: Outcome | None = None) -> tuple:
+    """The outputs of :func:`update` for a job outcome (and, for a viewer, the monitor's)."""
     language = outcome.language
-    if not done(outcome):
+    pending = [o for o in (outcome, release) if o is not None and not done(o)]
+    if pending:
         keep = dash.no_update
-        return keep, keep, keep, keep, progress_line(outcome.status, language), outcome.status.done
+        status = pending[0].status
+        return keep, keep, keep, keep, progress_line(status, language), status.done
     result = outcome.status.result
-    view: views.SurvivalView = result["views"][(by, language, outcome.rows_allowed)]
+    if outcome.rows_allowed:
+        view: views.SurvivalView = result["views"][(by, language, True)]
+    elif release is None:
+        raise ValueError("a viewer's curves need the monitor's release")
+    else:
+        view = viewer_survival_view(
+            result, release.status.result, by, language=language, min_cell=outcome.min_cell
+        )
     figure = views.km_view_figure(
         view, language=language, rows_allowed=outcome.rows_allowed, min_cell=outcome.min_cell
     )

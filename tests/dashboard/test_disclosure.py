@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from dashboard.disclosure import protect_counts
+from dashboard.disclosure import protect_counts, survival_release
 
 K = 10
 
@@ -105,3 +105,21 @@ def test_counts_beside_a_statistic_are_rounded_for_viewers() -> None:
     assert viewer_count(133, 10) == "≈ 130"
     assert viewer_count(9, 10) == HIDDEN_MARK
     assert viewer_count(9, 0) == "9"
+
+
+def test_survival_curves_stop_where_what_follows_them_is_a_small_group() -> None:
+    # 30 people followed 400 days; 3 lose their job at day 380. The monitor counts every job
+    # loss to date, so a curve ending before day 380 would tell that 3 lost it later.
+    durations = pd.Series([400.0] * 27 + [380.0] * 3)
+    events = pd.Series([0] * 27 + [1] * 3)
+    release = survival_release(durations, events, {}, min_size=10)
+    curves = release.curves["none"]
+    assert curves.horizon == 0.0
+    # with 10 late job losses, a curve may stop before them: 0 or >= 10 follow
+    durations = pd.Series([400.0] * 20 + [380.0] * 10)
+    events = pd.Series([0] * 20 + [1] * 10)
+    curves = survival_release(durations, events, {}, min_size=10).curves["none"]
+    assert curves.horizon > 0
+    after = durations > curves.horizon
+    for n in (int((after & (events == 1)).sum()), int((after & (events == 0)).sum())):
+        assert n == 0 or n >= 10

@@ -356,6 +356,31 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
                         months = x if x < 100 else x / GRID_DAYS
                         assert abs(months - round(months)) < 1e-6, (by, x)
 
+    # survival beside the monitor: a stratum of a characteristic the monitor counts is a value
+    # whose number of people the monitor shows, and starts with exactly that many at risk;
+    # values the monitor hides are merged, so no curve's size is a hidden monitor number (at
+    # this size a viewer may get no such curve at all; test_analysis_pages checks the merge)
+    named = {"coach_type": {"interne jobcoach": "internal", "externe jobcoach": "external"},
+             "method": {v: v for v in values["method"]}}  # fmt: skip
+    merged = {"Overige", "Onbekend", "Iedereen"}
+    for by, names in named.items():
+        answer = viewer.until_done(
+            [("survival-km", "figure"), ("survival-logrank", "children"),
+             ("survival-cox", "children"), ("survival-tv", "children"),
+             ("survival-status", "children"), ("survival-poll", "disabled")],
+            [("survival-stratify", "value", by), ("survival-coach-types", "value", None),
+             ("survival-methods", "value", None)],
+            "survival-poll",
+        )  # fmt: skip
+        for trace in answer["survival-km"]["figure"]["data"]:
+            group = str(trace.get("name", ""))
+            if not group.endswith(" at risk") or group[: -len(" at risk")] in merged:
+                continue
+            value = names[group[: -len(" at risk")]]
+            people = seen.get((by, value), {}).get(("kpi", "Trajecten"))
+            assert people is not None, (by, value, "a curve of a group the monitor hides")
+            assert float(values_of(trace["text"])[0]) == people, (by, value)
+
     # data quality: the same tables whatever the filters, no small count
     bodies = set()
     for crafted in (None, ["ips"], ["ips", "eim"]):

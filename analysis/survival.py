@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
-from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
-from lifelines.utils import concordance_index
+from lifelines.statistics import multivariate_logrank_test
 from pandas.api import types as pdt
 from scipy import stats
 
@@ -640,8 +639,11 @@ def _parse_terms(frame: pd.DataFrame, covariates: list[str], function: str) -> l
 def _factor_columns(data: pd.DataFrame, column: str, function: str) -> list[tuple[str, np.ndarray]]:
     """The design columns of one covariate: itself (numbers, booleans) or level indicators."""
     series = data[column]
-    kinds = {type(v) for v in series}
-    if pdt.is_bool_dtype(series) or pdt.is_numeric_dtype(series) or kinds <= {bool, np.bool_}:
+    if (
+        pdt.is_bool_dtype(series)
+        or pdt.is_numeric_dtype(series)
+        or {type(v) for v in series} <= {bool, np.bool_}
+    ):
         values = series.astype(float).to_numpy()
         if np.unique(values).size < 2:
             raise BadInput(
@@ -869,27 +871,213 @@ def _breslow_result(
     return _summary_table(names, fit.coef, se, alpha), lr, caught
 
 
-def _ph_check(model: CoxPHFitter, fit_frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    columns = ["term", "test_statistic", "p"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            test = proportional_hazard_test(model, fit_frame, time_transform="rank")
-    except Exception as exc:  # the check must not sink the model; say why it is missing
-        return pd.DataFrame({"term": ["error"], "test_statistic": [np.nan], "p": [np.nan]}).assign(
-            message=str(exc)
-        )
-    summary = test.summary
-    index = summary.index
-    terms = index.get_level_values(0) if isinstance(index, pd.MultiIndex) else index
-    out = pd.DataFrame(
+def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Column sums of ``values`` (rows x columns) per code 0..size-1."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=size)
+    return np.column_stack(
+        [np.bincount(codes, weights=values[:, j], minlength=size) for j in range(values.shape[1])]
+    ).reshape(size, values.shape[1])
+
+
+def _stratum_keys(data: pd.DataFrame, strata: list[str]) -> list[np.ndarray]:
+    """Each stratum column as integer codes in the sorted order of its text labels."""
+    return [pd.factorize(data[c].astype(str), sort=True)[0] for c in strata]
+
+
+def _residuals_in_stratum(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray, eta: np.ndarray, ties: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score and Schoenfeld residuals of one stratum sorted by time (then event).
+
+    At an event time with d deaths D among the risk set R, term k = 0..d-1 of the partial
+    likelihood has the risk sum S0_k = S0(R) - c_k S0(D) and S1_k likewise, with c_k = k/d
+    for Efron and 0 for Breslow; x̄_k = S1_k / S0_k and the hazard increment 1 / S0_k. A
+    subject at risk there (not dying) has score residual -r (x Σ_k 1/S0_k - Σ_k x̄_k/S0_k);
+    a death has weight (1 - c_k) in each term and adds x - mean_k x̄_k, its Schoenfeld
+    residual (R's ``coxscore2``). Summing over the event times up to each subject's own is a
+    cumulative sum over the sorted times.
+    """
+    n = len(time)
+    risk = np.exp(eta - eta.max())
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(time[1:], time[:-1], out=new[1:])
+    group = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    size = len(starts)
+    rx = risk[:, None] * x
+    s0 = np.cumsum(risk[::-1])[::-1][starts]
+    s1 = np.cumsum(rx[::-1], axis=0)[::-1][starts]
+    deaths = np.flatnonzero(event)
+    gd = group[deaths]
+    d = np.bincount(gd, minlength=size).astype(float)
+    k = np.arange(len(deaths)) - np.searchsorted(gd, gd)
+    c = k / d[gd] if ties == "efron" else np.zeros(len(deaths))
+    s0_k = s0[gd] - c * np.bincount(gd, weights=risk[deaths], minlength=size)[gd]
+    s1_k = s1[gd] - c[:, None] * _sum_by(gd, rx[deaths], size)[gd]
+    xbar = s1_k / s0_k[:, None]
+    hazard = 1.0 / s0_k
+    a = np.bincount(gd, weights=hazard, minlength=size)
+    b = _sum_by(gd, hazard[:, None] * xbar, size)
+    a_dead = np.bincount(gd, weights=hazard * (1 - c), minlength=size)
+    b_dead = _sum_by(gd, (hazard * (1 - c))[:, None] * xbar, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_xbar = _sum_by(gd, xbar, size) / d[:, None]
+    cum_a = np.cumsum(a)[group]
+    cum_b = np.cumsum(b, axis=0)[group]
+    cum_a[deaths] += (a_dead - a)[gd]
+    cum_b[deaths] += (b_dead - b)[gd]
+    score = -risk[:, None] * (x * cum_a[:, None] - cum_b)
+    schoenfeld = x[deaths] - mean_xbar[gd]
+    score[deaths] += schoenfeld
+    return score, schoenfeld
+
+
+def _cox_residuals(
+    time: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    beta: np.ndarray,
+    strata: Sequence[np.ndarray] = (),
+    ties: str = "efron",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score residuals (one row per subject, in row order) and Schoenfeld residuals.
+
+    The Schoenfeld residuals come one row per event, ordered as lifelines orders them: a
+    stable sort by stratum, time and event, so ``rank`` time transforms pair up as there.
+    Vectorised: cumulative sums over each stratum's sorted risk sets, no loop over subjects.
+    """
+    event = np.asarray(event).astype(bool)
+    order = np.lexsort((event, time, *reversed(list(strata))))
+    t, e = time[order], event[order]
+    xs = x[order] - x.mean(axis=0)
+    eta = xs @ beta
+    bounds = [0, len(t)]
+    if len(strata):
+        keys = np.column_stack([s[order] for s in strata])
+        change = np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1)) + 1
+        bounds = [0, *change.tolist(), len(t)]
+    score = np.empty_like(xs)
+    schoenfeld = []
+    for lo, hi in itertools.pairwise(bounds):
+        part, sch = _residuals_in_stratum(t[lo:hi], e[lo:hi], xs[lo:hi], eta[lo:hi], ties)
+        score[lo:hi] = part
+        schoenfeld.append(sch)
+    out = np.empty_like(score)
+    out[order] = score
+    return out, np.concatenate(schoenfeld)
+
+
+def _concordance_counts(
+    time: np.ndarray, predicted: np.ndarray, event: np.ndarray
+) -> tuple[int, int, int]:
+    """Harrell's C counts as lifelines' ``_concordance_summary_statistics``, vectorised.
+
+    Every subject is compared with the events before it (for a censored subject: at or before
+    its time): ``pairs`` counts those comparisons, ``correct`` those whose predicted time is
+    below the subject's, ``tied`` those predicted equal. lifelines walks a binary tree in
+    Python, one subject at a time. Here the distinct event times are cut into aligned blocks of
+    1, 2, 4, ... times, the events of each block sorted by prediction, and each subject's
+    earlier events are counted block by block with ``searchsorted`` (a Fenwick decomposition
+    done a level at a time); ties are counted apart, per predicted value, along time.
+    """
+    died = np.asarray(event).astype(bool)
+    if not died.any():
+        return 0, 0, 0
+    time = np.asarray(time, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    values, ranks = np.unique(predicted, return_inverse=True)
+    death_times, death_group = np.unique(time[died], return_inverse=True)
+    death_rank = ranks[died]
+    # how many distinct event times lie before each subject's comparisons stop
+    before = np.where(
+        died,
+        np.searchsorted(death_times, time, side="left"),
+        np.searchsorted(death_times, time, side="right"),
+    )
+    deaths_before = np.concatenate([[0], np.cumsum(np.bincount(death_group))])
+    pairs = int(deaths_before[before].sum())
+    big = len(values) + 1
+    below = 0
+    level = 0
+    while (1 << level) <= len(death_times):
+        keys = np.sort((death_group >> level).astype(np.int64) * big + death_rank)
+        use = np.flatnonzero(before & (1 << level))
+        block = (before[use] >> (level + 1)) << 1
+        found = np.searchsorted(keys, block * big + ranks[use], side="left")
+        below += int((found - deaths_before[block << level]).sum())
+        level += 1
+    # ties: per predicted value, the events at earlier times (at or before, for the censored)
+    keys = np.sort(death_rank.astype(np.int64) * (len(death_times) + 1) + death_group)
+    start = ranks.astype(np.int64) * (len(death_times) + 1)
+    tied = int((np.searchsorted(keys, start + before) - np.searchsorted(keys, start)).sum())
+    return below, tied, pairs
+
+
+def _concordance(
+    time: np.ndarray, predicted: np.ndarray, event: np.ndarray, strata: Sequence[np.ndarray] = ()
+) -> float:
+    """Harrell's C of predicted event times, summed over strata as lifelines does."""
+    groups: Iterable[np.ndarray] = [np.arange(len(time))]
+    if len(strata):
+        keys = pd.DataFrame({f"s{i}": key for i, key in enumerate(strata)})
+        groups = keys.groupby(list(keys.columns)).indices.values()
+    correct = tied = pairs = 0
+    for rows in groups:
+        c, t, n = _concordance_counts(time[rows], predicted[rows], event[rows])
+        correct, tied, pairs = correct + c, tied + t, pairs + n
+    if pairs == 0:
+        raise ZeroDivisionError("No admissable pairs in the dataset.")
+    return (correct + tied / 2) / pairs
+
+
+def _model_concordance(model: CoxPHFitter) -> float:
+    """lifelines' ``concordance_index_`` of a fitted model, from the same predictions."""
+    fitted = getattr(model, "_predicted_partial_hazards_", None)
+    if fitted is None:  # a lifelines without the attribute: its own (slow) computation
+        return float(model.concordance_index_)
+    names = [model.strata] if isinstance(model.strata, str) else list(model.strata or [])
+    strata = [pd.factorize(fitted.index.get_level_values(name))[0] for name in names]
+    return _concordance(
+        fitted["T"].to_numpy(dtype=float),
+        -fitted["P"].to_numpy(dtype=float),
+        fitted["E"].to_numpy(),
+        strata,
+    )
+
+
+def _cluster_variance(score: np.ndarray, variance: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Clustered sandwich D'D, D the per-cluster sums of dfbeta = score residuals x variance."""
+    codes, uniques = pd.factorize(cluster)
+    sums = _sum_by(codes, score @ variance, len(uniques))
+    return sums.T @ sums
+
+
+def _ph_check(
+    schoenfeld: np.ndarray, variance: np.ndarray, se: np.ndarray, names: list[str]
+) -> pd.DataFrame:
+    """Schoenfeld-residual test of proportional hazards with the rank time transform.
+
+    The statistic of lifelines' ``proportional_hazard_test(model, frame, time_transform="rank")``
+    (Grambsch & Therneau's approximation): with d events, scaled residuals s* = d s V and the
+    events' ranks g in lifelines' order, T_j = (Σ (g - ḡ) s*_j)² / (d se_j² Σ (g - ḡ)²), chi²
+    on 1 df. As in lifelines, se is the model's reported standard error (the robust one when
+    clustered). Computed here from the vectorised Schoenfeld residuals.
+    """
+    deaths = len(schoenfeld)
+    scaled = deaths * schoenfeld @ variance
+    ranks = np.arange(1, deaths + 1, dtype=float)
+    centred = ranks - ranks.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = (centred @ scaled) ** 2 / (deaths * se**2 * (centred**2).sum())
+    return pd.DataFrame(
         {
-            "term": [names.get(str(t), str(t)) for t in terms],
-            "test_statistic": summary["test_statistic"].to_numpy(dtype=float),
-            "p": summary["p"].to_numpy(dtype=float),
+            "term": list(names),
+            "test_statistic": statistic.astype(float),
+            "p": stats.chi2.sf(statistic, 1).astype(float),
         }
     )
-    return out[columns].reset_index(drop=True)
 
 
 def _require_ties(ties: object, function: str) -> str:
@@ -927,7 +1115,11 @@ def cox(
         a column is never read as a term.
     cluster : str, optional
         Cluster column (e.g. jobcoach_id): standard errors become the clustered sandwich
-        (robust) estimate, as ``coxph(..., cluster=)``.
+        (robust) estimate, as ``coxph(..., cluster=)``: D'D with D the per-cluster sums of the
+        dfbeta residuals (score residuals x model variance). The score residuals are R's for
+        the chosen ties (for Efron, each of d tied deaths weighted 1 - k/d in term k),
+        computed vectorised here; lifelines' ``cluster_col`` gives the same without tied
+        times, but breaks tied times by row order.
     strata : str or sequence of str, optional
         Stratify the baseline hazard by these columns.
     alpha : float
@@ -1006,18 +1198,16 @@ def cox(
     for i, column in enumerate(strata_cols):
         fit_frame[f"_stratum{i}"] = data[column].astype(str)
         strata_internal.append(f"_stratum{i}")
-    if cluster:
-        fit_frame["_cluster"] = data[cluster].astype(str)
+    clusters = data[cluster].astype(str).to_numpy() if cluster else None
     caught: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as records:
             warnings.simplefilter("always")
+            # a plain fit: lifelines' own sandwich (cluster_col) loops over every pair of rows
             model = CoxPHFitter(alpha=alpha).fit(
                 fit_frame,
                 duration_col="_time",
                 event_col="_event",
-                cluster_col="_cluster" if cluster else None,
-                robust=cluster is not None,
                 strata=strata_internal or None,
             )
             caught += [str(r.message) for r in records]
@@ -1025,18 +1215,36 @@ def cox(
         if ties == "efron":
             raise _not_estimable(function, exc) from None
         model = None
-    ph = (
-        _ph_check(model, fit_frame, back)
-        if model is not None
-        else pd.DataFrame({"term": ["error"], "test_statistic": [np.nan], "p": [np.nan]})
-    )
+    ph = pd.DataFrame({"term": ["error"], "test_statistic": [np.nan], "p": [np.nan]})
+    robust_se = None
+    if model is not None:
+        coef = model.params_.to_numpy(dtype=float)
+        variance = model.variance_matrix_.to_numpy(dtype=float)
+        score, schoenfeld = _cox_residuals(
+            fit_frame["_time"].to_numpy(dtype=float),
+            events.to_numpy(),
+            matrix,
+            coef,
+            _stratum_keys(data, strata_cols),
+        )
+        se = np.sqrt(np.diag(variance))
+        if clusters is not None:
+            # R's coxph(cluster=): per-cluster sums of the Efron score residuals x variance
+            robust_se = np.sqrt(np.diag(_cluster_variance(score, variance, clusters)))
+            se = robust_se
+        ph = _ph_check(schoenfeld, variance, se, names)
     if ties == "efron":
         assert model is not None
+        summary = (
+            _summary_from_lifelines(model.summary, back)
+            if robust_se is None
+            else _summary_table(names, coef, robust_se, alpha)
+        )
         return CoxResult(
-            summary=_summary_from_lifelines(model.summary, back),
+            summary=summary,
             n=len(fit_frame),
             events=int(events.sum()),
-            concordance=float(model.concordance_index_),
+            concordance=_model_concordance(model),
             loglik=float(model.log_likelihood_),
             lr_test=_lr_test(model),
             ph_check=ph,
@@ -1051,13 +1259,12 @@ def cox(
         fit = _breslow(np.full(len(times), -np.inf), times, events.to_numpy(), matrix, labels)
     except np.linalg.LinAlgError as exc:
         raise _not_estimable(function, exc) from None
-    clusters = data[cluster].astype(str).to_numpy() if cluster else None
     summary, lr, notes = _breslow_result(fit, names, alpha, clusters, function)
     return CoxResult(
         summary=summary,
         n=len(data),
         events=int(events.sum()),
-        concordance=float(concordance_index(times, -fit.linear_predictor, events.to_numpy())),
+        concordance=_concordance(times, -fit.linear_predictor, events.to_numpy()),
         loglik=fit.loglik,
         lr_test=lr,
         ph_check=ph,

@@ -329,12 +329,16 @@ def _mixed_section(
 
 
 def _alpha_section(
-    items: pd.DataFrame, scales: Mapping[str, Mapping[str, Sequence[str]]], lang: str
+    items: pd.DataFrame,
+    scales: Mapping[str, Mapping[str, Sequence[str]]],
+    lang: str,
+    names: Mapping[str, str] | None,
 ) -> str:
     table = models.reliability(items, scales)
     if table.empty:
         return f"<p>{_t('missing', lang)}</p>"
-    return _n_line(lang, responses=int(items["response_id"].nunique())) + _table(table, lang)
+    shown = models.named_scales(table, names or {})
+    return _n_line(lang, responses=int(items["response_id"].nunique())) + _table(shown, lang)
 
 
 def _response_section(person_wave: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
@@ -377,6 +381,7 @@ def build_report(
     title: str | None = None,
     on_refusal: Callable[[str, Shortfall], None] | None = None,
     scales: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """Build one self-contained HTML report from the study's frames.
 
@@ -411,6 +416,8 @@ def build_report(
         too), e.g. to repeat it on the command line.
     scales : mapping, optional
         Instrument id -> scale id -> item ids, for the reliability section (left out without).
+    names : mapping, optional
+        Instrument and scale ids in words (``questionnaires.registry.names_of`` in ``lang``).
 
     Returns
     -------
@@ -466,7 +473,7 @@ def build_report(
         )
     if items is not None and len(items) and scales:
         sections.append(
-            _safe(lang, _t("alpha_title", lang), lambda: _alpha_section(items, scales, lang))
+            _safe(lang, _t("alpha_title", lang), lambda: _alpha_section(items, scales, lang, names))
         )
     if person_wave is not None and len(person_wave):
         sections.append(

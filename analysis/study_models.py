@@ -76,6 +76,7 @@ __all__ = [
     "employability_frame",
     "employability_model",
     "job_loss_cox",
+    "named_scales",
     "reliability",
     "stratify",
     "tertiles",
@@ -492,6 +493,17 @@ def reliability(
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     table = table[columns] if len(table) else pd.DataFrame(columns=columns)
     return wave_sorted(table, ["instrument_id", "scale"])
+
+
+def named_scales(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """A reliability or item table with its instrument (and scale) ids in words, e.g. from
+    ``questionnaires.registry.names_of``; ids without a name stay as they are."""
+    out = table.copy()
+    if "scale" in out.columns:
+        keys = out["instrument_id"].astype(str) + "/" + out["scale"].astype(str)
+        out["scale"] = [names.get(k, s) for k, s in zip(keys, out["scale"], strict=True)]
+    out["instrument_id"] = out["instrument_id"].map(lambda v: names.get(v, v))
+    return out
 
 
 def wave_sorted(table: pd.DataFrame, first: list[str]) -> pd.DataFrame:

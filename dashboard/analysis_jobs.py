@@ -207,11 +207,12 @@ def quality_job(
     (``min_cell`` is not used: viewers' suppression happens when rendering).
 
     Result keys: ``alpha``, ``missing``, ``timeliness`` (unsuppressed tables, see
-    :mod:`dashboard.analysis_views`), ``responses``, ``snapshot``, ``timings``.
+    :mod:`dashboard.analysis_views`), ``names`` (per language, instrument and scale ids in
+    words), ``responses``, ``snapshot``, ``timings``.
     """
 
     def run(progress: Progress) -> dict[str, Any]:
-        from questionnaires.registry import load_instruments, scales_of
+        from questionnaires.registry import load_instruments, names_of, scales_of
 
         timings: dict[str, float] = {}
         clock = _Stopwatch(timings)
@@ -231,6 +232,7 @@ def quality_job(
             "alpha": alpha,
             "missing": missing,
             "timeliness": timeliness,
+            "names": {language: names_of(instruments, language) for language in ("nl", "en")},
             "responses": int(items["response_id"].nunique()) if len(items) else 0,
             "snapshot": data_snapshot_hash(
                 {k: frames[k] for k in ("response_items", "person_wave")}

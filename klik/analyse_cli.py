@@ -103,7 +103,7 @@ def write_report(
     from klik.api import resolve_study
     from klik.settings import settings_for
     from klik.wiring import build
-    from questionnaires.registry import load_instruments, scales_of
+    from questionnaires.registry import load_instruments, names_of, scales_of
     from study.access import trajectory_scope
     from study.clock import local_date
     from study.report_data import analysis_frames
@@ -120,6 +120,7 @@ def write_report(
         container.dispose()
     keys = ("trajectories", "survival", "counting_process", "person_wave", "response_items")
     used = {k: frames[k] for k in keys}
+    instruments = load_instruments()
     snapshot = data_snapshot_hash(used)
     versions = {"klik": klik.__version__, **analysis_versions()}
     refusals: list[tuple[str, str]] = []
@@ -131,7 +132,8 @@ def write_report(
         versions=versions,
         title=title,
         on_refusal=lambda section, shortfall: refusals.append((section, shortfall.text(lang))),
-        scales=scales_of(load_instruments()),
+        scales=scales_of(instruments),
+        names=names_of(instruments, lang),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")

@@ -159,3 +159,14 @@ def scales_of(instruments: Mapping[str, Instrument]) -> dict[str, dict[str, list
         if scales:
             out[inst_id] = scales
     return out
+
+
+def names_of(instruments: Mapping[str, Instrument], language: str) -> dict[str, str]:
+    """What a person reads for instrument and score ids in ``language``: an instrument's id ->
+    its title, and ``"<instrument id>/<score id>"`` -> the score's label."""
+    out: dict[str, str] = {}
+    for inst_id, inst in instruments.items():
+        out[inst_id] = inst.title.get(language) or inst.title.get("nl") or inst_id
+        for sc in inst.scores:
+            out[f"{inst_id}/{sc.id}"] = sc.label.get(language) or sc.label.get("nl") or sc.id
+    return out

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from analysis import study_models as models
 from dashboard import analysis_views as views
 from dashboard import context
 from dashboard.analysis_jobs import quality_job
@@ -135,6 +136,8 @@ def render(outcome: Outcome, release: Outcome | None = None) -> tuple:
             raise ValueError("a viewer's form counts come from the monitor's release")
         late = protect_timeliness(late, release.status.result.completion(None))
         hidden = HIDDEN_MARK
+    names = result.get("names", {}).get(language, {})
+    alpha, missing = models.named_scales(alpha, names), models.named_scales(missing, names)
     none = html.P(_t("none", language))
     alpha_part = [html.H2(_t("alpha", language))] + (
         [

@@ -91,7 +91,9 @@ def make_runner(container: Container) -> object:
     if settings.queue_url:
         from dashboard.job_queue import QueueRunner, make_huey
 
-        return QueueRunner(make_huey(settings.queue_url), lease=settings.job_lease_seconds)
+        return QueueRunner(
+            make_huey(settings.queue_url, settings.queue_name), lease=settings.job_lease_seconds
+        )
     # analyses, the monitor and exports run in child processes: see dashboard.jobs
     isolation = jobs.PROCESS if hasattr(os, "fork") else jobs.THREAD
     return jobs.JobRunner(

@@ -325,24 +325,32 @@ class Worker:
         self.huey.klik_worker = self  # type: ignore[attr-defined]
 
     def execute(self, digest: str, attempt: int) -> None:
-        """Run attempt ``attempt`` of the job ``digest`` (a Huey task's body)."""
+        """Run attempt ``attempt`` of the job ``digest`` (a Huey task's body).
+
+        While it runs, a thread renews the job's lease every third of ``lease`` seconds, so
+        only a worker that is gone (or frozen) loses its job to another.
+        """
         record = self.store.get(digest)
         if record is None or record.status.attempt != attempt or record.status.done:
             return  # superseded, forgotten or done meanwhile
+        call = pickle.loads(record.call)
+        fn = call.bind(self.read_sessions) if hasattr(call, "bind") else call
         status = record.status
-        now = self.clock()
-        status.state, status.started = RUNNING, now
-        record.beat, record.worker = now, self.name
-        self.store.put(digest, record)
-        last_beat = [now]
+        status.state, status.started = RUNNING, self.clock()
+        record.worker = self.name
+        lock = threading.Lock()
+        ours = [True]
 
-        def write() -> bool:
-            current = self.store.get(digest)
-            if current is None or current.status.attempt != attempt:
-                return False  # another attempt took over: this one's writes are dropped
-            record.beat = last_beat[0] = self.clock()
-            self.store.put(digest, record)
-            return True
+        def write() -> None:
+            with lock:
+                if not ours[0]:
+                    return
+                current = self.store.get(digest)
+                if current is None or current.status.attempt != attempt:
+                    ours[0] = False  # another attempt took over: this one's writes are dropped
+                    return
+                record.beat = self.clock()
+                self.store.put(digest, record)
 
         def progress(fraction: float, message: str = "", partial: Any = None) -> None:
             status.progress = max(0.0, min(1.0, float(fraction)))
@@ -351,16 +359,19 @@ class Worker:
                 status.partial = partial
             write()
 
-        def tick() -> None:
-            if self.clock() - last_beat[0] > self.lease / 3:
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease / 3):
                 write()
 
-        call = pickle.loads(record.call)
-        fn = call.bind(self.read_sessions) if hasattr(call, "bind") else call
+        write()
+        heart = threading.Thread(target=beat, name=f"klik-lease-{digest[:8]}", daemon=True)
+        heart.start()
         limit = time_limit(status.key.analysis, self.time_limits)
         log.info("klik job %s (%s) attempt %d started", digest, status.key.analysis, attempt)
         try:
-            result = _run_in_child(fn, progress, self.engines, timeout=limit, tick=tick)
+            result = _run_in_child(fn, progress, self.engines, timeout=limit)
         except Exception as exc:  # the page shows the reason; the worker goes on
             status.state = FAILED
             status.error = str(exc) if hasattr(exc, "detail") else f"{type(exc).__name__}: {exc}"
@@ -368,8 +379,11 @@ class Worker:
             status.stopped = exc.limit if isinstance(exc, JobTimedOut) else None
         else:
             status.state, status.result, status.progress = DONE, result, 1.0
+        finally:
+            stop.set()
+            heart.join()
         status.finished = self.clock()
-        if write() and status.state == DONE:
+        if status.state == DONE:
             self.huey.storage.incr(COMPUTED, 1)
         log.info(
             "klik job %s (%s) attempt %d %s in %.1f s",
@@ -379,6 +393,7 @@ class Worker:
             status.state,
             status.finished - (status.started or status.finished),
         )
+        write()
 
     def consumer(self, workers: int = 2) -> Any:
         """A Huey consumer of ``workers`` threads (each job runs in its own child process)."""

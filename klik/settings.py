@@ -83,6 +83,8 @@ class Settings(BaseModel):
     #: the shared job queue: ``redis://host:6379/0`` (team, national) or ``sqlite:///jobs.sqlite3``
     #: (one machine); empty: jobs run in child processes of the web process that asked for them
     queue_url: str = ""
+    #: the queue's name in that store: several studies may share one Redis under different names
+    queue_name: str = "klik"
     #: how long a running job's worker may go silent before another worker starts it again
     job_lease_seconds: float = 15.0
     #: time limits per job kind, e.g. ``survival=600,export=1800`` (see dashboard.jobs.TIME_LIMITS)

@@ -44,9 +44,14 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
+        # the modules of every job, imported once here (and inherited by each job's child)
+        import dashboard.analysis_jobs
+        import dashboard.exports
+        import dashboard.monitor_views  # noqa: F401
+
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         container = build(settings)
-        huey = make_huey(settings.queue_url)
+        huey = make_huey(settings.queue_url, settings.queue_name)
         worker = Worker(
             huey,
             container.read_sessions,

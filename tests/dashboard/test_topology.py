@@ -1,0 +1,218 @@
+"""The team topology, as real processes: two ``klik serve`` on different loopback ports and two
+``klik worker``, on PostgreSQL and Redis, with one export folder.
+
+Shown: an export asked on web process A is computed once (by one worker) and seen, then
+downloaded, on B, every download audited; a worker killed with SIGKILL in the middle of a job
+leaves it to the other worker, which finishes it once its lease has run out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from dashboard.job_queue import QueueRunner, make_huey
+from dashboard.jobs import DONE, RUNNING, Deferred, JobKey
+from study.models import AuditEvent
+from study.services.users import add_user
+from study.simulator.build import build, local_moment
+from study.simulator.params import SimulationParams
+from tests.conftest import Database, _postgres_database
+from tests.process_support import SECRET, child_database_url, kill9, klik_env, start_klik, wait_for
+from tests.queue_support import queue_name, require_redis
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+PASSWORD = "correct horse battery"
+LEASE = 3.0
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Topology:
+    web: list[str]
+    workers: list[subprocess.Popen[bytes]]
+    env: dict[str, str]
+    db: Database
+    cwd: Path
+    queue_url: str
+    queue_name: str
+
+    def outputs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.cwd.glob("klik-*.out")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def topology(
+    tmp_path_factory: pytest.TempPathFactory, postgres_reason: str | None
+) -> Iterator[Topology]:
+    """The processes, started once for this module's tests (the last one kills a worker)."""
+    url = require_redis()
+    tmp_path = tmp_path_factory.mktemp("topology")
+    for db in _postgres_database(postgres_reason):
+        params = SimulationParams(seed=5, n_trajectories=40, n_coaches=8, months=6,
+                                  start_date=dt.date(2025, 1, 6))  # fmt: skip
+        clock_at = local_moment(params.start_date, 9)
+        from study.clock import SimulatedClock
+
+        report = build(db.sessions, params, clock=SimulatedClock(clock_at), secret_key=SECRET)
+        with db.sessions.begin() as s:
+            add_user(s, report.study_id, "onderzoeker", PASSWORD, "researcher",
+                     display_name="Onderzoeker", actor="test", at=clock_at)  # fmt: skip
+        name = queue_name()
+        env = klik_env(
+            database_url=child_database_url(db),
+            queue_url=url,
+            queue_name=name,
+            export_dir=tmp_path / "shared-exports",
+            job_lease_seconds=LEASE,
+            access_log="-",
+        )
+        # the workers import the slow job of this module
+        env["PYTHONPATH"] = str(REPO)
+        processes = []
+        web = []
+        try:
+            for _ in range(2):
+                port = _free_port()
+                processes.append(start_klik(["serve", "--no-scheduler", "--port", str(port)],
+                                            env, tmp_path))  # fmt: skip
+                web.append(f"http://127.0.0.1:{port}")
+            workers = [start_klik(["worker", "--workers", "1"], env, tmp_path) for _ in range(2)]
+            processes += workers
+            for base in web:
+                wait_for(lambda b=base: _answers(b), 90, f"{base}/health")
+            wait_for(lambda: (tmp_path.glob("klik-*.out") and
+                              sum("Klik worker" in p.read_text(errors="replace")
+                                  for p in tmp_path.glob("klik-*.out")) == 2),
+                     60, "two workers")  # fmt: skip
+            yield Topology(web, workers, env, db, tmp_path, url, name)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    kill9(process)
+            make_huey(url, name).storage.flush_all()
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _login(base: str) -> requests.Session:
+    http = requests.Session()
+    http.headers["Origin"] = base
+    resp = http.post(f"{base}/login", data={"username": "onderzoeker", "password": PASSWORD},
+                     allow_redirects=False, timeout=30)  # fmt: skip
+    assert resp.status_code == 302, resp.text
+    return http
+
+
+def _computations(t: Topology, analysis: str) -> int:
+    return t.outputs().count(f"({analysis}) attempt 1 done") + t.outputs().count(
+        f"({analysis}) attempt 2 done"
+    )
+
+
+def test_a_job_asked_on_a_is_computed_once_and_downloads_from_b(topology: Topology) -> None:
+    a, b = topology.web
+    on_a, on_b = _login(a), _login(b)
+    first = on_a.get(f"{a}/export/csv_long", timeout=60)
+    assert first.status_code in (200, 202), first.text
+    # B, asked for the same export (polls alternating between the processes), starts nothing new
+    answers = []
+
+    def ready() -> requests.Response | None:
+        for http, base in ((on_b, b), (on_a, a)):
+            resp = http.get(f"{base}/export/csv_long", timeout=60)
+            answers.append(resp.status_code)
+            if resp.status_code == 200:
+                return resp
+        return None
+
+    done = wait_for(ready, 120, "the export", every=0.3)
+    assert done.headers["Content-Disposition"].startswith("attachment")
+    from_b = on_b.get(f"{b}/export/csv_long", timeout=60)
+    assert from_b.status_code == 200 and from_b.content == done.content
+    assert _computations(topology, "export") == 1, topology.outputs()
+    # the file sits in the shared folder, which both processes serve from
+    files = list((topology.cwd / "shared-exports").glob("export-*"))
+    assert len(files) == 1 and files[0].read_bytes() == done.content
+    with topology.db.read_sessions() as s:
+        audited = s.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
+        )
+    downloads = [first.status_code, *answers, from_b.status_code].count(200)
+    assert audited == downloads >= 2  # one record per download, whichever process served it
+
+
+def slow_job(read_sessions, scope, as_of, *, seconds: float, marker: str):
+    """A job that runs long enough to kill its worker in the middle (run by the workers)."""
+
+    def run(progress):
+        import os
+
+        with open(marker, "a") as fh:
+            fh.write(f"{os.getppid()}\n")  # the worker that runs this attempt
+        for i in range(int(seconds * 10)):
+            progress(i / (seconds * 10), "sleeping")
+            time.sleep(0.1)
+        return "slept"
+
+    return run
+
+
+class _NoScope:
+    def compile(self, **_kw):
+        return "SELECT 1 AS id"
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_the_other(topology: Topology) -> None:
+    runner = QueueRunner(make_huey(topology.queue_url, topology.queue_name), lease=LEASE)
+    marker = topology.cwd / "attempts.txt"
+    key = JobKey.make("v1", "scope", "sleep")
+    runner.submit(key, Deferred(slow_job, None, _NoScope(), None, seconds=4.0,
+                                marker=str(marker)))  # fmt: skip
+    running = wait_for(
+        lambda: (s := runner.status(key)) is not None and s.state == RUNNING and s.progress > 0.1,
+        60,
+        "the job to run",
+    )
+    assert running
+    record = runner.store.get(key.digest)
+    pid = int(record.worker.rsplit(":", 1)[1])
+    (victim,) = [w for w in topology.workers if w.pid == pid]
+    (survivor,) = [w for w in topology.workers if w.pid != pid]
+    started = time.monotonic()
+    kill9(victim)
+    status = wait_for(
+        lambda: (s := runner.wait(key, 1.0)) is not None and s.done and s, 60, "the other worker"
+    )
+    assert status.state == DONE and status.result == "slept", status
+    assert status.attempt == 2
+    assert runner.store.get(key.digest).worker.endswith(f":{survivor.pid}")
+    assert marker.read_text().split() == [str(victim.pid), str(survivor.pid)]
+    # the lease ran out, then the whole job ran again: bounded by lease + job + polling
+    assert time.monotonic() - started < 60

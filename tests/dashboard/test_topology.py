@@ -168,6 +168,52 @@ def test_a_job_asked_on_a_is_computed_once_and_downloads_from_b(topology: Topolo
     assert audited == downloads >= 2  # one record per download, whichever process served it
 
 
+MONITOR_OUTPUTS = [("monitor-content", "children"), ("monitor-status", "children"),
+                   ("monitor-poll", "disabled")]  # fmt: skip
+MONITOR_INPUTS = ("monitor-organisation", "monitor-coach-type", "monitor-method", "monitor-benefit")
+
+
+def _monitor(http: requests.Session, base: str, methods: list[str], poll: bool) -> dict:
+    """Post the monitor's callback as the page does (by its selection, or by its poll)."""
+    values = [None, None, methods, None]
+    inputs = [{"id": i, "property": "value", "value": v}
+              for i, v in zip(MONITOR_INPUTS, values, strict=True)]  # fmt: skip
+    inputs.append({"id": "monitor-poll", "property": "n_intervals", "value": 1 if poll else None})
+    trigger = "monitor-poll.n_intervals" if poll else "monitor-method.value"
+    body = {
+        "output": "..{}..".format("...".join(f"{i}.{p}" for i, p in MONITOR_OUTPUTS)),
+        "outputs": [{"id": i, "property": p} for i, p in MONITOR_OUTPUTS],
+        "inputs": inputs,
+        "changedPropIds": [trigger],
+        "state": [],
+    }
+    headers = {"X-CSRFToken": http.cookies.get("_csrf_token", "")}
+    resp = http.post(f"{base}/_dash-update-component", json=body, headers=headers, timeout=60)
+    assert resp.status_code == 200, resp.text[:500]
+    return resp.json()["response"]
+
+
+def test_an_analysis_asked_on_a_is_computed_once_and_shown_on_b(topology: Topology) -> None:
+    """The monitor's callback, its selection sent to a worker as SQL, polled on both processes."""
+    a, b = topology.web
+    on_a, on_b = _login(a), _login(b)
+    on_a.get(f"{a}/monitor", timeout=60)  # the page sets the CSRF cookie
+    on_b.get(f"{b}/monitor", timeout=60)
+    _monitor(on_a, a, ["ips"], poll=False)
+
+    def shown() -> dict | None:
+        for http, base in ((on_b, b), (on_a, a)):
+            answer = _monitor(http, base, ["ips"], poll=True)
+            if answer["monitor-poll"]["disabled"] and "monitor-content" in answer:
+                return answer
+        return None
+
+    first = wait_for(shown, 120, "the monitor", every=0.3)
+    again = _monitor(on_b, b, ["ips"], poll=False)
+    assert again["monitor-content"] == first["monitor-content"]
+    assert _computations(topology, "monitor") == 1, topology.outputs()
+
+
 def slow_job(read_sessions, scope, as_of, *, seconds: float, marker: str):
     """A job that runs long enough to kill its worker in the middle (run by the workers)."""
 

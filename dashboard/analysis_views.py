@@ -484,31 +484,36 @@ def timeliness_table(
 
 
 def alpha_figure(table: pd.DataFrame, *, language: str = "nl") -> go.Figure:
-    """Alpha per scale (x) and wave (colour) with the Feldt interval and a line at 0.70."""
+    """Alpha per scale (rows) and wave (colour) with the Feldt interval and a line at 0.70;
+    horizontal, so that scales named in words stay readable."""
     fig = go.Figure()
-    for i, (wave, sub) in enumerate(table.groupby("wave", sort=False)):
+    names = table["instrument_id"].astype(str) + ": " + table["scale"].astype(str)
+    for i, (wave, sub) in enumerate(table.assign(name=names).groupby("wave", sort=False)):
         fig.add_trace(
             go.Bar(
-                x=sub["instrument_id"] + ": " + sub["scale"],
-                y=sub["alpha"],
+                y=sub["name"],
+                x=sub["alpha"],
+                orientation="h",
                 name=str(wave),
                 marker_color=figures.PALETTE[i % len(figures.PALETTE)],
-                error_y={
+                error_x={
                     "type": "data",
                     "symmetric": False,
                     "array": sub["upper"] - sub["alpha"],
                     "arrayminus": sub["alpha"] - sub["lower"],
                 },
                 customdata=sub["n"],
-                hovertemplate="%{x}: %{y:.2f}, n=%{customdata}<extra>" + str(wave) + "</extra>",
+                hovertemplate="%{y}: %{x:.2f}, n=%{customdata}<extra>" + str(wave) + "</extra>",
             )
         )
-    fig.add_hline(y=0.7, line_dash="dash", line_color="grey")
+    fig.add_vline(x=0.7, line_dash="dash", line_color="grey")
     fig.update_layout(
         barmode="group",
         template="plotly_white",
-        yaxis_title="Cronbach's α",
-        yaxis_range=[0, 1.05],
-        xaxis_title={"nl": "Schaal", "en": "Scale"}[language],
+        xaxis_title="Cronbach's α",
+        xaxis_range=[0, 1.05],
+        yaxis={"title": None, "autorange": "reversed"},
+        height=160 + 12 * len(table),
+        margin={"l": 10},
     )
     return fig

@@ -404,7 +404,7 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
     for c in components(answer["quality-alpha"]):
         for trace in (c["props"].get("figure") or {}).get("data", []):
             assert all(
-                v != v or v is None for v in values_of((trace.get("error_y") or {}).get("array"))
+                v != v or v is None for v in values_of((trace.get("error_x") or {}).get("array"))
             )
 
     # trajectories: means in two decimals (a mean in full precision is a sum over an exact n)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import figures, survival
+from analysis import figures
 from analysis import study_models as models
-from analysis.minimum_data import RULES, Shortfall, TooLittleData
-from analysis.presentation import MEASURES, column_label, display_table
+from analysis.minimum_data import Shortfall, TooLittleData
+from analysis.presentation import MEASURES, column_label, display_table, format_p
 
 __all__ = ["analysis_versions", "build_report", "data_snapshot_hash"]
 
-DAYS_PER_MONTH = 30.4375
+#: the range of the capability count (Capability Set for Work: 0–7 capabilities)
 CAPABILITY_RANGE = (0.0, 7.0)
 
 TEXT: dict[str, dict[str, str]] = {
@@ -56,6 +56,10 @@ TEXT: dict[str, dict[str, str]] = {
         "nl": "Efron-ties; standaardfouten robuust geclusterd per jobcoach.",
         "en": "Efron ties; standard errors robust, clustered by jobcoach.",
     },
+    "cox_note_plain": {
+        "nl": "Efron-ties; modelgebaseerde standaardfouten (één jobcoach).",
+        "en": "Efron ties; model-based standard errors (one jobcoach).",
+    },
     "ph_check": {
         "nl": "Toets van proportionele hazards (Schoenfeld-residuen, rangtijd)",
         "en": "Proportional-hazards check (Schoenfeld residuals, rank time)",
@@ -66,6 +70,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "events": {"nl": "baanverlies", "en": "job losses"},
     "observations": {"nl": "metingen", "en": "observations"},
+    "responses": {"nl": "ingevulde lijsten", "en": "responses"},
+    "invitations": {"nl": "uitnodigingen", "en": "invitations"},
+    "dropped_out": {"nl": "uitgevallen", "en": "dropped out"},
     "cif_title": {
         "nl": "Waarom trajecten eindigen (cumulatieve incidentie, Aalen–Johansen)",
         "en": "Why trajectories end (cumulative incidence, Aalen–Johansen)",
@@ -79,6 +86,14 @@ TEXT: dict[str, dict[str, str]] = {
         "within = afwijking van het persoonsgemiddelde, between = persoonsgemiddelde.",
         "en": "REML; random intercept per jobcoach and per employee within jobcoach; "
         "within = deviation from the person mean, between = person mean.",
+    },
+    "mixed_note_two": {
+        "nl": "REML; random intercept per werknemer (te weinig jobcoaches met herhaalde metingen "
+        "voor een jobcoachniveau); within = afwijking van het persoonsgemiddelde, between = "
+        "persoonsgemiddelde.",
+        "en": "REML; random intercept per employee (too few jobcoaches with repeated "
+        "observations for a jobcoach level); within = deviation from the person mean, between "
+        "= person mean.",
     },
     "random": {"nl": "Variantiecomponenten", "en": "Variance components"},
     "not_converged": {
@@ -96,10 +111,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Not available: too little data",
     },
     "failed": {"nl": "Analyse mislukt", "en": "Analysis failed"},
-    "months": {"nl": "maanden", "en": "months"},
-    "low": {"nl": "laag", "en": "low"},
-    "middle": {"nl": "midden", "en": "middle"},
-    "high": {"nl": "hoog", "en": "high"},
     "package": {"nl": "Pakket", "en": "Package"},
     "version": {"nl": "Versie", "en": "Version"},
 }
@@ -220,23 +231,20 @@ def _safe(
 
 
 def _km_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
-    data = models.stratify(surv, "klik", lang).dropna(subset=["stratum"])
-    if data.empty:
+    found = models.survival_curves(surv, "klik", lang)
+    if found.n == 0:
         return f"<p>{_t('missing', lang)}</p>"
-    curves = survival.kaplan_meier(
-        data, "duration_days", "event", by="stratum", min_at_risk=RULES.km_at_risk
-    )
-    labels = [models.LEVEL_TEXT[k][lang] for k in ("low", "middle", "high")]
-    curves = pd.concat([curves[curves["group"] == label] for label in labels], ignore_index=True)
-    try:
-        test = _table(survival.logrank(data, "duration_days", "event", by="stratum"), lang)
-    except TooLittleData as exc:
+    if found.logrank is not None:
+        test = _table(found.logrank, lang)
+    elif found.refused is not None:
         # the curves still say something without a test
-        test = _refusal(exc.shortfall, lang)
-    fig = figures.km_figure(curves, time_scale=DAYS_PER_MONTH, lang=lang)
+        test = _refusal(found.refused, lang)
+    else:
+        test = f"<p>{_t('missing', lang)}</p>"
+    fig = figures.km_figure(found.curves, time_scale=models.DAYS_PER_MONTH, lang=lang)
     return (
-        f"<p>{_t('km_note', lang)} {_t('km_cut', lang).format(n=RULES.km_at_risk)}</p>"
-        + _n_line(lang, **{_t("trajectories", lang): len(data), "events": int(data["event"].sum())})
+        f"<p>{_t('km_note', lang)} {_t('km_cut', lang).format(n=found.min_at_risk)}</p>"
+        + _n_line(lang, **{_t("trajectories", lang): found.n, _t("events", lang): found.events})
         + fig_html(fig)
         + f"<h3>{_t('logrank', lang)}</h3>"
         + test
@@ -245,18 +253,20 @@ def _km_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
 
 def _cox_part(model: models.CoxModel, lang: str, fig_html: _Figures, *, with_ph: bool) -> str:
     result = model.result
+    counts: dict[str, object] = {
+        _t("trajectories", lang): result.n,
+        _t("events", lang): result.events,
+    }
+    if result.concordance == result.concordance:
+        counts["C"] = f"{result.concordance:.3f}"
+    counts["LR"] = (
+        f"{result.lr_test['stat']:.2f} (df {result.lr_test['df']:.0f}, "
+        f"p {format_p(result.lr_test['p'])})"
+    )
+    note = _t("cox_note" if result.robust else "cox_note_plain", lang)
     body = (
-        f"<p>{_t('cox_note', lang)}</p>"
-        + _n_line(
-            lang,
-            **{
-                _t("trajectories", lang): result.n,
-                _t("events", lang): result.events,
-                "C": f"{result.concordance:.3f}",
-                "LR": f"{result.lr_test['stat']:.2f} (df {result.lr_test['df']:.0f}, "
-                f"p {result.lr_test['p']:.3g})",
-            },
-        )
+        f"<p>{note}</p>"
+        + _n_line(lang, **counts)
         + _shown(model.summary(lang))
         + fig_html(figures.forest_plot(model.labelled(lang), lang=lang))
     )
@@ -274,35 +284,30 @@ def _tv_section(counting: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
 
 
 def _cif_section(surv: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
-    reasons = [r for r in surv["end_type"].dropna().unique() if r != "censored"]
-    if not reasons:
+    curves, table = models.end_reasons(surv)
+    if not curves:
         return f"<p>{_t('missing', lang)}</p>"
     fig = go.Figure()
-    rows = []
-    for i, reason in enumerate(sorted(reasons)):
-        cif = survival.cumulative_incidence(surv, "duration_days", "end_type", of=reason)
-        name = END_LABELS.get(reason, {}).get(lang, reason)
+    for i, (reason, cif) in enumerate(curves.items()):
         fig.add_trace(
             go.Scatter(
-                x=cif["time"] / DAYS_PER_MONTH,
+                x=cif["time"] / models.DAYS_PER_MONTH,
                 y=cif["cif"],
                 mode="lines",
                 line={"shape": "hv", "color": figures.PALETTE[i % len(figures.PALETTE)]},
-                name=name,
+                name=END_LABELS.get(reason, {}).get(lang, reason),
             )
         )
-        for months in (6, 12, 24):
-            idx = np.searchsorted(cif["time"].to_numpy(), months * DAYS_PER_MONTH, "right") - 1
-            row = cif.iloc[max(idx, 0)]
-            rows.append((name, months, row["cif"], row["lower"], row["upper"]))
     fig.update_layout(
         template="plotly_white",
         xaxis_title=figures.TEXT["time_months"][lang],
         yaxis_title=column_label("cif", lang),
     )
-    table = pd.DataFrame(rows, columns=["end_type", "months", "cif", "lower", "upper"])
+    shown = table.assign(
+        end_type=table["end_type"].map(lambda r: END_LABELS.get(r, {}).get(lang, r))
+    )
     return (
-        _n_line(lang, **{_t("trajectories", lang): len(surv)}) + fig_html(fig) + _table(table, lang)
+        _n_line(lang, **{_t("trajectories", lang): len(surv)}) + fig_html(fig) + _table(shown, lang)
     )
 
 
@@ -312,7 +317,8 @@ def _mixed_section(
     data = models.employability_frame(person_wave, trajectories)
     model = models.employability_model(data)
     result = model.result
-    body = f"<p>{_t('mixed_note', lang)}</p><p><code>{html.escape(model.formula)}</code></p>"
+    note = _t("mixed_note" if "jobcoach_id" in result.n_levels else "mixed_note_two", lang)
+    body = f"<p>{note}</p><p><code>{html.escape(model.formula)}</code></p>"
     if not result.converged:
         body += f'<p class="warning">{_t("not_converged", lang)}</p>'
     body += _n_line(lang, **{_t("observations", lang): result.n_obs}, **model.levels(lang))
@@ -338,12 +344,13 @@ def _alpha_section(
     if table.empty:
         return f"<p>{_t('missing', lang)}</p>"
     shown = models.named_scales(table, names or {})
-    return _n_line(lang, responses=int(items["response_id"].nunique())) + _table(shown, lang)
+    responses = int(items["response_id"].nunique())
+    return _n_line(lang, **{_t("responses", lang): responses}) + _table(shown, lang)
 
 
 def _response_section(person_wave: pd.DataFrame, lang: str, fig_html: _Figures) -> str:
     found = models.attrition(person_wave)
-    body = _n_line(lang, invitations=int(found.rates["invited"].sum()))
+    body = _n_line(lang, **{_t("invitations", lang): int(found.rates["invited"].sum())})
     body += fig_html(figures.response_rate_figure(found.rates, lang=lang))
     body += _table(found.rates, lang)
     if found.dropout_curve is not None:
@@ -352,7 +359,7 @@ def _response_section(person_wave: pd.DataFrame, lang: str, fig_html: _Figures) 
             lang,
             **{
                 _t("trajectories", lang): len(found.dropout),
-                "dropout": int(found.dropout["dropped_out"].sum()),
+                _t("dropped_out", lang): int(found.dropout["dropped_out"].sum()),
             },
         )
         body += fig_html(figures.km_figure(found.dropout_curve, lang=lang))

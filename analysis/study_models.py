@@ -55,30 +55,37 @@ from analysis.frames import (
 )
 from analysis.minimum_data import (
     RULES,
+    Shortfall,
     TooLittleData,
+    cut_km,
     mixed_shortfall,
     no_variation,
     require,
 )
 from analysis.presentation import MEASURES, display_table, per_sd_label
-from analysis.validation import require_columns, require_numeric
+from analysis.validation import BadInput, require_columns, require_numeric
 
 __all__ = [
     "COX_MEASURES",
     "EMPLOYABILITY_TERMS",
+    "READ_OUT_MONTHS",
     "STRATA",
     "TV_MEASURES",
     "Attrition",
     "CoxModel",
+    "Curves",
     "EmployabilityModel",
     "attrition",
     "capability_long",
     "employability_frame",
     "employability_model",
+    "end_reasons",
     "job_loss_cox",
     "named_scales",
     "reliability",
     "stratify",
+    "stratum_curves",
+    "survival_curves",
     "tertiles",
     "time_varying_cox",
 ]
@@ -161,9 +168,11 @@ def stratify(frame: pd.DataFrame, by: str, language: str = "nl") -> pd.DataFrame
         is missing).
     """
     if by not in STRATA:
-        raise ValueError(f"unknown stratification {by!r}; choose one of {sorted(STRATA)}")
-    out = frame.copy()
+        raise BadInput("stratify", None, f"knows no stratification {by!r}; one of {sorted(STRATA)}")
     column = STRATA[by]
+    if column is not None:
+        require_columns(frame, [column], "stratify")
+    out = frame.copy()
     if column is None:
         out["stratum"] = _level("all", language)
     elif by in TERTILED:
@@ -191,6 +200,99 @@ def standardised(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFr
         sds[col] = sd
         out[col] = (out[col] - out[col].mean()) / sd
     return out, sds
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Kaplan–Meier curves of one stratification and the log-rank test between its strata.
+
+    Attributes
+    ----------
+    curves : DataFrame
+        ``analysis.survival.kaplan_meier`` output, strata in their order (low, middle, high
+        first), cut where fewer than ``min_at_risk`` are at risk.
+    logrank : DataFrame or None
+        test_statistic, df, p, n, events, groups; None with fewer than two strata or when
+        refused.
+    refused : Shortfall or None
+        Why there is no log-rank test although there are strata.
+    n, events : int
+        People in the strata, and their job losses.
+    truncated : bool
+        Whether a curve was cut.
+    min_at_risk : int
+        The risk set below which curves stop.
+    """
+
+    curves: pd.DataFrame
+    logrank: pd.DataFrame | None
+    refused: Shortfall | None
+    n: int
+    events: int
+    truncated: bool
+    min_at_risk: int
+
+
+def _ordered(curves: pd.DataFrame, language: str) -> pd.DataFrame:
+    order = {_level(k, language): i for i, k in enumerate(("low", "middle", "high"))}
+    return curves.sort_values(
+        ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
+    ).reset_index(drop=True)
+
+
+def stratum_curves(
+    data: pd.DataFrame, language: str = "nl", *, min_at_risk: int = RULES.km_at_risk
+) -> Curves:
+    """Kaplan–Meier curves per ``stratum`` of a stratified survival frame (from
+    :func:`stratify`, rows without a stratum left out) and the log-rank test between them."""
+    data = data.dropna(subset=["stratum"])
+    if data.empty:
+        empty = survival.kaplan_meier(data, "duration_days", "event")
+        return Curves(empty, None, None, 0, 0, False, min_at_risk)
+    curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
+    curves, truncated = cut_km(_ordered(curves, language), min_at_risk)
+    test, refused = None, None
+    if data["stratum"].nunique() >= 2:
+        try:
+            test = survival.logrank(data, "duration_days", "event", by="stratum")
+        except TooLittleData as exc:
+            refused = exc.shortfall
+    return Curves(
+        curves, test, refused, len(data), int(data["event"].sum()), truncated, min_at_risk
+    )
+
+
+def survival_curves(survival_frame: pd.DataFrame, by: str, language: str = "nl") -> Curves:
+    """The survival curves of the stratification ``by`` (module docstring)."""
+    validate_frame(survival_frame, SURVIVAL)
+    return stratum_curves(stratify(survival_frame, by, language), language)
+
+
+READ_OUT_MONTHS = (6, 12, 24)
+
+
+def end_reasons(survival_frame: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Why trajectories end: the cumulative incidence (Aalen–Johansen) of every end reason,
+    competing, and its value at 6, 12 and 24 months.
+
+    Returns
+    -------
+    tuple
+        {end reason: ``analysis.survival.cumulative_incidence`` table}, and a table with
+        end_type, months, cif, lower, upper.
+    """
+    validate_frame(survival_frame, SURVIVAL)
+    reasons = sorted(r for r in survival_frame["end_type"].dropna().unique() if r != "censored")
+    curves, rows = {}, []
+    for reason in reasons:
+        cif = survival.cumulative_incidence(survival_frame, "duration_days", "end_type", of=reason)
+        curves[reason] = cif
+        for months in READ_OUT_MONTHS:
+            idx = np.searchsorted(cif["time"].to_numpy(), months * DAYS_PER_MONTH, "right") - 1
+            row = cif.iloc[max(idx, 0)]
+            rows.append((reason, months, row["cif"], row["lower"], row["upper"]))
+    table = pd.DataFrame(rows, columns=["end_type", "months", "cif", "lower", "upper"])
+    return curves, table
 
 
 @dataclass(frozen=True)
@@ -299,8 +401,6 @@ def capability_long(person_wave: pd.DataFrame) -> pd.DataFrame:
         # follow-up waves after a trajectory ended measure something else
         start = person_wave[person_wave["anchor"] == "start"]
     wide = person_wave_wide(start, scores, respondent="employee")
-    if "alliance" not in wide.columns:
-        wide["alliance"] = np.nan
     wide = wide.dropna(subset=["capability_count"]).drop(columns="respondent")
     return wide.assign(wave_months=wide["months"].round()).reset_index(drop=True)
 
@@ -321,7 +421,9 @@ def employability_frame(person_wave: pd.DataFrame, trajectories: pd.DataFrame) -
         require_numeric(trajectories, column, "employability_frame", nonnegative=True)
     long = capability_long(person_wave)
     if long.empty:
-        return long.assign(alliance_within=[], alliance_between=[], intensity=[], match=[])
+        columns = ["trajectory_id", "jobcoach_id", "capability_count", "alliance",
+                   "alliance_within", "alliance_between", *EMPLOYABILITY_TERMS]  # fmt: skip
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in dict.fromkeys(columns)})
     long = mixed.within_between(long, "alliance", by="trajectory_id")
     long = long.merge(trajectories[extra], on="trajectory_id", how="left")
     long["intensity"] = long.pop("contact_minutes_per_month") / MINUTES_PER_HOUR

@@ -1430,6 +1430,14 @@ def cox_time_varying(
 CENSORING_CODES = ("0", "censored")
 
 
+def _code(value: object) -> str:
+    """An end-type code as text; a whole number read as a float (1.0, from a column with a
+    missing value) is the same code as the integer."""
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def cumulative_incidence(
     frame: pd.DataFrame,
     duration: str,
@@ -1476,16 +1484,17 @@ def cumulative_incidence(
     require_numeric(frame, duration, function, nonnegative=True)
     if of is None or (isinstance(of, float) and np.isnan(of)):
         raise BadInput(function, event_type, "of must name an end reason, got a missing value")
-    if str(of) in CENSORING_CODES:
+    if _code(of) in CENSORING_CODES:
         raise BadInput(function, event_type, f"of={of!r} is the censoring code, not an end reason")
     data = frame.dropna(subset=[duration])
     if len(data) == 0:
         raise _no_complete_rows(function, [duration])
     kinds = data[event_type]
-    censored = kinds.isna() | kinds.astype(str).isin(CENSORING_CODES)
-    is_of = ~censored & (kinds.astype(str) == str(of))
+    codes = kinds.map(_code)
+    censored = kinds.isna() | codes.isin(CENSORING_CODES)
+    is_of = ~censored & (codes == _code(of))
     if not is_of.any():
-        present = sorted({str(v) for v in kinds[~censored]})[:6]
+        present = sorted(set(codes[~censored]))[:6]
         raise BadInput(
             function,
             event_type,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis import study_models as models
 from analysis.minimum_data import Shortfall, TooLittleData
 from analysis.report import data_snapshot_hash
+from analysis.validation import BadInput
 from dashboard import analysis_views as views
 from dashboard.jobs import JobKey, Progress
 from study.models import Study
@@ -179,13 +180,14 @@ def trajectories_job(
             "predicted": None,
         }
         progress(0.2, "mixed_model", partial=dict(result))
-        data = models.employability_frame(frames["person_wave"], frames["trajectories"])
-        clock.lap("prepare")
-        result["mixed_n_obs"] = len(data)
         result["mixed"], result["mixed_error"], result["mixed_refused"] = _attempt(
-            lambda: models.employability_model(data)
+            lambda: models.employability_model(
+                models.employability_frame(frames["person_wave"], frames["trajectories"])
+            )
         )
         clock.lap("mixed_model")
+        model = result["mixed"]
+        result["mixed_n_obs"] = len(model.frame) if model is not None else 0
         if result["mixed"] is not None:
             progress(0.9, "predictions")
             result["predicted"] = {
@@ -250,8 +252,8 @@ def _attempt(make: Callable[[], Any]) -> tuple[Any, str | None, Shortfall | None
         return make(), None, None
     except TooLittleData as exc:
         return None, None, exc.shortfall
-    except (ValueError, KeyError, ArithmeticError, RuntimeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}", None
+    except BadInput as exc:
+        return None, str(exc), None
     except Exception as exc:  # lifelines and statsmodels raise their own convergence errors
         return None, f"{type(exc).__name__}: {exc}", None
 

@@ -18,15 +18,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import figures, survival
+from analysis import figures
 from analysis import study_models as models
 from analysis.minimum_data import (
     RULES,
     Shortfall,
-    TooLittleData,
-    cut_km,
 )
 from dashboard.disclosure import (
+    EVERYONE_STRATUM,
     OTHER_STRATUM,
     SurvivalRelease,
     coarse_means,
@@ -129,25 +128,11 @@ def survival_view(
         if release is None:
             raise ValueError("a viewer's curves come from a SurvivalRelease")
         return _released_view(survival_frame, by, release, language)
-    data = models.stratify(survival_frame, by, language).dropna(subset=["stratum"])
-    if data.empty:
-        return SurvivalView(survival.kaplan_meier(data, "duration_days", "event"), None, 0, 0)
-    curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
-    order = _stratum_order(language)
-    curves = curves.sort_values(
-        ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
-    ).reset_index(drop=True)
-    minimum = RULES.km_at_risk
-    curves, truncated = cut_km(curves, minimum)
-    test = None
-    refused = None
-    if data["stratum"].nunique() >= 2:
-        try:
-            test = survival.logrank(data, "duration_days", "event", by="stratum")
-        except TooLittleData as exc:
-            refused = exc.shortfall
-    events = int(data["event"].sum())
-    return SurvivalView(curves, test, len(data), events, truncated, refused, minimum)
+    found = models.survival_curves(survival_frame, by, language)
+    return SurvivalView(
+        found.curves, found.logrank, found.n, found.events, found.truncated, found.refused,
+        found.min_at_risk,
+    )  # fmt: skip
 
 
 def viewer_survival_release(
@@ -190,27 +175,16 @@ def _released_view(
     data = survival_frame.assign(
         duration_days=released.durations,
         event=released.events,
-        stratum=released.strata if by != "none" else t("all", language),
+        stratum=released.strata if by != "none" else EVERYONE_STRATUM[language],
     )
-    curves = survival.kaplan_meier(data, "duration_days", "event", by="stratum")
-    order = _stratum_order(language)
-    curves = curves.sort_values(
-        ["group", "time"], key=lambda s: s.map(order).fillna(s) if s.name == "group" else s
-    ).reset_index(drop=True)
-    test, refused = None, None
-    if data["stratum"].nunique() >= 2:
-        try:
-            full = survival.logrank(data, "duration_days", "event", by="stratum")
-            test = full[[c for c in ("test_statistic", "df", "p") if c in full.columns]]
-        except TooLittleData as exc:
-            refused = exc.shortfall
+    # the released times are whole months and every step rests on >= min_size: no cut needed
+    found = models.stratum_curves(data, language, min_at_risk=0)
+    test = None
+    if found.logrank is not None:
+        test = found.logrank[[c for c in ("test_statistic", "df", "p") if c in found.logrank]]
     return SurvivalView(
-        curves, test, len(data), int(data["event"].sum()), True, refused, release.min_size
+        found.curves, test, found.n, found.events, True, found.refused, release.min_size
     )
-
-
-def _stratum_order(language: str) -> dict[str, int]:
-    return {models.LEVEL_TEXT[k][language]: i for i, k in enumerate(("low", "middle", "high"))}
 
 
 def km_view_figure(

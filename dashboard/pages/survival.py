@@ -9,6 +9,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analysis import study_models as models
 from analysis.minimum_data import ANALYSES, Shortfall
+from analysis.presentation import format_p
 from analysis.study_models import CoxModel
 from dashboard import analysis_views as views
 from dashboard import context
@@ -250,7 +251,7 @@ def _model_part(
             f"n = {viewer_count(fit.n, k)}, {_t('events', language)} = "
             f"{viewer_count(fit.events, k)}"
             + (f", C = {fit.concordance:.3f}" if fit.concordance == fit.concordance else "")
-            + f", LR χ² = {lr['stat']:.2f} (df {lr['df']:.0f}, p = {lr['p']:.3g})"
+            + f", LR χ² = {lr['stat']:.2f} (df {lr['df']:.0f}, p = {format_p(lr['p'])})"
         ),
         table(model.summary(language), f"survival-{title}-table", language),
         dcc.Graph(

@@ -288,3 +288,15 @@ def test_cumulative_incidence_exact_with_ties():
     assert cif.loc[1] == pytest.approx(1 / 6)
     assert cif.loc[2] == pytest.approx(1 / 6 + 1 / 6)
     assert cif.loc[4] == pytest.approx(1 / 3 + 0.25)
+
+
+def test_cumulative_incidence_reads_whole_float_codes_as_the_integers() -> None:
+    # an integer end-type column with one missing value arrives as floats (0.0, 1.0, 2.0)
+    rng = np.random.default_rng(4)
+    codes = rng.choice([0, 1, 2], 150)
+    ints = pd.DataFrame({"d": rng.integers(1, 300, 150).astype(float), "e": codes})
+    floats = ints.assign(e=ints["e"].astype(float))
+    for of in (1, 2):
+        a = survival.cumulative_incidence(ints, "d", "e", of=of)
+        b = survival.cumulative_incidence(floats, "d", "e", of=float(of))
+        pd.testing.assert_frame_equal(a, b)

@@ -212,13 +212,16 @@ def display_table(
         already in words comes back unchanged.
     """
     shown = pd.DataFrame(index=table.index)
+    # an interval is shown as precisely as its estimate
+    interval = 2 if "alpha" in table.columns or "cif" in table.columns else digits
     for column in table.columns:
         values = table[column]
         if column == "term" and terms:
             values = values.map(lambda v: terms.get(v, v))
         name = str(column)
+        places = interval if name in ("lower", "upper") else digits
         shown[column_label(name, language)] = [
-            _cell(v, name, digits, missing) for v in values.astype(object)
+            _cell(v, name, places, missing) for v in values.astype(object)
         ]
     return shown.reset_index(drop=True)
 
@@ -231,7 +234,7 @@ def _cell(value: object, column: str, digits: int, missing: str) -> str:
     if column == "p" or column.endswith("_p"):
         return format_p(float(value))  # type: ignore[arg-type]
     if column in COUNT_COLUMNS and isinstance(value, int | float | np.number):
-        return format_number(int(value))
+        return format_number(round(float(value)))
     if column in RATE_COLUMNS:
         return format_number(value, 2)
     return format_number(value, digits)

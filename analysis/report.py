@@ -23,8 +23,6 @@ from analysis.presentation import MEASURES, column_label, display_table, format_
 
 __all__ = ["analysis_versions", "build_report", "data_snapshot_hash"]
 
-#: the range of the capability count (Capability Set for Work: 0–7 capabilities)
-CAPABILITY_RANGE = (0.0, 7.0)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"nl": "Klik: analyserapport", "en": "Klik: analysis report"},
@@ -329,7 +327,7 @@ def _mixed_section(
         "capability_count",
         lang=lang,
         y_label=MEASURES["capability_count"].text(lang),
-        y_range=CAPABILITY_RANGE,
+        y_range=models.CAPABILITY_RANGE,
     ))  # fmt: skip
     return body
 

@@ -92,6 +92,8 @@ __all__ = [
 
 DAYS_PER_MONTH = 30.4375
 MINUTES_PER_HOUR = 60.0
+#: the range of the capability count (Capability Set for Work: 0–7 capabilities)
+CAPABILITY_RANGE = (0.0, 7.0)
 
 LEVEL_TEXT = {
     "low": {"nl": "laag", "en": "low"},
@@ -144,7 +146,8 @@ def _level(key: str, language: str) -> str:
 
 
 def tertiles(values: pd.Series, language: str = "nl") -> pd.Series:
-    """Low / middle / high thirds of ``values`` (ties split by order); missing stays missing.
+    """Low / middle / high thirds of ``values`` (ties split by row order, so the read models'
+    order by trajectory makes the split reproducible); missing stays missing.
 
     With fewer than three distinct values there are no thirds: every value is missing.
     """
@@ -359,6 +362,9 @@ def job_loss_cox(survival_frame: pd.DataFrame) -> CoxModel:
         When no covariate varies or the events are too few for the covariates.
     """
     validate_frame(survival_frame, SURVIVAL, extra=["jobcoach_id"])
+    for column in COX_MEASURES:
+        if column in survival_frame.columns:
+            require_numeric(survival_frame, column, "job_loss_cox")
     data, covs, sds = _fit_cox(survival_frame, COX_MEASURES, "cox")
     cluster = "jobcoach_id" if data["jobcoach_id"].nunique() > 1 else None
     result = survival.cox(data, "duration_days", "event", covs, cluster=cluster)
@@ -374,6 +380,9 @@ def time_varying_cox(counting: pd.DataFrame) -> CoxModel:
         When no covariate varies or the events are too few for the covariates.
     """
     validate_frame(counting, COUNTING_PROCESS)
+    for column in TV_MEASURES:
+        if column in counting.columns:
+            require_numeric(counting, column, "time_varying_cox")
     data, covs, sds = _fit_cox(counting, TV_MEASURES, "cox_time_varying")
     result = survival.cox_time_varying(data, "trajectory_id", "start", "stop", "event", covs)
     return CoxModel(result, {c: TV_MEASURES[c] for c in covs}, sds)
@@ -397,6 +406,7 @@ def capability_long(person_wave: pd.DataFrame) -> pd.DataFrame:
         cols = ["trajectory_id", "jobcoach_id", "wave", "wave_index", "months", "wave_months"]
         return pd.DataFrame(columns=[*cols, *scores])
     start = person_wave
+    # Klik's read models say each wave's anchor; a frame without the column is taken as it is
     if "anchor" in person_wave.columns:
         # follow-up waves after a trajectory ended measure something else
         start = person_wave[person_wave["anchor"] == "start"]
@@ -584,6 +594,8 @@ def reliability(
         instrument_id, wave, scale, alpha, lower, upper, n, k; waves in protocol order.
     """
     validate_frame(items, RESPONSE_ITEMS)
+    if not isinstance(scales, Mapping) or not all(isinstance(v, Mapping) for v in scales.values()):
+        raise BadInput("reliability", None, "scales must map instrument ids to {scale: item ids}")
     columns = ["instrument_id", "wave", "scale", "alpha", "lower", "upper", "n", "k"]
     parts = []
     for inst_id, inst_scales in scales.items():

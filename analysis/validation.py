@@ -57,8 +57,11 @@ class BadInput(ValueError):
 
 
 def _examples(values: Iterable[object], limit: int = 3) -> str:
-    shown = [repr(v) for v in list(values)[:limit]]
-    return ", ".join(shown) + (", ..." if len(shown) == limit else "")
+    """Up to ``limit`` different values as Python writes them (``-6.89``, not
+    ``np.float64(-6.89)``), with "..." only when there are more."""
+    distinct = list(dict.fromkeys(v.item() if isinstance(v, np.generic) else v for v in values))
+    shown = ", ".join(repr(v) for v in distinct[:limit])
+    return shown + (", ..." if len(distinct) > limit else "")
 
 
 def require_frame(frame: object, function: str) -> pd.DataFrame:

@@ -34,11 +34,6 @@ from dashboard.disclosure import (
 )
 from dashboard.monitor_views import UNKNOWN
 
-DAYS_PER_MONTH = 30.4375
-
-#: the range of the capability count (Capability Set for Work: 0–7 capabilities)
-CAPABILITY_RANGE = (0.0, 7.0)
-
 TEXT: dict[str, dict[str, str]] = {
     "none": {"nl": "Geen (hele cohort)", "en": "None (whole cohort)"},
     "klik": {"nl": "Klik bij de start (tertielen)", "en": "Klik at baseline (tertiles)"},
@@ -195,7 +190,7 @@ def km_view_figure(
     For viewers every number at risk under ``min_cell`` (in the table and in the hover text)
     reads ``"<min_cell"``.
     """
-    fig = figures.km_figure(view.curves, time_scale=DAYS_PER_MONTH, lang=language)
+    fig = figures.km_figure(view.curves, time_scale=models.DAYS_PER_MONTH, lang=language)
     if rows_allowed:
         return fig
     for trace in fig.data:
@@ -219,7 +214,7 @@ def model_figure(predicted: pd.DataFrame, *, language: str = "nl") -> go.Figure:
     The axis is the capability count's range (0–7); an interval reaching past it is cut at the
     edge and marked with an arrow.
     """
-    low, high = CAPABILITY_RANGE
+    low, high = models.CAPABILITY_RANGE
     marked = False
     fig = go.Figure()
     for i, (group, sub) in enumerate(predicted.groupby("group", sort=False)):
@@ -285,7 +280,7 @@ def trajectory_view_figure(
         x="wave_months",
         lang=language,
         y_label=y_label,
-        y_range=CAPABILITY_RANGE,
+        y_range=models.CAPABILITY_RANGE,
     )
     means.update_xaxes(title_text=figures.TEXT["time_months"][language])
     if not rows_allowed:

@@ -89,20 +89,9 @@ def _end_of_day(as_of: dt.date) -> dt.datetime:
 
 
 def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    """The rows of ``stmt`` as the database driver returns them, in a frame.
-
-    Core execution, and the rows taken from the driver's cursor: no per-row result processing
-    by SQLAlchemy (on SQLite it would parse every DATE text into a ``date`` and every boolean
-    0/1 into a bool, value by value). The callers convert each column at once (dates with
-    ``pd.to_datetime``, which reads the ISO text of SQLite and PostgreSQL's dates alike).
-    """
+    # Core execution: rows as tuples, without the ORM's per-row bookkeeping
     result = session.connection().execute(stmt)
-    columns = list(result.keys())
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -55,8 +55,8 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Efron ties; standard errors robust, clustered by jobcoach.",
     },
     "cox_note_plain": {
-        "nl": "Efron-ties; modelgebaseerde standaardfouten (één jobcoach).",
-        "en": "Efron ties; model-based standard errors (one jobcoach).",
+        "nl": "Efron-ties; modelgebaseerde standaardfouten.",
+        "en": "Efron ties; model-based standard errors.",
     },
     "ph_check": {
         "nl": "Toets van proportionele hazards (Schoenfeld-residuen, rangtijd)",

@@ -325,6 +325,7 @@ def _mixed_section(
     body += fig_html(figures.trajectory_figure(
         data,
         "capability_count",
+        x="wave_months",  # the nominal month of each wave, as on the trajectories page
         lang=lang,
         y_label=MEASURES["capability_count"].text(lang),
         y_range=models.CAPABILITY_RANGE,

@@ -26,7 +26,8 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
     :mod:`dashboard.access_log`); ``klik serve`` turns it on. The client's address is taken from
     ``X-Forwarded-For`` only as far as ``settings.trusted_proxies`` proxies vouch for it.
 
-    Routes: ``/login``, ``/logout`` (POST), ``/lang/<nl|en>``, ``/health``, ``/export/<kind>``,
+    Routes: ``/login``, ``/logout`` (POST), ``/lang/<nl|en>``, ``/health`` (alive),
+    ``/health/ready`` (database and queue answer: 200, else 503), ``/export/<kind>``,
     the personal-link forms, and the Dash pages in ``dashboard/pages`` (``/``, ``/monitor``,
     ``/workspace``, ``/exports``, ``/outbox``, ...). Every URL but the login page, the forms,
     ``/health`` and static assets needs a login (see :mod:`dashboard.auth`).
@@ -45,6 +46,13 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
     @server.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @server.get("/health/ready")
+    def ready() -> tuple[dict[str, object], int]:
+        # a load balancer sends requests only to a process whose database and queue answer
+        checks = readiness(container, server.extensions[jobs.EXTENSION])
+        ok = all(value == "ok" or isinstance(value, int) for value in checks.values())
+        return {"status": "ready" if ok else "not ready", **checks}, 200 if ok else 503
 
     exports.init_routes(server)
     server.register_blueprint(coach_forms_blueprint(container, authorise=authorise_coach_form))
@@ -81,6 +89,27 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
 
     wrap_wsgi(server, container, log_requests=log_requests)
     return server
+
+
+def readiness(container: Container, runner: object) -> dict[str, object]:
+    """What a readiness probe reports: ``database`` ("ok" or the error's name) and, with a
+    shared queue, ``queue_pending`` (jobs waiting) or ``queue`` (the error's name)."""
+    from sqlalchemy import text
+
+    checks: dict[str, object] = {}
+    try:
+        with container.read_sessions() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means: not ready
+        checks["database"] = type(exc).__name__
+    ping = getattr(runner, "ping", None)
+    if ping is not None:
+        try:
+            checks["queue_pending"] = ping()
+        except Exception as exc:
+            checks["queue"] = type(exc).__name__
+    return checks
 
 
 def make_runner(container: Container) -> object:

@@ -172,6 +172,10 @@ class QueueRunner:
         self._local: OrderedDict[str, JobStatus] = OrderedDict()
         self._lock = threading.Lock()
 
+    def ping(self) -> int:
+        """Jobs waiting in the queue; raises when the queue's store cannot be reached."""
+        return int(self.huey.pending_count())
+
     # -- asking --------------------------------------------------------------------------------
 
     def submit(self, key: JobKey, fn: Callable[[Progress], Any]) -> JobStatus:

@@ -101,6 +101,14 @@ def serve(
             "--no-scheduler when `klik scheduler` runs separately.",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Web processes (gunicorn, Linux). More than 1 needs --no-scheduler and one "
+            "`klik scheduler` beside them.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the dashboard and the questionnaire links."""
     from klik.secret_cli import require_persistent_secret
@@ -108,11 +116,17 @@ def serve(
     from klik.wiring import build
     from study.migrate import upgrade
 
+    if workers > 1 and scheduler:
+        raise typer.BadParameter(
+            "met meer dan één werkproces: --no-scheduler, en één `klik scheduler` ernaast "
+            "/ several workers need --no-scheduler and one `klik scheduler` beside them",
+            param_hint="--workers",
+        )
     settings = settings_for(database, host=host, port=port)
     container = build(settings)
     upgrade(container.engine)
     container = require_persistent_secret(container)
-    serve_container(container, scheduler=scheduler)
+    serve_container(container, scheduler=scheduler, workers=workers)
 
 
 def _register_commands() -> None:

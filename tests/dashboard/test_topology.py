@@ -1,9 +1,12 @@
 """The team topology, as real processes: two ``klik serve`` on different loopback ports and two
-``klik worker``, on PostgreSQL and Redis, with one export folder.
+``klik worker``, on PostgreSQL, with one export folder; the queue on Redis (several machines)
+and, the same tests again, on a SQLite queue file (one machine, no server but the database).
 
 Shown: an export asked on web process A is computed once (by one worker) and seen, then
-downloaded, on B, every download audited; a worker killed with SIGKILL in the middle of a job
-leaves it to the other worker, which finishes it once its lease has run out.
+downloaded, on B, every download audited; the monitor asked on A is computed once and shown on
+B; after every process is stopped and new ones started, nothing is computed again; failed
+logins alternating between A and B add up to one back-off; a worker killed with SIGKILL in the
+middle of a job leaves it to the other worker, which finishes it once its lease has run out.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from sqlalchemy import func, select
 
 from dashboard.job_queue import QueueRunner, make_huey
 from dashboard.jobs import DONE, RUNNING, Deferred, JobKey
-from study.models import AuditEvent
+from study.models import AuditEvent, Study
 from study.services.users import add_user
 from study.simulator.build import build, local_moment
 from study.simulator.params import SimulationParams
+from study.throttles import LOGIN_PAIR
 from tests.conftest import Database, _postgres_database
 from tests.process_support import SECRET, child_database_url, kill9, klik_env, start_klik, wait_for
 from tests.queue_support import queue_name, require_redis
@@ -46,9 +50,39 @@ class Topology:
     cwd: Path
     queue_url: str
     queue_name: str
+    processes: list[subprocess.Popen[bytes]]
 
     def outputs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.cwd.glob("klik-*.out")))
+
+    def start(self) -> None:
+        """Two web processes on new ports and two workers, once they all answer."""
+        self.web.clear()
+        self.workers.clear()
+        workers_before = self.outputs().count("Klik worker")
+        for _ in range(2):
+            port = _free_port()
+            self.processes.append(start_klik(["serve", "--no-scheduler", "--port", str(port)],
+                                             self.env, self.cwd))  # fmt: skip
+            self.web.append(f"http://127.0.0.1:{port}")
+        for _ in range(2):
+            self.workers.append(start_klik(["worker", "--workers", "1"], self.env, self.cwd))
+        self.processes.extend(self.workers)
+        for base in self.web:
+            wait_for(lambda b=base: _answers(b), 90, f"{base}/health")
+        wait_for(lambda: self.outputs().count("Klik worker") == workers_before + 2, 60,
+                 "two workers")  # fmt: skip
+
+    def stop(self) -> None:
+        """Every process, asked to stop, killed when it does not."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                kill9(process)
 
 
 def _free_port() -> int:
@@ -57,13 +91,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["redis", "sqlite"])
 def topology(
-    tmp_path_factory: pytest.TempPathFactory, postgres_reason: str | None
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_reason: str | None,
 ) -> Iterator[Topology]:
-    """The processes, started once for this module's tests (the last one kills a worker)."""
-    url = require_redis()
+    """The processes, started once per queue for this module's tests (the last one kills a
+    worker): on Redis, as for several machines, and on a SQLite queue file, as on one machine
+    without any server but the database."""
     tmp_path = tmp_path_factory.mktemp("topology")
+    url = require_redis() if request.param == "redis" else f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     for db in _postgres_database(postgres_reason):
         params = SimulationParams(seed=5, n_trajectories=40, n_coaches=8, months=6,
                                   start_date=dt.date(2025, 1, 6))  # fmt: skip
@@ -85,32 +123,12 @@ def topology(
         )
         # the workers import the slow job of this module
         env["PYTHONPATH"] = str(REPO)
-        processes = []
-        web = []
+        topology = Topology([], [], env, db, tmp_path, url, name, [])
         try:
-            for _ in range(2):
-                port = _free_port()
-                processes.append(start_klik(["serve", "--no-scheduler", "--port", str(port)],
-                                            env, tmp_path))  # fmt: skip
-                web.append(f"http://127.0.0.1:{port}")
-            workers = [start_klik(["worker", "--workers", "1"], env, tmp_path) for _ in range(2)]
-            processes += workers
-            for base in web:
-                wait_for(lambda b=base: _answers(b), 90, f"{base}/health")
-            wait_for(lambda: (tmp_path.glob("klik-*.out") and
-                              sum("Klik worker" in p.read_text(errors="replace")
-                                  for p in tmp_path.glob("klik-*.out")) == 2),
-                     60, "two workers")  # fmt: skip
-            yield Topology(web, workers, env, db, tmp_path, url, name)
+            topology.start()
+            yield topology
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    kill9(process)
+            topology.stop()
             make_huey(url, name).storage.flush_all()
 
 
@@ -212,6 +230,45 @@ def test_an_analysis_asked_on_a_is_computed_once_and_shown_on_b(topology: Topolo
     again = _monitor(on_b, b, ["ips"], poll=False)
     assert again["monitor-content"] == first["monitor-content"]
     assert _computations(topology, "monitor") == 1, topology.outputs()
+
+
+def test_restarting_every_process_recomputes_nothing(topology: Topology) -> None:
+    """After the export and the monitor were computed, every process stops and new ones start
+    (new ports): both answers come from the shared store, none is computed again."""
+    before = {kind: _computations(topology, kind) for kind in ("export", "monitor")}
+    assert before == {"export": 1, "monitor": 1}, topology.outputs()
+    topology.stop()
+    topology.start()
+    a, b = topology.web
+    on_a, on_b = _login(a), _login(b)
+    assert on_b.get(f"{b}/export/csv_long", timeout=60).status_code == 200
+    on_a.get(f"{a}/monitor", timeout=60)
+    first = _monitor(on_a, a, ["ips"], poll=False)
+    answer = first if first["monitor-poll"]["disabled"] else _monitor(on_a, a, ["ips"], poll=True)
+    assert answer["monitor-poll"]["disabled"] and "monitor-content" in answer
+    assert {kind: _computations(topology, kind) for kind in ("export", "monitor")} == before
+
+
+def test_failed_logins_count_across_both_processes(topology: Topology) -> None:
+    """Guesses alternating between A and B add up: the store of the counts is the database."""
+    a, b = topology.web
+    at = dt.datetime.now(dt.UTC)
+    with topology.db.sessions.begin() as s:
+        study_id = s.scalar(select(Study.id))
+        add_user(s, study_id, "gast", PASSWORD, "viewer", display_name="Gast", actor="test", at=at)
+
+    def attempt(base: str, password: str) -> requests.Response:
+        return requests.post(f"{base}/login", data={"username": "gast", "password": password},
+                             headers={"Origin": base}, allow_redirects=False, timeout=30)  # fmt: skip
+
+    for i in range(LOGIN_PAIR.free):
+        resp = attempt(a if i % 2 == 0 else b, f"wrong {i}")
+        assert resp.status_code != 302 and "Retry-After" not in resp.headers, (i, resp.status_code)
+    held = attempt(a, "wrong again")
+    assert held.headers.get("Retry-After") == str(int(LOGIN_PAIR.base.total_seconds()))
+    # the other process holds the same address back, even with the right password
+    assert attempt(b, PASSWORD).status_code == 429
+    assert attempt(a, PASSWORD).status_code == 429
 
 
 def slow_job(read_sessions, scope, as_of, *, seconds: float, marker: str):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -68,3 +70,49 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, every: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(every)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def simulated_study(
+    db: object,
+    *,
+    n_trajectories: int,
+    n_coaches: int,
+    months: int,
+    seed: int,
+    researcher: str = "onderzoeker",
+    password: str = "correct horse battery",
+) -> int:
+    """A simulated study in the test's database with one researcher login; returns its id."""
+    from study.clock import SimulatedClock
+    from study.services.users import add_user
+    from study.simulator.build import build, local_moment
+    from study.simulator.params import SimulationParams
+
+    params = SimulationParams(
+        seed=seed,
+        n_trajectories=n_trajectories,
+        n_coaches=n_coaches,
+        months=months,
+        start_date=dt.date(2025, 1, 6),
+    )
+    at = local_moment(params.start_date, 9)
+    report = build(db.sessions, params, clock=SimulatedClock(at), secret_key=SECRET)  # type: ignore[attr-defined]
+    with db.sessions.begin() as s:  # type: ignore[attr-defined]
+        add_user(
+            s,
+            report.study_id,
+            researcher,
+            password,
+            "researcher",
+            display_name="Onderzoeker",
+            actor="test",
+            at=at,
+        )
+    return report.study_id

@@ -12,7 +12,6 @@ middle of a job leaves it to the other worker, which finishes it once its lease 
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,11 +26,17 @@ from dashboard.job_queue import QueueRunner, make_huey
 from dashboard.jobs import DONE, RUNNING, Deferred, JobKey
 from study.models import AuditEvent, Study
 from study.services.users import add_user
-from study.simulator.build import build, local_moment
-from study.simulator.params import SimulationParams
 from study.throttles import LOGIN_PAIR
 from tests.conftest import Database, _postgres_database
-from tests.process_support import SECRET, child_database_url, kill9, klik_env, start_klik, wait_for
+from tests.process_support import (
+    child_database_url,
+    free_port,
+    kill9,
+    klik_env,
+    simulated_study,
+    start_klik,
+    wait_for,
+)
 from tests.queue_support import queue_name, require_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -61,7 +66,7 @@ class Topology:
         self.workers.clear()
         workers_before = self.outputs().count("Klik worker")
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             self.processes.append(start_klik(["serve", "--no-scheduler", "--port", str(port)],
                                              self.env, self.cwd))  # fmt: skip
             self.web.append(f"http://127.0.0.1:{port}")
@@ -85,12 +90,6 @@ class Topology:
                 kill9(process)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module", params=["redis", "sqlite"])
 def topology(
     request: pytest.FixtureRequest,
@@ -103,15 +102,7 @@ def topology(
     tmp_path = tmp_path_factory.mktemp("topology")
     url = require_redis() if request.param == "redis" else f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     for db in _postgres_database(postgres_reason):
-        params = SimulationParams(seed=5, n_trajectories=40, n_coaches=8, months=6,
-                                  start_date=dt.date(2025, 1, 6))  # fmt: skip
-        clock_at = local_moment(params.start_date, 9)
-        from study.clock import SimulatedClock
-
-        report = build(db.sessions, params, clock=SimulatedClock(clock_at), secret_key=SECRET)
-        with db.sessions.begin() as s:
-            add_user(s, report.study_id, "onderzoeker", PASSWORD, "researcher",
-                     display_name="Onderzoeker", actor="test", at=clock_at)  # fmt: skip
+        simulated_study(db, n_trajectories=40, n_coaches=8, months=6, seed=5, password=PASSWORD)
         name = queue_name()
         env = klik_env(
             database_url=child_database_url(db),

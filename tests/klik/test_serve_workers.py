@@ -6,30 +6,26 @@ cookies); a worker killed with -9 is replaced and the site keeps answering.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
-import socket
 from pathlib import Path
 
 import pytest
 import requests
 
-from study.services.users import add_user
-from study.simulator.build import build, local_moment
-from study.simulator.params import SimulationParams
 from tests.conftest import Database
-from tests.process_support import SECRET, child_database_url, klik_env, start_klik, wait_for
+from tests.process_support import (
+    child_database_url,
+    free_port,
+    klik_env,
+    simulated_study,
+    start_klik,
+    wait_for,
+)
 
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="gunicorn runs on Linux and macOS")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> set[int]:
@@ -56,16 +52,8 @@ def _answers(url: str) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to find the worker processes")
 def test_several_workers_share_one_site(db: Database, tmp_path: Path) -> None:
-    params = SimulationParams(seed=3, n_trajectories=12, n_coaches=3, months=3,
-                              start_date=dt.date(2025, 1, 6))  # fmt: skip
-    clock_at = local_moment(params.start_date, 9)
-    from study.clock import SimulatedClock
-
-    report = build(db.sessions, params, clock=SimulatedClock(clock_at), secret_key=SECRET)
-    with db.sessions.begin() as s:
-        add_user(s, report.study_id, "onderzoeker", PASSWORD, "researcher",
-                 display_name="Onderzoeker", actor="test", at=clock_at)  # fmt: skip
-    port = _free_port()
+    simulated_study(db, n_trajectories=12, n_coaches=3, months=3, seed=3, password=PASSWORD)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = klik_env(database_url=child_database_url(db), access_log="-")
     master = start_klik(["serve", "--no-scheduler", "--workers", "2", "--port", str(port)],
@@ -102,7 +90,7 @@ def test_several_workers_share_one_site(db: Database, tmp_path: Path) -> None:
 
 def test_several_workers_refuse_to_run_the_scheduler_in_each(tmp_path: Path) -> None:
     env = klik_env(database_url=f"sqlite:///{tmp_path / 'k.db'}")
-    process = start_klik(["serve", "--workers", "2", "--port", str(_free_port())], env, tmp_path)
+    process = start_klik(["serve", "--workers", "2", "--port", str(free_port())], env, tmp_path)
     assert process.wait(timeout=60) == 2
     out = next(tmp_path.glob("klik-*.out")).read_text()
     assert "--no-scheduler" in out and "klik scheduler" in out

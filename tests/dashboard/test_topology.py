@@ -299,7 +299,6 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other(topology: Topology) -> N
     pid = int(record.worker.rsplit(":", 1)[1])
     (victim,) = [w for w in topology.workers if w.pid == pid]
     (survivor,) = [w for w in topology.workers if w.pid != pid]
-    started = time.monotonic()
     kill9(victim)
     status = wait_for(
         lambda: (s := runner.wait(key, 1.0)) is not None and s.done and s, 60, "the other worker"
@@ -307,6 +306,5 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other(topology: Topology) -> N
     assert status.state == DONE and status.result == "slept", status
     assert status.attempt == 2
     assert runner.store.get(key.digest).worker.endswith(f":{survivor.pid}")
+    # the lease ran out, then the whole job ran again on the other worker (wait_for bounds it)
     assert marker.read_text().split() == [str(victim.pid), str(survivor.pid)]
-    # the lease ran out, then the whole job ran again: bounded by lease + job + polling
-    assert time.monotonic() - started < 60

@@ -24,7 +24,14 @@ from analysis.minimum_data import (
     icc_shortfall,
     require,
 )
-from analysis.validation import BadInput, require_columns, require_frame, require_numeric
+from analysis.validation import (
+    BadInput,
+    column_names,
+    plain,
+    require_level,
+    require_numeric,
+    require_present,
+)
 
 __all__ = ["agreement", "alpha_by", "cronbach_alpha", "icc", "paired_ratings"]
 
@@ -48,36 +55,6 @@ ICC_DESCRIPTIONS = {
 }
 
 
-def _present(frame: object, columns: Sequence[str], function: str) -> pd.DataFrame:
-    """The frame, with every named column present exactly once."""
-    frame = require_frame(frame, function)
-    names = list(dict.fromkeys(columns))
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise BadInput(function, None, f"column names must be text, got {name!r}")
-    require_columns(frame, names, function)
-    for name in names:
-        if isinstance(frame[name], pd.DataFrame):
-            raise BadInput(function, name, "appears more than once in the frame")
-    return frame
-
-
-def _names(columns: object, function: str, what: str) -> list[str]:
-    if isinstance(columns, str):
-        return [columns]
-    try:
-        return list(columns)  # type: ignore[call-overload]
-    except TypeError:
-        raise BadInput(function, None, f"{what} must be a list of column names") from None
-
-
-def _require_level(level: object, function: str, name: str = "ci") -> float:
-    ok = isinstance(level, (int, float, np.floating)) and not isinstance(level, bool)
-    if not ok or not 0 < float(level) < 1:  # type: ignore[arg-type]
-        raise BadInput(function, None, f"{name} must be a number between 0 and 1, got {level!r}")
-    return float(level)  # type: ignore[arg-type]
-
-
 def _total_does_not_vary(function: str) -> BadInput:
     return BadInput(
         function,
@@ -85,10 +62,6 @@ def _total_does_not_vary(function: str) -> BadInput:
         "the total score does not vary (every complete response has the same sum); alpha is "
         "not estimable",
     )
-
-
-def _plain(value: object) -> object:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def cronbach_alpha(
@@ -124,10 +97,10 @@ def cronbach_alpha(
         responses.
     """
     function = "cronbach_alpha"
-    columns = _names(items, function, "items")
-    ci = _require_level(ci, function)
+    columns = column_names(items, function, "items")
+    ci = require_level(ci, function, "ci")
     require(alpha_shortfall(rules.alpha_respondents, len(columns), rules=rules))
-    frame = _present(frame, columns, function)
+    frame = require_present(frame, columns, function)
     for column in columns:
         require_numeric(frame, column, function)
     data = frame[columns].astype(float).dropna()
@@ -187,9 +160,9 @@ def alpha_by(
         For a missing column, answers that are not numbers, a bad ``ci`` or an empty frame.
     """
     function = "alpha_by"
-    keys = _names(by, function, "by")
-    ci = _require_level(ci, function)
-    frame_long = _present(frame_long, [*keys, item, value, subject], function)
+    keys = column_names(by, function, "by")
+    ci = require_level(ci, function, "ci")
+    frame_long = require_present(frame_long, [*keys, item, value, subject], function)
     require_numeric(frame_long, value, function)
     if scales is not None and not isinstance(scales, Mapping):
         raise BadInput(function, None, "scales must map scale names to lists of item ids")
@@ -264,7 +237,7 @@ def icc(
         ``rules.icc_targets`` units rated by every rater.
     """
     function = "icc"
-    frame = _present(frame, [targets, raters, ratings], function)
+    frame = require_present(frame, [targets, raters, ratings], function)
     if nan_policy not in ("omit", "raise"):
         raise BadInput(function, None, f'nan_policy must be "omit" or "raise", got {nan_policy!r}')
     require_numeric(frame, ratings, function)
@@ -275,8 +248,8 @@ def icc(
         raise BadInput(
             function,
             ratings,
-            f"has more than one rating of target {_plain(first[targets])!r} by rater "
-            f"{_plain(first[raters])!r}; give one rating per target and rater",
+            f"has more than one rating of target {plain(first[targets])!r} by rater "
+            f"{plain(first[raters])!r}; give one rating per target and rater",
         )
     n_raters = used[raters].nunique()
     if n_raters < 2:
@@ -354,7 +327,7 @@ def paired_ratings(
         no row at all.
     """
     function = "paired_ratings"
-    key_list = _names(keys, function, "keys")
+    key_list = column_names(keys, function, "keys")
     for pair in (a, b):
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise BadInput(
@@ -362,7 +335,9 @@ def paired_ratings(
             )
     if a == b:
         raise BadInput(function, None, "a and b are the same rating")
-    person_wave = _present(person_wave, ["respondent", "score", "value", *key_list], function)
+    person_wave = require_present(
+        person_wave, ["respondent", "score", "value", *key_list], function
+    )
     require_numeric(person_wave, "value", function)
     names = []
     parts = []
@@ -421,11 +396,11 @@ def agreement(
         with both ratings, or a bad ``alpha``.
     """
     function = "agreement"
-    keys = [] if by is None else _names(by, function, "by")
-    _require_level(alpha, function, "alpha")
+    keys = [] if by is None else column_names(by, function, "by")
+    require_level(alpha, function, "alpha")
     if a == b:
         raise BadInput(function, a, "is given as both ratings; compare two different columns")
-    frame = _present(frame, [a, b, *keys], function)
+    frame = require_present(frame, [a, b, *keys], function)
     for column in (a, b):
         require_numeric(frame, column, function)
     if not frame[[a, b]].notna().all(axis=1).any():

@@ -39,10 +39,13 @@ from analysis.minimum_data import (
 )
 from analysis.validation import (
     BadInput,
+    column_names,
+    plain,
     require_binary,
-    require_columns,
     require_frame,
+    require_level,
     require_numeric,
+    require_present,
 )
 
 __all__ = [
@@ -81,39 +84,6 @@ QUANTILE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 # checks at the door
 
 
-def _as_list(columns: str | Sequence[str] | None, function: str, what: str) -> list[str]:
-    if columns is None:
-        return []
-    if isinstance(columns, str):
-        return [columns]
-    try:
-        out = list(columns)
-    except TypeError:
-        raise BadInput(function, None, f"{what} must be a column name or a list of them") from None
-    for c in out:
-        if not isinstance(c, str) or not c:
-            raise BadInput(function, None, f"{what} must name columns, got {c!r}")
-    return out
-
-
-def _require_alpha(alpha: object, function: str) -> float:
-    ok = isinstance(alpha, (int, float, np.floating)) and not isinstance(alpha, bool)
-    if not ok or not 0 < float(alpha) < 1:  # type: ignore[arg-type]
-        raise BadInput(function, None, f"alpha must be a number between 0 and 1, got {alpha!r}")
-    return float(alpha)  # type: ignore[arg-type]
-
-
-def _require_present(frame: object, columns: Sequence[str], function: str) -> pd.DataFrame:
-    """The frame, with every named column present exactly once."""
-    frame = require_frame(frame, function)
-    names = list(dict.fromkeys(columns))
-    require_columns(frame, names, function)
-    for name in names:
-        if isinstance(frame[name], pd.DataFrame):
-            raise BadInput(function, name, "appears more than once in the frame")
-    return frame
-
-
 def _require_duration_event(
     frame: pd.DataFrame, duration: str, event: str, function: str, *, positive: bool = False
 ) -> None:
@@ -148,11 +118,6 @@ def _require_covariate(frame: pd.DataFrame, column: str, function: str) -> None:
         raise BadInput(
             function, column, f"holds numbers as text ({shown!r}); convert it to numbers"
         )
-
-
-def _plain(value: object) -> object:
-    """A numpy scalar as the Python value it holds, so messages read ``1``, not ``np.int64(1)``."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _no_complete_rows(function: str, columns: Sequence[str]) -> BadInput:
@@ -245,13 +210,13 @@ def kaplan_meier(
     function = "kaplan_meier"
     if ci not in ("log-log", "log"):
         raise BadInput(function, None, f'ci must be "log-log" or "log", got {ci!r}')
-    alpha = _require_alpha(alpha, function)
+    alpha = require_level(alpha, function, "alpha")
     if not isinstance(min_at_risk, (int, np.integer)) or isinstance(min_at_risk, bool):
         raise BadInput(function, None, f"min_at_risk must be a whole number, got {min_at_risk!r}")
     if min_at_risk < 1:
         raise BadInput(function, None, f"min_at_risk must be at least 1, got {min_at_risk}")
-    by_cols = _as_list(by, function, "by")
-    frame = _require_present(frame, [duration, event, *by_cols], function)
+    by_cols = column_names(by, function, "by")
+    frame = require_present(frame, [duration, event, *by_cols], function)
     if len(frame) == 0:
         return pd.DataFrame(columns=KM_COLUMNS)
     _require_duration_event(frame, duration, event, function)
@@ -444,7 +409,7 @@ def survival_at(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
     """
     function = "survival_at"
     needed = ["group", "time", "survival", "lower", "upper", "n", "n_events", "n_censored"]
-    curves = _require_present(curves, needed, function)
+    curves = require_present(curves, needed, function)
     for column in needed[1:]:
         require_numeric(curves, column, function)
     for column in ("time", "n", "n_events", "n_censored"):
@@ -520,10 +485,10 @@ def logrank(
         Without events, or with fewer than ``rules.logrank_events``.
     """
     function = "logrank"
-    by_cols = _as_list(by, function, "by")
+    by_cols = column_names(by, function, "by")
     if not by_cols:
         raise BadInput(function, None, "needs a grouping column (by)")
-    frame = _require_present(frame, [duration, event, *by_cols], function)
+    frame = require_present(frame, [duration, event, *by_cols], function)
     _require_duration_event(frame, duration, event, function)
     data = frame.dropna(subset=[duration, event, *by_cols])
     if len(data) == 0:
@@ -649,7 +614,7 @@ def _factor_columns(data: pd.DataFrame, column: str, function: str) -> list[tupl
             raise BadInput(
                 function,
                 column,
-                f"does not vary (only {_plain(values[0])!r}) in the complete rows; it cannot explain "
+                f"does not vary (only {plain(values[0])!r}) in the complete rows; it cannot explain "
                 "anything",
             )
         return [(column, values)]
@@ -662,7 +627,7 @@ def _factor_columns(data: pd.DataFrame, column: str, function: str) -> list[tupl
         raise BadInput(
             function,
             column,
-            f"does not vary (only {[_plain(v) for v in levels[:1]]!r}) in the complete rows; it cannot explain "
+            f"does not vary (only {[plain(v) for v in levels[:1]]!r}) in the complete rows; it cannot explain "
             "anything",
         )
     return [(f"{column}={level}", (series == level).to_numpy(dtype=float)) for level in levels[1:]]
@@ -1152,9 +1117,9 @@ def cox(
     """
     function = "cox"
     ties = _require_ties(ties, function)
-    alpha = _require_alpha(alpha, function)
-    covs = _as_list(covariates, function, "covariates")
-    strata_cols = _as_list(strata, function, "strata")
+    alpha = require_level(alpha, function, "alpha")
+    covs = column_names(covariates, function, "covariates")
+    strata_cols = column_names(strata, function, "strata")
     if cluster is not None and (not isinstance(cluster, str) or not cluster):
         raise BadInput(function, None, f"cluster must name a column, got {cluster!r}")
     if not covs:
@@ -1167,7 +1132,7 @@ def cox(
             [duration, event, *term_columns, *strata_cols, *([cluster] if cluster else [])]
         )
     )
-    frame = _require_present(frame, needed, function)
+    frame = require_present(frame, needed, function)
     _require_duration_event(frame, duration, event, function, positive=True)
     for column in term_columns:
         _require_covariate(frame, column, function)
@@ -1328,15 +1293,15 @@ def cox_time_varying(
     """
     function = "cox_time_varying"
     ties = _require_ties(ties, function)
-    alpha = _require_alpha(alpha, function)
-    covs = _as_list(covariates, function, "covariates")
+    alpha = require_level(alpha, function, "alpha")
+    covs = column_names(covariates, function, "covariates")
     if not covs:
         raise BadInput(function, None, "needs at least one covariate")
     frame = require_frame(frame, function)
     terms = _parse_terms(frame, covs, function)
     term_columns = list(dict.fromkeys(c for term in terms for c in term))
     needed = list(dict.fromkeys([id, start, stop, event, *term_columns]))
-    frame = _require_present(frame, needed, function)
+    frame = require_present(frame, needed, function)
     require_numeric(frame, start, function)
     require_numeric(frame, stop, function)
     require_binary(frame, event, function)
@@ -1353,8 +1318,8 @@ def cox_time_varying(
         raise BadInput(
             function,
             stop,
-            f"must be greater than {start!r} in every row (subject {_plain(first[id])!r}: "
-            f"{_plain(first[start])!r} to {_plain(first[stop])!r})",
+            f"must be greater than {start!r} in every row (subject {plain(first[id])!r}: "
+            f"{plain(first[start])!r} to {plain(first[stop])!r})",
         )
     order = data.assign(_b=begin, _e=end).sort_values([id, "_b"], kind="stable")
     previous_end = order.groupby(id, sort=False)["_e"].shift()
@@ -1363,7 +1328,7 @@ def cox_time_varying(
         raise BadInput(
             function,
             start,
-            f"has overlapping intervals for subject {_plain(overlapping.iloc[0][id])!r}; each "
+            f"has overlapping intervals for subject {plain(overlapping.iloc[0][id])!r}; each "
             "subject's "
             "intervals must follow one another",
         )
@@ -1479,8 +1444,8 @@ def cumulative_incidence(
         duration, ``of`` naming the censoring code, or ``of`` matching no row.
     """
     function = "cumulative_incidence"
-    alpha = _require_alpha(alpha, function)
-    frame = _require_present(frame, [duration, event_type], function)
+    alpha = require_level(alpha, function, "alpha")
+    frame = require_present(frame, [duration, event_type], function)
     require_numeric(frame, duration, function, nonnegative=True)
     if of is None or (isinstance(of, float) and np.isnan(of)):
         raise BadInput(function, event_type, "of must name an end reason, got a missing value")

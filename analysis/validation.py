@@ -21,10 +21,14 @@ from pandas.api import types as pdt
 
 __all__ = [
     "BadInput",
+    "column_names",
+    "plain",
     "require_binary",
     "require_columns",
     "require_frame",
+    "require_level",
     "require_numeric",
+    "require_present",
     "require_rows",
     "require_value_present",
     "require_varies",
@@ -56,10 +60,54 @@ class BadInput(ValueError):
         return (type(self), (self.function, self.column, self.problem))
 
 
+def plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read ``1``, not
+    ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def column_names(columns: object, function: str, what: str) -> list[str]:
+    """One column name or a list of them, as a list of non-empty names (None: none)."""
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [columns]
+    try:
+        out = list(columns)  # type: ignore[call-overload]
+    except TypeError:
+        raise BadInput(function, None, f"{what} must be a column name or a list of them") from None
+    for c in out:
+        if not isinstance(c, str) or not c:
+            raise BadInput(function, None, f"{what} must name columns, got {c!r}")
+    return out
+
+
+def require_level(value: object, function: str, name: str) -> float:
+    """A number strictly between 0 and 1 (an alpha, a confidence level), as a float."""
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    if not ok or not 0 < float(value) < 1:  # type: ignore[arg-type]
+        raise BadInput(function, None, f"{name} must be a number between 0 and 1, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def require_present(frame: object, columns: Sequence[str], function: str) -> pd.DataFrame:
+    """The frame, with every named column present exactly once."""
+    frame = require_frame(frame, function)
+    names = list(dict.fromkeys(columns))
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise BadInput(function, None, f"column names must be text, got {name!r}")
+    require_columns(frame, names, function)
+    for name in names:
+        if isinstance(frame[name], pd.DataFrame):
+            raise BadInput(function, name, "appears more than once in the frame")
+    return frame
+
+
 def _examples(values: Iterable[object], limit: int = 3) -> str:
     """Up to ``limit`` different values as Python writes them (``-6.89``, not
     ``np.float64(-6.89)``), with "..." only when there are more."""
-    distinct = list(dict.fromkeys(v.item() if isinstance(v, np.generic) else v for v in values))
+    distinct = list(dict.fromkeys(plain(v) for v in values))
     shown = ", ".join(repr(v) for v in distinct[:limit])
     return shown + (", ..." if len(distinct) > limit else "")
 

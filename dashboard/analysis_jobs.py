@@ -25,6 +25,7 @@ from analysis.validation import BadInput
 from dashboard import analysis_views as views
 from dashboard.jobs import JobKey, Progress
 from study.models import Study
+from study.read_models import survival_frame
 from study.report_data import analysis_frames, data_version
 
 #: individual lines drawn at most (a random but fixed sample beyond this)
@@ -76,8 +77,8 @@ def survival_job(
 ) -> Callable[[Progress], dict[str, Any]]:
     """Kaplan–Meier per stratification, Cox, time-varying Cox.
 
-    Result keys: ``views`` {(by, language, True): SurvivalView}, ``frame`` (the survival frame,
-    from which :func:`viewer_survival_view` makes a viewer's curves), ``cox`` and ``tv``
+    Result keys: ``views`` {(by, language, True): SurvivalView} (a viewer's curves come from
+    :func:`viewer_survival_job`), ``cox`` and ``tv``
     (:class:`analysis.study_models.CoxModel` or None, with ``cox_error``/``tv_error`` texts when fitting failed and
     ``cox_refused``/``tv_refused`` Shortfalls when there was too little data), ``n``,
     ``events``, ``snapshot``, ``timings`` (seconds per step).
@@ -103,8 +104,6 @@ def survival_job(
         for i, (by, language) in enumerate(combos):
             progress(0.1 + 0.4 * i / len(combos), "kaplan_meier")
             result["views"][(by, language, True)] = views.survival_view(surv, by, language=language)
-        # a viewer's curves are made when shown, from this frame and the monitor's release
-        result["frame"] = surv
         clock.lap("kaplan_meier")
         progress(0.5, "cox")
         result["cox"], result["cox_error"], result["cox_refused"] = _attempt(
@@ -123,24 +122,44 @@ def survival_job(
     return run
 
 
-def viewer_survival_view(
-    result: dict[str, Any],
-    monitor: Any,
-    by: str,
+def viewer_survival_job(
+    read_sessions: sessionmaker[Session],
+    scope: Select[tuple[int]],
+    as_of: dt.date,
     *,
-    language: str,
     min_cell: int,
-) -> views.SurvivalView:
-    """A viewer's curves for one stratification, from a :func:`survival_job` result and the
-    :class:`dashboard.monitor_views.MonitorRelease` of the same study: strata whose size the
-    monitor hides are merged (see :func:`dashboard.analysis_views.viewer_survival_release`)."""
-    from dashboard.monitor_views import hidden_values
+    languages: tuple[str, ...] = ("nl", "en"),
+) -> Callable[[Progress], dict[str, Any]]:
+    """A viewer's Kaplan–Meier curves: the survival release of the whole study, made beside
+    the monitor's release of the same read and solved together with it (see
+    :func:`dashboard.analysis_views.viewer_survival_release`).
 
-    frame = result["frame"]
-    release = views.viewer_survival_release(
-        frame, language=language, min_cell=min_cell, hidden=hidden_values(monitor)
-    )
-    return views.survival_view(frame, by, language=language, rows_allowed=False, release=release)
+    Result keys: ``views`` {(by, language): SurvivalView}, ``snapshot``.
+    """
+    from dashboard.monitor_views import audit_tables, monitor_release, read_monitor_frames
+
+    def run(progress: Progress) -> dict[str, Any]:
+        trajectories, person_wave = read_monitor_frames(read_sessions, scope, as_of, progress)
+        frame = survival_frame(trajectories, as_of=as_of)
+        progress(0.5, "monitor")
+        monitor = audit_tables(monitor_release(trajectories, person_wave, k=min_cell))
+        result: dict[str, Any] = {
+            "views": {},
+            "snapshot": data_snapshot_hash({"survival": frame, "person_wave": person_wave}),
+        }
+        for i, language in enumerate(languages):
+            progress(0.6 + 0.4 * i / len(languages), "kaplan_meier")
+            release = views.viewer_survival_release(
+                frame, language=language, min_cell=min_cell, monitor=monitor,
+                absent=len(trajectories) - len(frame),
+            )  # fmt: skip
+            for by in models.STRATA:
+                result["views"][(by, language)] = views.survival_view(
+                    frame, by, language=language, rows_allowed=False, release=release
+                )
+        return result
+
+    return run
 
 
 def trajectories_job(

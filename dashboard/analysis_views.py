@@ -29,8 +29,15 @@ from dashboard.disclosure import (
     OTHER_STRATUM,
     SurvivalRelease,
     coarse_means,
+    pooled_horizons,
     survival_release,
     viewer_count,
+)
+from dashboard.disclosure_audit import (
+    MonitorTables,
+    Stratification,
+    curve_facts,
+    exposing_stratifications,
 )
 from dashboard.monitor_views import UNKNOWN
 
@@ -130,37 +137,107 @@ def survival_view(
     )  # fmt: skip
 
 
+#: the stratum of the people the monitor counts and the curves do not
+ABSENT = "__absent__"
+
+#: stratifications whose known strata are scores of a baseline form: the role filling it in
+BASELINE_FORM_ROLE = {"klik": "employee", "match": "employee"}
+
+
 def viewer_survival_release(
     survival_frame: pd.DataFrame,
     *,
     language: str,
     min_cell: int,
-    hidden: Mapping[str, Collection[object]] | None = None,
+    monitor: MonitorTables | None = None,
+    absent: int = 0,
 ) -> SurvivalRelease:
     """The viewers' survival data: every stratification of :data:`analysis.study_models.STRATA`
-    on one grid.
+    on one grid, checked against the monitor's release of the same data.
 
-    ``hidden`` names, per stratification by a characteristic the monitor also counts
-    (``coach_type``, ``method``), the values whose number of people the monitor release hides
-    (:func:`dashboard.monitor_views.hidden_values`): their people go into "Overige" together, so a stratum's size
-    is never a number the monitor hides (the monitor's hidden rows together hold 0 or at least
-    ``min_cell`` people).
+    With ``monitor`` (the tables of :class:`dashboard.monitor_views.MonitorRelease`), the
+    values of a characteristic the monitor also counts (coach type, method) whose number of
+    people the monitor hides go into "Overige" together; then the curves and the monitor are
+    solved together (:func:`dashboard.disclosure_audit.exposing_stratifications`) and a
+    stratification that exposes a small group has its two smallest strata merged, until none
+    does. When the curve of everyone together does, the horizon comes earlier; without any
+    horizon that passes there is no curve. ``absent`` counts the people the monitor counts
+    but the curves do not (a start after today).
     """
-    strata = {}
+    strata: dict[str, pd.Series] = {}
     for by, column in models.STRATA.items():
         if column is None:
             continue
         labels = models.stratify(survival_frame, by, language)["stratum"]
-        away = set((hidden or {}).get(by, ()))
-        if away:
-            raw = survival_frame[column].astype(object)
-            unknown = raw.isna() & (UNKNOWN in away)
-            labels = labels.where(~(raw.isin(away) | unknown), OTHER_STRATUM[language])
+        if monitor is not None and column in monitor.endings:
+            away = monitor.hidden_values(column)
+            raw = _monitor_values(survival_frame[column])
+            labels = labels.where(~raw.isin(away), OTHER_STRATUM[language])
         strata[by] = labels
-    return survival_release(
-        survival_frame["duration_days"], survival_frame["event"], strata,
-        min_size=min_cell, language=language,
-    )  # fmt: skip
+    durations, events = survival_frame["duration_days"], survival_frame["event"]
+
+    def release(horizon: float | None, chosen: dict[str, pd.Series]) -> SurvivalRelease:
+        return survival_release(
+            durations, events, chosen, min_size=min_cell, language=language, horizon=horizon
+        )
+
+    if monitor is None:
+        return release(None, strata)
+    for horizon in pooled_horizons(durations, events, min_size=min_cell):
+        chosen = dict(strata)
+        while True:
+            found = release(horizon, chosen)
+            exposing = exposing_stratifications(
+                _audited(found, survival_frame, monitor, absent),
+                monitor,
+                min_size=min_cell,
+            )
+            if not exposing:
+                return found
+            if "none" in exposing:
+                break
+            for by in exposing:
+                labels = found.curves[by].strata
+                smallest = labels.value_counts().index[-2:]
+                chosen[by] = labels.where(~labels.isin(smallest), OTHER_STRATUM[language])
+    return release(0.0, strata)
+
+
+def _monitor_values(column: pd.Series) -> pd.Series:
+    """A characteristic's values as the monitor names them (missing: ``UNKNOWN``)."""
+    raw = column.astype(object)
+    return raw.where(raw.notna(), UNKNOWN)
+
+
+def _audited(
+    release: SurvivalRelease, frame: pd.DataFrame, monitor: MonitorTables, absent: int
+) -> dict[str, Stratification]:
+    """The release's stratifications as :func:`exposing_stratifications` reads them (the
+    people not on the curves as a stratum of their own that a viewer can count)."""
+    out = {}
+    for by, curves in release.curves.items():
+        column = models.STRATA[by]
+        if column is not None and curves.strata.nunique() == 1:
+            continue  # the curve of everyone together, audited as "none"
+        mirrors = column if column in monitor.endings else None
+        stratum_of = (
+            dict(zip(_monitor_values(frame[column]), curves.strata, strict=True)) if mirrors else {}
+        )
+        facts = curve_facts(curves)
+        if absent:
+            facts.loc[ABSENT] = [0.0, 0.0, float(absent)]
+        scored = frozenset()
+        if by in BASELINE_FORM_ROLE:
+            has = frame[column].notna().groupby(curves.strata.to_numpy()).all()
+            scored = frozenset(has.index[has])
+        out[by] = Stratification(
+            facts,
+            mirrors=mirrors,
+            stratum_of=stratum_of,
+            submitted=BASELINE_FORM_ROLE.get(by),
+            scored=scored,
+        )
+    return out
 
 
 def _released_view(

@@ -41,11 +41,12 @@ from the monitor release (a stratum's size or job losses, e.g. "Onbekend" or a m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+
+from dashboard.linear_bounds import LinearBounds
 
 #: how a hidden number is shown to a viewer: one mark for every hidden cell, whether it is small
 #: itself or hidden because it would reveal a small one (so the mark tells neither)
@@ -203,15 +204,12 @@ def _bounds(full: np.ndarray, hidden: np.ndarray) -> dict[tuple[int, int], tuple
             rhs += full[total]
         a_eq.append(row)
         b_eq.append(rhs)
-    a, b = np.array(a_eq), np.array(b_eq)
+    system = LinearBounds(np.array(a_eq), np.array(b_eq))
     bounds: dict[tuple[int, int], tuple[float, float]] = {}
     for p in unknown:
-        c = np.zeros(len(unknown))
-        c[index[p]] = 1
-        low = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-        high = linprog(-c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-        hi = -high.fun if high.status == 0 else np.inf  # unbounded above: nothing to learn
-        bounds[p] = (low.fun if low.status == 0 else 0.0, hi)
+        lo = system.lowest([index[p]])
+        # with no positive lower bound a cell may be empty: nothing to learn from its maximum
+        bounds[p] = (lo, system.highest([index[p]]) if lo > 1e-9 else np.inf)
     return bounds
 
 
@@ -449,16 +447,21 @@ def _grid(
     groups: list[np.ndarray],
     k: int,
     candidates: Sequence[float],
+    horizon: float | None = None,
 ) -> tuple[list[float], float]:
     """The ends among ``candidates`` on which every group has, per interval, 0 or >= k events
     and 0 or >= k censorings, and the last end at which every group still has >= k at risk and
     0 or >= k events and 0 or >= k others after it (0 when there is none). Both kinds count
     apart: a step's size and the number at risk give the events, and the drop in the number at
     risk gives the rest. After the horizon too: the monitor shows every job loss to date, and
-    its count minus the events on the curve are the job losses after the horizon."""
+    its count minus the events on the curve are the job losses after the horizon.
+
+    With ``horizon`` given, that end must be on the grid and meet the rule (else 0)."""
     grid: list[float] = []
     last = 0.0
     for end in candidates:
+        if horizon is not None and end > horizon:
+            break
         inside = (values > last) & (values <= end)
         counts = [int((inside & events)[g].sum()) for g in groups] + [
             int((inside & ~events)[g].sum()) for g in groups
@@ -467,20 +470,43 @@ def _grid(
             continue
         grid.append(end)
         last = end
-    horizon = 0.0
-    for end in grid:
+    ends = grid if horizon is None else [horizon] if horizon in grid else []
+    found = 0.0
+    for end in ends:
         after = values > end
         if all(
             int(after[g].sum()) >= k and _safe_count(int((after & events)[g].sum()), k)
             and _safe_count(int((after & ~events)[g].sum()), k)
             for g in groups
         ):  # fmt: skip
-            horizon = end
-    return [b for b in grid if b <= horizon], horizon
+            found = end
+    return [b for b in grid if b <= found], found
 
 
 def _safe_count(n: int, k: int) -> bool:
     return n == 0 or n >= k
+
+
+def pooled_horizons(durations: pd.Series, events: pd.Series, *, min_size: int) -> list[float]:
+    """The ends (days) at which the curve of everyone together may stop for viewers, latest
+    first: the ends of its grid that meet the horizon rule of :func:`survival_release`."""
+    values, happened = _times(durations, events)
+    pooled = _pooled_grid(values, happened, min_size)
+    everyone = [np.ones(len(values), dtype=bool)]
+    return [
+        h for h in reversed(pooled) if _grid(values, happened, everyone, min_size, pooled, h)[1]
+    ]
+
+
+def _times(durations: pd.Series, events: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    # a time of 0 leaves in the first interval
+    return durations.astype(float).clip(lower=0.5).to_numpy(), events.to_numpy().astype(bool)
+
+
+def _pooled_grid(values: np.ndarray, happened: np.ndarray, k: int) -> list[float]:
+    months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
+    months_ends = [m * GRID_DAYS for m in range(1, months + 1)]
+    return _grid(values, happened, [np.ones(len(values), dtype=bool)], k, months_ends)[0] or []
 
 
 def survival_release(
@@ -490,46 +516,54 @@ def survival_release(
     *,
     min_size: int,
     language: str = "nl",
+    horizon: float | None = None,
 ) -> SurvivalRelease:
     """Coarsen survival data so that every curve a viewer can draw rests on groups of at least
     ``min_size``.
 
     First a grid for everyone together: ends of whole months, joined until each interval holds
-    no one or at least ``min_size`` events, and no one or at least ``min_size`` censorings. Each stratification then takes the ends of that grid at which every one of its
-    strata also loses no one or at least ``min_size`` (strata under twice the minimum, or that
-    leave no step at all, are merged into "Overige"). Every grid is part of the first, so even
-    all of them together divide everyone only into intervals of no one or at least
-    ``min_size`` people. Each stratification's curves stop at one horizon: the last end where
-    each of them still has ``min_size`` at risk.
+    no one or at least ``min_size`` events, and no one or at least ``min_size`` censorings.
+    Each stratification then takes the ends of that grid at which every one of its strata
+    also loses no one or at least ``min_size`` (strata under twice the minimum, or that leave
+    no step at all, are merged into "Overige"). Every grid is part of the first, so even all
+    of them together divide everyone only into intervals of no one or at least ``min_size``
+    people. Each stratification's curves stop at one horizon: the last end where each of them
+    still has ``min_size`` at risk (for everyone together ``horizon`` when given, an end of
+    :func:`pooled_horizons`).
     """
-    # a time of 0 leaves in the first interval
-    values = durations.astype(float).clip(lower=0.5).to_numpy()
-    happened = events.to_numpy().astype(bool)
+    values, happened = _times(durations, events)
     everyone = np.ones(len(values), dtype=bool)
-    months = int(np.ceil(values.max() / GRID_DAYS)) if len(values) else 0
-    months_ends = [m * GRID_DAYS for m in range(1, months + 1)]
-    pooled, _ = _grid(values, happened, [everyone], min_size, months_ends)
+    pooled = _pooled_grid(values, happened, min_size)
+    if horizon is None:
+        allowed = pooled_horizons(durations, events, min_size=min_size)
+        horizon = allowed[0] if allowed else 0.0
     all_label = pd.Series("__all__", index=durations.index, dtype=object)
     curves: dict[str, ReleasedCurves] = {}
     for by, raw in {"none": all_label, **strata}.items():
         # a stratum needs twice the minimum to show one step and still have enough at risk
         labels = merge_small_strata(raw, 2 * min_size, language) if by != "none" else raw
-        grid, horizon = _grid(values, happened, [everyone, *_groups(labels)], min_size, pooled)
-        while labels.nunique() > 1 and horizon == 0:
+        groups = [everyone, *_groups(labels)]
+        stop = horizon if by == "none" else None
+        grid, found = _grid(values, happened, groups, min_size, pooled, stop)
+        while labels.nunique() > 1 and found == 0:
             sizes = labels.value_counts()
             labels = labels.where(~labels.isin(sizes.index[-2:]), OTHER_STRATUM[language])
-            grid, horizon = _grid(values, happened, [everyone, *_groups(labels)], min_size, pooled)
+            groups = [everyone, *_groups(labels)]
+            grid, found = _grid(values, happened, groups, min_size, pooled, stop)
         if by != "none" and labels.nunique() == 1:
-            labels = pd.Series(EVERYONE_STRATUM[language], index=labels.index, dtype=object)
+            # one stratum is everyone together: the same curve, not a second one to compare
+            everyone_label = pd.Series(EVERYONE_STRATUM[language], index=labels.index, dtype=object)
+            curves[by] = replace(curves["none"], strata=everyone_label)
+            continue
         ends = np.array([0.0, *grid])
-        within = values <= horizon
+        within = values <= found
         position = np.minimum(np.searchsorted(ends, values, side="left"), len(ends) - 1)
         curves[by] = ReleasedCurves(
-            durations=pd.Series(np.where(within, ends[position], horizon), index=durations.index),
+            durations=pd.Series(np.where(within, ends[position], found), index=durations.index),
             events=pd.Series(np.where(within, events.to_numpy(), 0), index=events.index),
             strata=labels,
             grid=[float(b) for b in grid],
-            horizon=float(horizon),
+            horizon=float(found),
         )
     return SurvivalRelease(curves, min_size)
 

@@ -26,6 +26,7 @@ from dashboard.disclosure import (
     breakdown,
     protect_release,
 )
+from dashboard.disclosure_audit import MonitorTables
 from dashboard.i18n import fmt_pct, label_of
 from dashboard.jobs import Progress
 from dashboard.tables import kpi, table
@@ -318,14 +319,14 @@ def monitor_job(
     del min_cell  # researchers only: viewers get viewer_monitor_job
 
     def run(progress: Progress) -> MonitorData:
-        trajectories, person_wave = _read(read_sessions, scope, as_of, progress)
+        trajectories, person_wave = read_monitor_frames(read_sessions, scope, as_of, progress)
         progress(0.8, "counting")
         return monitor_data(trajectories, person_wave, as_of=as_of)
 
     return run
 
 
-def _read(
+def read_monitor_frames(
     read_sessions: sessionmaker[Session],
     scope: Select[tuple[int]],
     as_of: dt.date,
@@ -543,14 +544,20 @@ def monitor_release(
     return MonitorRelease(protect_release(parts, k), k)
 
 
-def hidden_values(release: MonitorRelease) -> dict[str, set[object]]:
-    """Per characteristic the survival curves also split by (coach type, method), the values
-    whose number of people the release hides (:data:`UNKNOWN` for a missing value)."""
-    out: dict[str, set[object]] = {}
-    for dimension in ("coach_type", "method"):
-        people = release.tables[("endings", dimension)].row_totals
-        out[dimension] = set(people.index[people.isna()])
-    return out
+def audit_tables(release: MonitorRelease) -> MonitorTables:
+    """The tables of a release that survival curves can meet (see
+    :mod:`dashboard.disclosure_audit`): people per end reason, and the first wave's forms per
+    role, each by every characteristic."""
+    forms: dict[str, dict[str, ProtectedCounts]] = {}
+    for (name, dimension), counts in release.tables.items():
+        if name.startswith("completion|0|"):
+            forms.setdefault(name.split("|")[3], {})[dimension] = counts
+    return MonitorTables(
+        endings={d: release.tables[("endings", d)] for d in VIEWER_DIMENSIONS},
+        baseline_forms=forms,
+        event_cell=EndReason.JOB_LOSS.value,
+        active_cell=ACTIVE,
+    )
 
 
 def viewer_monitor_job(
@@ -563,7 +570,7 @@ def viewer_monitor_job(
     """A background job that reads the whole study and returns its :class:`MonitorRelease`."""
 
     def run(progress: Progress) -> MonitorRelease:
-        trajectories, person_wave = _read(read_sessions, scope, as_of, progress)
+        trajectories, person_wave = read_monitor_frames(read_sessions, scope, as_of, progress)
         progress(0.6, "counting")
         return monitor_release(trajectories, person_wave, k=min_cell)
 

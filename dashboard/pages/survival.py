@@ -13,7 +13,7 @@ from analysis.presentation import format_p
 from analysis.study_models import CoxModel
 from dashboard import analysis_views as views
 from dashboard import context
-from dashboard.analysis_jobs import survival_job, viewer_survival_view
+from dashboard.analysis_jobs import survival_job, viewer_survival_job
 from dashboard.analysis_page import (
     POLL_MS,
     Outcome,
@@ -28,7 +28,6 @@ from dashboard.analysis_page import (
     viewer_note,
 )
 from dashboard.disclosure import viewer_count, viewer_refusal
-from dashboard.monitor_views import viewer_monitor_job
 from study.access import CohortFilter
 from study.vocab import Role
 
@@ -147,13 +146,13 @@ def update(by: Any, coach_types: Any, methods: Any, _tick: Any) -> tuple:
     outcome = run_analysis("survival", survival_job, parse_filters(coach_types, methods), ROLES)
     release = None
     if not outcome.rows_allowed:
-        # a viewer's strata are those the monitor's release can show
-        release = run_analysis("monitor_release", viewer_monitor_job, CohortFilter(), ROLES)
+        # a viewer's curves are solved together with the monitor's release
+        release = run_analysis("viewer_survival", viewer_survival_job, CohortFilter(), ROLES)
     return render(outcome, by if isinstance(by, str) and by in models.STRATA else "klik", release)
 
 
 def render(outcome: Outcome, by: str, release: Outcome | None = None) -> tuple:
-    """The outputs of :func:`update` for a job outcome (and, for a viewer, the monitor's)."""
+    """The outputs of :func:`update` for a job outcome (and, for a viewer, the curves)."""
     language = outcome.language
     pending = [o for o in (outcome, release) if o is not None and not done(o)]
     if pending:
@@ -164,11 +163,9 @@ def render(outcome: Outcome, by: str, release: Outcome | None = None) -> tuple:
     if outcome.rows_allowed:
         view: views.SurvivalView = result["views"][(by, language, True)]
     elif release is None:
-        raise ValueError("a viewer's curves need the monitor's release")
+        raise ValueError("a viewer's curves come from the viewer_survival job")
     else:
-        view = viewer_survival_view(
-            result, release.status.result, by, language=language, min_cell=outcome.min_cell
-        )
+        view = release.status.result["views"][(by, language)]
     figure = views.km_view_figure(
         view, language=language, rows_allowed=outcome.rows_allowed, min_cell=outcome.min_cell
     )

@@ -17,6 +17,8 @@ from analysis import study_models as models
 from analysis.frames import PERSON_WAVE, SURVIVAL
 from analysis.minimum_data import TooLittleData
 from dashboard import analysis_views as views
+from dashboard.disclosure import ProtectedCounts
+from dashboard.disclosure_audit import MonitorTables
 from dashboard.jobs import DONE, FAILED, RUNNING, JobKey, JobRunner
 from study.clock import SimulatedClock
 from tests.analysis_support import random_plans, run_plans
@@ -122,13 +124,25 @@ def test_viewer_gets_no_small_strata_and_no_small_risk_sets() -> None:
             assert set(view.logrank.columns) <= {"test_statistic", "df", "p"}
 
 
+def endings_monitor(frame: pd.DataFrame, hidden: set[str]) -> MonitorTables:
+    """A monitor that shows the people per method and end reason, except ``hidden`` methods."""
+    ending = frame["end_type"].where(frame["end_type"] != "censored", "__active__")
+    counts = pd.crosstab(frame["method"], ending).astype(float)
+    rows = counts.sum(axis=1)
+    cells = counts.copy()
+    cells.loc[list(hidden)] = np.nan
+    rows[list(hidden)] = np.nan
+    table = ProtectedCounts(cells, rows, counts.sum(axis=0), float(counts.to_numpy().sum()))
+    return MonitorTables({"method": table}, {}, event_cell="job_loss", active_cell="__active__")
+
+
 def test_viewer_strata_merge_the_values_the_monitor_hides() -> None:
     frame = survival_frame(600)
     frame = frame.assign(method=np.where(np.arange(len(frame)) % 2 == 0, "eim", "ips"))
     methods = frame["method"].astype(object)
     hidden_one = "ips"
     release = views.viewer_survival_release(
-        frame, language="nl", min_cell=10, hidden={"method": {hidden_one}}
+        frame, language="nl", min_cell=10, monitor=endings_monitor(frame, {hidden_one})
     )
     strata = release.curves["method"].strata
     assert hidden_one not in set(strata)

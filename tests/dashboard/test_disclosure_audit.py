@@ -1,0 +1,134 @@
+"""The survival curves a viewer receives, solved together with the monitor's release.
+
+A viewer who knows that a klik score comes from the employee's first form can hold the
+"Onbekend" stratum against the monitor's counts of that form: the people who submitted it
+without the klik items are then a difference of two shown numbers. The attacker here solves
+that with scipy's ``linprog`` (not the release's own solver), for the release as it would be
+without the joint check and as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from analysis.frames import SURVIVAL
+from dashboard import analysis_views as views
+from dashboard.disclosure import breakdown, protect_release
+from dashboard.disclosure_audit import MonitorTables, curve_facts
+
+K = 10
+UNSCORED = {"Onbekend", "Overige", "Iedereen"}
+STATUSES = ["on_time", "late", "missing", "open"]
+
+
+def cohort(n: int = 3000, submitted_without_klik: int = 4, seed: int = 3) -> pd.DataFrame:
+    """Survival data where 300 people have no klik score: most never sent the first form,
+    ``submitted_without_klik`` sent it without the klik items."""
+    rng = np.random.default_rng(seed)
+    klik = rng.normal(3.5, 0.8, n)
+    time_ = rng.exponential(1 / (np.exp(-0.8 * (klik - 3.5)) / 150))
+    censor = rng.uniform(60, 400, n)
+    frame = SURVIVAL.empty().reindex(range(n))
+    frame = frame.assign(
+        trajectory_id=np.arange(1, n + 1),
+        jobcoach_id=rng.integers(1, 30, n),
+        duration_days=np.ceil(np.minimum(time_, censor)),
+        event=(time_ <= censor).astype(int),
+        baseline_klik=np.where(np.arange(n) < 300, np.nan, klik),
+        baseline_alliance=klik,
+        # the match score comes from the same form
+        baseline_match_quality=np.where(
+            np.arange(n) < 300 - submitted_without_klik, np.nan, rng.normal(3.5, 0.8, n)
+        ),
+        baseline_capability_count=rng.integers(0, 8, n).astype(float),
+        contact_minutes_per_month=rng.gamma(4, 10, n),
+        n_contacts=rng.integers(0, 20, n),
+        coach_type=rng.choice(["internal", "external"], n),
+        method=rng.choice(["ips", "place_train"], n),
+    )
+    frame["end_type"] = np.where(frame["event"] == 1, "job_loss", "censored")
+    status = np.where(rng.random(n) < 0.6, "on_time", "late").astype(object)
+    status[: 300 - submitted_without_klik] = "missing"
+    frame["status"] = status
+    frame["ending"] = np.where(frame["event"] == 1, "job_loss", "__active__")
+    return frame
+
+
+def monitor_of(frame: pd.DataFrame) -> MonitorTables:
+    """The monitor's protected tables by method: endings and the employee's first form."""
+    values = sorted(frame["method"].unique())
+    parts = [
+        breakdown(frame, "method", "ending", table="endings", unit="people",
+                  cells=["__active__", "job_loss"], values=values),
+        breakdown(frame, "method", "status", table="t0", unit="invited:0",
+                  cells=STATUSES, values=values),
+    ]  # fmt: skip
+    release = protect_release(parts, K)
+    return MonitorTables(
+        endings={"method": release[("endings", "method")]},
+        baseline_forms={"employee": {"method": release[("t0", "method")]}},
+        event_cell="job_loss",
+        active_cell="__active__",
+    )
+
+
+def submitted_unscored(curves, monitor: MonitorTables) -> list[tuple[str, float, float]]:
+    """The attacker: bounds on the submitted forms in each stratum without a score, from the
+    strata's sizes on the curves and the form counts of the whole study."""
+    sizes = curve_facts(curves).sum(axis=1)
+    forms = next(iter(monitor.baseline_forms["employee"].values()))
+    strata = list(sizes.index)
+    index = {(s, st): i for i, (s, st) in enumerate((s, st) for s in strata for st in STATUSES)}
+    a, b = [], []
+    for s in strata:
+        a.append([1.0 if key[0] == s else 0.0 for key in index])
+        b.append(sizes[s])
+        if s not in UNSCORED:  # a tertile: everyone in it submitted the form
+            a.append([1.0 if key[0] == s and key[1] not in ("on_time", "late") else 0.0
+                      for key in index])  # fmt: skip
+            b.append(0.0)
+    for st in STATUSES:
+        if forms.col_totals[st] == forms.col_totals[st]:
+            a.append([1.0 if key[1] == st else 0.0 for key in index])
+            b.append(forms.col_totals[st])
+    out = []
+    for s in strata:
+        if s in UNSCORED:
+            c = np.array([1.0 if key[0] == s and key[1] in ("on_time", "late") else 0.0
+                          for key in index])  # fmt: skip
+            lo = linprog(c, A_eq=np.array(a), b_eq=np.array(b), method="highs")
+            hi = linprog(-c, A_eq=np.array(a), b_eq=np.array(b), method="highs")
+            assert lo.status == 0 and hi.status == 0
+            out.append((s, lo.fun, -hi.fun))
+    return out
+
+
+def small(bounds: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    return [(s, lo, hi) for s, lo, hi in bounds if lo > 0.5 and hi < K - 0.5]
+
+
+def test_without_the_joint_check_the_unknown_stratum_gives_away_a_small_group() -> None:
+    frame = cohort()
+    monitor = monitor_of(frame)
+    alone = views.viewer_survival_release(frame, language="nl", min_cell=K).curves["klik"]
+    assert "Onbekend" in set(alone.strata)
+    assert small(submitted_unscored(alone, monitor)) == [("Onbekend", 4.0, 4.0)]
+
+
+def test_the_joint_check_merges_until_nothing_small_can_be_solved() -> None:
+    frame = cohort()
+    monitor = monitor_of(frame)
+    release = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
+    klik = release.curves["klik"]
+    assert small(submitted_unscored(klik, monitor)) == []
+    # merged, not dropped: still more than one curve, and everyone on them
+    assert klik.strata.nunique() > 1 and len(klik.strata) == len(frame)
+
+
+def test_a_large_group_without_a_score_is_shown_as_its_own_stratum() -> None:
+    frame = cohort(submitted_without_klik=40)
+    monitor = monitor_of(frame)
+    release = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
+    assert "Onbekend" in set(release.curves["klik"].strata)

@@ -15,7 +15,8 @@ can be protected together:
   one *release* per data snapshot in which the rows of every value of every characteristic and
   the whole-study table are protected together (:func:`protect_release`);
 * survival curves come on grids of whole months, each step resting on at least k at risk, and
-  0 or at least k events and 0 or at least k censorings (:func:`survival_release`);
+  0 or at least k events and 0 or at least k censorings (:func:`survival_release`), and are
+  checked against the monitor release (:mod:`dashboard.disclosure_audit`);
 * hidden numbers are one mark (:data:`HIDDEN_MARK`), never 0 and never left out.
 
 Rules, for a table of counts with row, column and grand totals:
@@ -32,10 +33,10 @@ Rules, for a table of counts with row, column and grand totals:
 
 Researchers and jobcoaches see their numbers as they are.
 ``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
-and subtracts and solves. Not covered: differences between two data snapshots (a dashboard that
-is live shows the change a new answer makes), and the survival release is protected apart
-from the monitor release (a stratum's size or job losses, e.g. "Onbekend" or a merged
-"Overige", can equal a sum of monitor cells that the monitor hides).
+and subtracts and solves. The survival release is solved together with the monitor release
+by :mod:`dashboard.disclosure_audit`, in pairs of a stratification and a characteristic. Not
+covered: differences between two data snapshots (a dashboard that is live shows the change a
+new answer makes), and more than two characteristics and stratifications solved at once.
 """
 
 from __future__ import annotations

@@ -101,6 +101,8 @@ class Record:
     call: bytes
     beat: float | None = None
     worker: str = ""
+    #: the digest this selection's newest job had when this one was asked for
+    previous: str = ""
 
 
 def _record_key(digest: str) -> str:
@@ -138,7 +140,18 @@ class Store:
         )
 
     def claim(self, digest: str, attempt: int) -> bool:
-        return bool(self.storage.put_if_empty(f"klik:claim:{digest}:{attempt}", b"1"))
+        return bool(self.storage.put_if_empty(_claim_key(digest, attempt), b"1"))
+
+    def drop(self, digest: str) -> None:
+        """Remove a job's record and its claims."""
+        record = self.get(digest)
+        self.storage.pop_data(_record_key(digest))
+        for attempt in range(1, (record.status.attempt if record else 1) + 1):
+            self.storage.pop_data(_claim_key(digest, attempt))
+
+
+def _claim_key(digest: str, attempt: int) -> str:
+    return f"klik:claim:{digest}:{attempt}"
 
 
 class QueueRunner:
@@ -181,6 +194,7 @@ class QueueRunner:
     def submit(self, key: JobKey, fn: Callable[[Progress], Any]) -> JobStatus:
         """Enqueue ``fn`` for ``key`` unless some process already did (and it is not failed or
         abandoned); returns the job's status."""
+        previous = self._latest_digest(key)
         self.huey.storage.put_data(_latest_key(key), key.digest.encode())
         local = self._cached(key.digest)
         if local is not None and local.key == key:
@@ -190,18 +204,36 @@ class QueueRunner:
             if record.status.state != FAILED and not self._abandoned(record):
                 return self._seen(record)
             return self._start(key, _dumps(fn), record.status.attempt + 1, record)
-        return self._start(key, _dumps(fn), 1, None)
+        status = self._start(key, _dumps(fn), 1, None, before=previous or "")
+        if previous and previous != key.digest:
+            self._prune(previous, keep=key.digest)
+        return status
 
     def status(self, key: JobKey) -> JobStatus | None:
         status = self._look(key.digest)
         return status if status is not None and status.key == key else None
 
     def latest(self, key: JobKey) -> JobStatus | None:
-        raw = self.huey.storage.peek_data(_latest_key(key))
-        if not isinstance(raw, bytes | memoryview):
-            return None
-        status = self._look(bytes(raw).decode())
+        digest = self._latest_digest(key)
+        status = None if digest is None else self._look(digest)
         return status if status is not None and status.key.selection == key.selection else None
+
+    def _latest_digest(self, key: JobKey) -> str | None:
+        raw = self.huey.storage.peek_data(_latest_key(key))
+        return bytes(raw).decode() if isinstance(raw, bytes | memoryview) else None
+
+    def _prune(self, previous: str, *, keep: str) -> None:
+        """Keep two data versions of a selection in the store: the new job's and the one
+        before it (a page may still follow it, a download may still fetch it); the one
+        before that goes."""
+        record = self.store.get(previous)
+        if record is None or not record.previous or record.previous in (keep, previous):
+            return
+        older = self.store.get(record.previous)
+        if older is None or older.status.done:
+            self.store.drop(record.previous)
+            with self._lock:
+                self._local.pop(record.previous, None)
 
     def find(self, digest: str) -> JobStatus | None:
         return self._look(digest)
@@ -240,7 +272,15 @@ class QueueRunner:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _start(self, key: JobKey, call: bytes, attempt: int, previous: Record | None) -> JobStatus:
+    def _start(
+        self,
+        key: JobKey,
+        call: bytes,
+        attempt: int,
+        previous: Record | None,
+        *,
+        before: str = "",
+    ) -> JobStatus:
         now = self._clock()
         status = JobStatus(key, QUEUED, submitted=now, attempt=attempt)
         if not self.store.claim(key.digest, attempt):
@@ -249,7 +289,8 @@ class QueueRunner:
             if record is not None and record.status.attempt >= attempt:
                 return self._seen(record)
             return status
-        self.store.put(key.digest, Record(status, call, beat=None))
+        before = before or (previous.previous if previous is not None else "")
+        self.store.put(key.digest, Record(status, call, beat=None, previous=before))
         self.huey.enqueue(self.huey.klik_run_job.s(key.digest, attempt))  # type: ignore[attr-defined]
         if previous is not None and previous.status.state == RUNNING:
             log.warning(

@@ -107,6 +107,32 @@ def test_two_runners_share_one_computation_its_progress_and_result(
     assert marker.read_text() == "x\n"
 
 
+def test_the_store_keeps_two_data_versions_of_a_selection(
+    worker: Worker, queue_url: str, name: str, tmp_path: Path
+) -> None:
+    # a live study gets a new data version with every answer: without pruning every version
+    # of every selection would stay in Redis for ever
+    runner = _runner(queue_url, name)
+    marker = tmp_path / "computed.txt"
+    keys = [JobKey.make(f"v{i}", "scope", "answer") for i in range(12)]
+    other = JobKey.make("v0", "scope", "other")
+    assert runner.wait(other, 0) is None
+    runner.submit(other, _deferred(counting_job, marker=str(marker)))
+    assert runner.wait(other, 30).state == DONE
+    for key in keys:
+        runner.submit(key, _deferred(counting_job, marker=str(marker)))
+        assert runner.wait(key, 30).state == DONE
+    fresh = _runner(queue_url, name)  # another process: nothing from this one's memory
+    kept = [k.version for k in keys if fresh.store.get(k.digest) is not None]
+    assert kept == ["v10", "v11"]
+    claims = [k for k in keys if fresh.huey.storage.has_data_for_key(f"klik:claim:{k.digest}:1")]
+    assert [k.version for k in claims] == ["v10", "v11"]
+    # another selection is not touched, and the newest is what a page follows
+    assert fresh.status(other).result == {"answer": 42}
+    assert fresh.latest(keys[0]).key == keys[-1]
+    assert marker.read_text().count("x") == 13
+
+
 def test_a_job_over_its_time_limit_is_stopped_and_the_page_says_so(
     worker: Worker, queue_url: str, name: str
 ) -> None:

@@ -22,13 +22,16 @@ import itertools
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pytest
 import requests
 from scipy.optimize import linprog
+from sqlalchemy import update
 
 from analysis.presentation import column_label
 from dashboard.app import create_app
@@ -37,10 +40,11 @@ from dashboard.i18n import label_of
 from klik.settings import Settings
 from klik.wiring import Container
 from study.clock import SimulatedClock
+from study.models import Study
 from study.services.users import add_user
 from study.simulator.build import build, local_moment
 from study.simulator.params import SimulationParams
-from study.vocab import Benefit, CoachType, Method, Respondent
+from study.vocab import Benefit, CoachType, EndReason, Method, Respondent
 from tests.conftest import Database
 
 K = 10
@@ -61,16 +65,18 @@ class Served:
     organisations: list[int]
 
 
-@pytest.fixture
-def served(any_db: Database) -> Iterator[Served]:
+@contextmanager
+def serve(db: Database, k: int) -> Iterator[Served]:
+    """The simulated study served on loopback, with minimum cell size ``k``."""
     from waitress.server import create_server
 
     params = SimulationParams(seed=4, n_trajectories=110, n_coaches=40, months=12,
                               start_date=dt.date(2025, 1, 6))  # fmt: skip
     clock = SimulatedClock(local_moment(params.start_date, 9))
-    settings = Settings(database_url=any_db.url, secret_key="s" * 64)
-    report = build(any_db.sessions, params, clock=clock, secret_key=settings.secret_key)
-    with any_db.sessions.begin() as s:
+    settings = Settings(database_url=db.url, secret_key="s" * 64)
+    report = build(db.sessions, params, clock=clock, secret_key=settings.secret_key)
+    with db.sessions.begin() as s:
+        s.execute(update(Study).where(Study.id == report.study_id).values(min_cell_size=k))
         add_user(
             s,
             report.study_id,
@@ -81,18 +87,24 @@ def served(any_db: Database) -> Iterator[Served]:
             actor="test",
             at=clock.now(),
         )
-    container = Container(settings, any_db.engine, any_db.sessions, any_db.read_sessions, clock)
+    container = Container(settings, db.engine, db.sessions, db.read_sessions, clock)
     server = create_server(create_app(container), host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     from study.worklists import organisations
 
-    with any_db.read_sessions() as s:
+    with db.read_sessions() as s:
         orgs = [int(v) for v in organisations(s, report.study_id)["organisation_id"]]
     try:
         yield Served(f"http://127.0.0.1:{server.effective_port}", orgs)
     finally:
         server.close()
+
+
+@pytest.fixture
+def served(any_db: Database) -> Iterator[Served]:
+    with serve(any_db, K) as it:
+        yield it
 
 
 class Viewer:
@@ -423,3 +435,199 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
             assert y is None or y != y or abs(y * 100 - round(y * 100)) < 1e-6, y
     # nothing the viewer received names a person
     assert not any("P000" in body for body in viewer.seen)
+
+
+# -- the survival curves beside the monitor ------------------------------------------------------
+
+#: a small minimum, so that the 110 trajectories give viewers stratified curves to combine
+SMALL_K = 3
+STRATIFICATIONS = ("klik", "intensity", "match", "coach_type", "method")
+#: stratifications whose known strata are scores of the employee's first form
+SCORED_BY_FIRST_FORM = ("klik", "match")
+UNSCORED = {"Onbekend", "Overige", "Iedereen"}
+COACH_TYPE_LABELS = {label_of(CoachType, m.value, "nl"): m.value for m in CoachType}
+
+
+def curve_totals(figure: dict) -> dict[str, tuple[float, float]]:
+    """Per curve of a viewer's Kaplan–Meier figure: the number at risk at 0 and the job losses
+    on the curve (each step's size times the number at risk there)."""
+    out = {}
+    for trace in figure.get("data", []):
+        if trace.get("mode") != "lines" or trace.get("customdata") is None:
+            continue
+        ys = [float(y) for y in values_of(trace["y"])]
+        at_risk = [float(row[2]) for row in values_of(trace["customdata"])]
+        events = sum(
+            round(n * (1 - y / y_before))
+            for y_before, y, n in zip(ys, ys[1:], at_risk[1:], strict=False)
+        )
+        out[str(trace["name"])] = (at_risk[0], float(events))
+    return out
+
+
+def bound_all(
+    keys: list[tuple],
+    equations: list[tuple[Callable[[tuple], bool], float]],
+    at_least: list[tuple[Callable[[tuple], bool], float]],
+    targets: list[tuple[tuple, Callable[[tuple], bool]]],
+    k: int,
+) -> list[tuple]:
+    """Bounds on each target sum of non-negative unknowns ``keys``; the targets within 1..k-1."""
+
+    def row(test: Callable[[tuple], bool]) -> np.ndarray:
+        return np.array([1.0 if test(key) else 0.0 for key in keys])
+
+    a_eq = np.array([row(t) for t, _ in equations])
+    b_eq = np.array([v for _, v in equations])
+    a_ub = np.array([-row(t) for t, _ in at_least]) if at_least else None
+    b_ub = np.array([-v for _, v in at_least]) if at_least else None
+    found = []
+    for name, test in targets:
+        c = row(test)
+        if not c.any():
+            continue
+        lo = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs")
+        assert lo.status == 0, "what the viewer saw is inconsistent"
+        if lo.fun < 0.5:
+            continue
+        hi = linprog(-c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs")
+        if hi.status == 0 and -hi.fun < k - 0.5:
+            found.append((name, lo.fun, -hi.fun))
+    return found
+
+
+def value_cell(key: tuple, *, v: object, c: object) -> bool:
+    return key[0] == v and key[2] == c
+
+
+def submitted(cells: list) -> list:
+    """The cells of a form table that are submitted forms."""
+    return [c for c in cells if c[3] in ("on_time", "late")]
+
+
+def joint_attack(
+    by: str,
+    curves: dict[str, tuple[float, float]],
+    dim: str,
+    seen: dict[tuple, dict[tuple, float | None]],
+    values: list,
+    k: int,
+) -> tuple[list[tuple], int]:
+    """One stratification of the curves against one characteristic of the monitor: the
+    unknowns are the people per value (and one for those without a value), stratum and end
+    reason (or status of the employee's first form, or no such form); returns what is placed
+    within 1..k-1 and the number of targets bounded."""
+    whole = seen[()]
+    strata = list(curves)
+    job_loss = label_of(EndReason, "job_loss", "nl")
+    rest = "__rest__"
+    all_values = [*values, rest]
+    named = {COACH_TYPE_LABELS.get(s, s): s for s in strata} if by == dim else {}
+
+    def allowed(v: object, stratum: str) -> bool:
+        if by != dim:
+            return True
+        if v in named:  # a value with a curve of its own is only on that curve
+            return named[v] == stratum
+        return stratum in ("Overige", "Onbekend", "Iedereen")
+
+    found: list[tuple] = []
+    bounded = 0
+    tables = [("endings", [c[1] for c in whole if c[0] == "endings"])]
+    first_forms = [c for c in whole if c[0] == "completion" and c[2] == "Werknemer"]
+    if by in SCORED_BY_FIRST_FORM and first_forms:
+        wave = first_forms[0][1]
+        tables.append(("first", [c for c in first_forms if c[1] == wave]))
+    for table, cells in tables:
+        cells_ = [*cells, None] if table == "first" else cells
+        keys = [
+            (v, st, c)
+            for v, st, c in itertools.product(all_values, strata, cells_)
+            if allowed(v, st)
+            and not (table == "first" and st not in UNSCORED and c not in submitted(cells))
+        ]
+        equations, targets = [], []
+        for cell in cells:
+            name = ("endings", cell) if table == "endings" else cell
+            if whole.get(name) is not None:
+                equations.append((lambda key, c=cell: key[2] == c, whole[name]))
+            for v in values:
+                got = seen.get((dim, v), {}).get(name)
+                test = partial(value_cell, v=v, c=cell)
+                if got is None:
+                    targets.append((("hidden", v, cell), test))
+                else:
+                    equations.append((test, got))
+        for v in values:
+            people = seen.get((dim, v), {}).get(("kpi", "Trajecten"))
+            if people is not None:
+                equations.append((lambda key, v=v: key[0] == v, people))
+        equations.append((lambda key: True, whole[("kpi", "Trajecten")]))
+        for stratum, (n, _events) in curves.items():
+            equations.append((lambda key, st=stratum: key[1] == st, n))
+            for cell in cells:
+                targets.append((("stratum", stratum, cell),
+                                lambda key, st=stratum, c=cell: key[1] == st and key[2] == c))  # fmt: skip
+            if by != dim:
+                for v in all_values:
+                    targets.append((("value", v, stratum),
+                                    lambda key, st=stratum, v=v: key[0] == v and key[1] == st))  # fmt: skip
+        at_least = []
+        if table == "endings" and job_loss in cells:
+            at_least = [(lambda key, st=stratum: key[1] == st and key[2] == job_loss, events)
+                        for stratum, (_n, events) in curves.items()]  # fmt: skip
+        else:
+            for stratum in strata:
+                targets.append((("submitted", stratum),
+                                lambda key, st=stratum, sub=submitted(cells): key[1] == st
+                                and key[2] in sub))  # fmt: skip
+        found += bound_all(keys, equations, at_least, targets, k)
+        bounded += len(targets)
+    return found, bounded
+
+
+@pytest.fixture
+def served_small_k(any_db: Database) -> Iterator[Served]:
+    with serve(any_db, SMALL_K) as it:
+        yield it
+
+
+def test_the_survival_curves_beside_the_monitor_pin_no_small_group(
+    served_small_k: Served,
+) -> None:
+    served = served_small_k
+    viewer = Viewer(served.url)
+    values = {
+        "organisation": served.organisations,
+        "coach_type": [m.value for m in CoachType],
+        "method": [m.value for m in Method],
+        "benefit": [m.value for m in Benefit],
+    }
+    seen: dict[tuple, dict[tuple, float | None]] = {}
+    seen[()] = facts(monitor(viewer, (None, None, None, None))["monitor-content"]["children"])
+    for position, dim in enumerate(DIMENSIONS):
+        for v in values[dim]:
+            chosen: list[object] = [None] * 4
+            chosen[position] = v
+            answer = monitor(viewer, tuple(chosen))["monitor-content"]["children"]
+            seen[(dim, v)] = facts(answer) if "monitor-completion" in json.dumps(answer) else {}
+    stratified = 0
+    bounded = 0
+    for by in STRATIFICATIONS:
+        answer = viewer.until_done(
+            [("survival-km", "figure"), ("survival-logrank", "children"),
+             ("survival-cox", "children"), ("survival-tv", "children"),
+             ("survival-status", "children"), ("survival-poll", "disabled")],
+            [("survival-stratify", "value", by), ("survival-coach-types", "value", None),
+             ("survival-methods", "value", None)],
+            "survival-poll",
+        )  # fmt: skip
+        curves = curve_totals(answer["survival-km"]["figure"])
+        stratified += len(curves) > 1
+        for dim in DIMENSIONS:
+            found, n = joint_attack(by, curves, dim, seen, values[dim], SMALL_K)
+            bounded += n
+            assert found == [], (by, dim, found)
+    # the attack had something to work with: stratified curves, and many sums to bound
+    assert stratified >= 2
+    assert bounded > 500

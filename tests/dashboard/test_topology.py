@@ -22,8 +22,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from dashboard.analysis_page import progress_line
 from dashboard.job_queue import QueueRunner, make_huey
-from dashboard.jobs import DONE, RUNNING, Deferred, JobKey
+from dashboard.jobs import DONE, FAILED, RUNNING, Deferred, JobKey
 from study.models import AuditEvent, Study
 from study.services.users import add_user
 from study.throttles import LOGIN_PAIR
@@ -114,6 +115,7 @@ def topology(
         )
         # the workers import the slow job of this module
         env["PYTHONPATH"] = str(REPO)
+        env["KLIK_JOB_TIME_LIMITS"] = f"overrun={OVERRUN_LIMIT}"
         topology = Topology([], [], env, db, tmp_path, url, name, [])
         try:
             topology.start()
@@ -281,6 +283,26 @@ def slow_job(read_sessions, scope, as_of, *, seconds: float, marker: str):
 class _NoScope:
     def compile(self, **_kw):
         return "SELECT 1 AS id"
+
+
+#: the time limit the workers are given for the job kind "overrun" (seconds)
+OVERRUN_LIMIT = 2
+
+
+def test_a_job_over_its_time_limit_is_stopped_by_the_worker_and_the_page_says_so(
+    topology: Topology,
+) -> None:
+    runner = QueueRunner(make_huey(topology.queue_url, topology.queue_name), lease=LEASE)
+    marker = topology.cwd / "overrun.txt"
+    key = JobKey.make("v1", "scope", "overrun")
+    runner.submit(key, Deferred(slow_job, None, _NoScope(), None, seconds=60.0,
+                                marker=str(marker)))  # fmt: skip
+    status = wait_for(lambda: (s := runner.wait(key, 1.0)) is not None and s.done and s, 60, "stop")
+    assert status.state == FAILED and status.stopped == OVERRUN_LIMIT, status
+    assert str(OVERRUN_LIMIT) in str(progress_line(status, "nl"))
+    # stopped once, not started again on the other worker, and both workers still run
+    assert len(marker.read_text().split()) == 1
+    assert all(w.poll() is None for w in topology.workers)
 
 
 def test_a_worker_killed_mid_job_leaves_it_to_the_other(topology: Topology) -> None:

@@ -9,9 +9,11 @@ answers it then tries what the issue of small groups is about:
 * every number shown is 0 or at least k;
 * subtraction: the whole study minus the shown values of one characteristic leaves the hidden
   ones, which must hold nobody or at least k, and never one alone;
-* the linear system of everything seen, for every pair of characteristics (the unknowns are the
-  counts of every combination of their values, cell by cell): no hidden number is pinned to one
-  value, nor known to lie within 1..k-1.
+* the linear system of everything seen, for every pair of characteristics and for all four at
+  once (the unknowns are the counts of every combination of their values, cell by cell): no
+  hidden number is pinned to one value, nor known to lie within 1..k-1;
+* with a small minimum (3, so that the curves are stratified), every stratification of the
+  survival curves beside every characteristic of the monitor: nothing placed within 1..k-1.
 """
 
 from __future__ import annotations
@@ -276,6 +278,48 @@ def solve_pair(
     return solved
 
 
+def solve_all(seen: dict[tuple, dict[tuple, float | None]], values: dict[str, list]) -> int:
+    """Bounds on every hidden number from everything seen at once: the unknowns are the counts
+    of every combination of the values of all four characteristics (and "no value"), cell by
+    cell; returns the LPs solved."""
+    rest = "__rest__"
+    axes = [[*values[d], rest] for d in DIMENSIONS]
+    combos = list(itertools.product(*axes))
+    cells = {cell for answer in seen.values() for cell in answer if cell[0] != "kpi"}
+    solved = 0
+    for cell in sorted(cells, key=str):
+        rows, rhs, hidden = [], [], []
+        whole = seen[()].get(cell)
+        if whole is not None:
+            rows.append(np.ones(len(combos)))
+            rhs.append(whole)
+        for position, dim in enumerate(DIMENSIONS):
+            for v in values[dim]:
+                known = seen.get((dim, v), {}).get(cell, 0.0 if (dim, v) not in seen else None)
+                row = np.array([1.0 if combo[position] == v else 0.0 for combo in combos])
+                (hidden if known is None else rows).append(row)
+                if known is not None:
+                    rhs.append(known)
+        if not hidden or not rows:
+            continue
+        a, b = np.array(rows), np.array(rhs)
+        for target in hidden:
+            lo = linprog(target, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+            assert lo.status == 0, "what the viewer saw is inconsistent"
+            solved += 1
+            if lo.fun < 0.5:
+                continue
+            hi = linprog(-target, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+            solved += 1
+            assert not (hi.status == 0 and -hi.fun < K - 0.5), (
+                cell,
+                "known small",
+                lo.fun,
+                -hi.fun,
+            )
+    return solved
+
+
 def test_a_viewer_derives_no_small_group(served: Served) -> None:
     viewer = Viewer(served.url)
     values = {
@@ -345,6 +389,8 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
         solve_pair(d1, d2, seen, values) for d1, d2 in itertools.combinations(DIMENSIONS, 2)
     )
     assert solved > 100
+    # and all four characteristics at once
+    assert solve_all(seen, values) > 50
 
     # survival: only whole months, never fewer than k at risk, whatever the filters say; and
     # beside the monitor: a stratum of a characteristic the monitor counts is a value whose

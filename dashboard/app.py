@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dash
@@ -113,24 +114,40 @@ def readiness(container: Container, runner: object) -> dict[str, object]:
 
 
 def make_runner(container: Container) -> object:
-    """The job runner of ``settings.queue_url``: the shared Huey queue (see
-    :mod:`dashboard.job_queue`), or without one, child processes of this process with a result
-    cache in the data folder (see :mod:`dashboard.jobs`)."""
-    settings = container.settings
-    if settings.queue_url:
-        from dashboard.job_queue import QueueRunner, make_huey
+    """The job runner: the Huey queue of ``settings.queue_url`` shared with ``klik worker``
+    processes (see :mod:`dashboard.job_queue`), or without one the same queue on a SQLite file
+    in the data folder with its consumer in this process (jobs still in child processes, so a
+    restart recomputes nothing and nothing but Python is needed)."""
+    from dashboard.job_queue import QueueRunner, Worker, embedded_consumer, make_huey
 
-        return QueueRunner(
-            make_huey(settings.queue_url, settings.queue_name), lease=settings.job_lease_seconds
+    settings = container.settings
+    if not settings.queue_url and not hasattr(os, "fork"):
+        # no child processes on this system: jobs on threads of this process
+        return jobs.JobRunner(cache_dir=settings.job_cache_folder, time_limits=settings.time_limits)
+    url = settings.queue_url or embedded_queue_url(settings.job_cache_folder)
+    huey = make_huey(url, settings.queue_name)
+    runner = QueueRunner(huey, lease=settings.job_lease_seconds)
+    if not settings.queue_url:
+        worker = Worker(
+            huey,
+            container.read_sessions,
+            engines=[container.engine],
+            lease=settings.job_lease_seconds,
+            time_limits=settings.time_limits,
         )
-    # analyses, the monitor and exports run in child processes: see dashboard.jobs
-    isolation = jobs.PROCESS if hasattr(os, "fork") else jobs.THREAD
-    return jobs.JobRunner(
-        isolation=isolation,
-        engines=[container.engine],
-        cache_dir=settings.job_cache_folder,
-        time_limits=settings.time_limits,
-    )
+        runner.on_shutdown(embedded_consumer(worker, EMBEDDED_WORKERS))
+    return runner
+
+
+#: jobs an embedded consumer runs at once
+EMBEDDED_WORKERS = 2
+
+
+def embedded_queue_url(folder: Path | None) -> str:
+    """The embedded queue's SQLite file: in ``folder`` (the data folder's job cache), or in a
+    temporary folder of this process when the study has no data folder."""
+    where = folder if folder is not None else Path(tempfile.mkdtemp(prefix="klik-jobs-"))
+    return f"sqlite:///{where / 'jobs.sqlite3'}"
 
 
 def wrap_wsgi(server: Flask, container: Container, *, log_requests: bool) -> None:

@@ -64,6 +64,8 @@ from dashboard.jobs import (
 log = logging.getLogger(__name__)
 
 TASK_NAME = "klik.run_job"
+#: seconds an idle consumer of a SQLite queue waits at most before it looks again
+MAX_POLL_DELAY = 0.25
 COMPUTED = "klik:computed"
 
 
@@ -184,6 +186,7 @@ class QueueRunner:
         self._cache_size = cache_size
         self._local: OrderedDict[str, JobStatus] = OrderedDict()
         self._lock = threading.Lock()
+        self._stops: list[Callable[[], None]] = []
 
     def ping(self) -> int:
         """Jobs waiting in the queue; raises when the queue's store cannot be reached."""
@@ -268,7 +271,14 @@ class QueueRunner:
         return int(self.huey.storage.incr(COMPUTED, 0))
 
     def shutdown(self, wait: bool = True) -> None:
-        del wait  # nothing runs in this process
+        """Stop what :meth:`on_shutdown` registered (an embedded consumer)."""
+        del wait
+        while self._stops:
+            self._stops.pop()()
+
+    def on_shutdown(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` at :meth:`shutdown`."""
+        self._stops.append(stop)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -442,8 +452,14 @@ class Worker:
 
     def consumer(self, workers: int = 2) -> Any:
         """A Huey consumer of ``workers`` threads (each job runs in its own child process)."""
+        # an idle consumer of a SQLite queue polls: at most MAX_POLL_DELAY between looks, so
+        # a page's job starts within that (Redis wakes it at once)
         return self.huey.create_consumer(
-            workers=workers, worker_type="thread", periodic=False, check_worker_health=True
+            workers=workers,
+            worker_type="thread",
+            periodic=False,
+            check_worker_health=True,
+            max_delay=MAX_POLL_DELAY,
         )
 
 

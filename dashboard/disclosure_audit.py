@@ -22,7 +22,7 @@ alone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,7 +122,7 @@ class _System:
     def add(self, key: tuple) -> None:
         self.index.setdefault(key, len(self.index))
 
-    def where(self, test) -> list[int]:
+    def where(self, test: Callable[[tuple], bool]) -> list[int]:
         return [i for key, i in self.index.items() if test(key)]
 
     def equation(self, unknowns: list[int], value: float) -> None:
@@ -159,7 +159,9 @@ class _System:
         return found
 
 
-def _monitor(system: _System, table: ProtectedCounts, cell_of) -> None:
+def _monitor(
+    system: _System, table: ProtectedCounts, cell_of: Callable[[object, object], list[int]]
+) -> None:
     """The monitor's numbers of one table by one characteristic: cells, row totals, column
     totals and the total, each over the unknowns ``cell_of`` assigns to (value, cell)."""
     values, cells = list(table.cells.index), list(table.cells.columns)
@@ -176,18 +178,24 @@ def _monitor(system: _System, table: ProtectedCounts, cell_of) -> None:
     )
 
 
-def _curves(system: _System, s: Stratification, unknowns_of) -> None:
+def _curves(
+    system: _System, s: Stratification, unknowns_of: Callable[[str, str], list[int]]
+) -> None:
+    """The curves' counts per stratum and kind."""
     for stratum, row in s.facts.iterrows():
         for kind in KINDS:
             system.equation(unknowns_of(stratum, kind), row[kind])
 
 
 def _strata_of(s: Stratification, dimension: str, value: object) -> list[str]:
-    """The strata a person of ``value`` can be in."""
+    """The strata a person of ``value`` can be in: with a stratification by this very
+    characteristic, the value's stratum and those no value maps to (people not on the
+    curves)."""
     strata = list(s.facts.index)
     if s.mirrors != dimension:
         return strata
-    return [s.stratum_of[value]] if s.stratum_of.get(value) in strata else []
+    mapped = set(s.stratum_of.values())
+    return [st for st in strata if st == s.stratum_of.get(value) or st not in mapped]
 
 
 def _endings_system(

@@ -132,3 +132,18 @@ def test_a_large_group_without_a_score_is_shown_as_its_own_stratum() -> None:
     monitor = monitor_of(frame)
     release = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
     assert "Onbekend" in set(release.curves["klik"].strata)
+
+
+def test_people_the_monitor_counts_but_the_curves_do_not_fit_the_system() -> None:
+    # trajectories that start after today are on the monitor, not on the curves
+    frame = cohort(submitted_without_klik=40)
+    later = frame.tail(25).assign(ending="__active__", status="open")
+    monitor = monitor_of(pd.concat([frame, later], ignore_index=True))
+    release = views.viewer_survival_release(
+        frame, language="nl", min_cell=K, monitor=monitor, absent=len(later)
+    )
+    assert release.curves["none"].horizon > 0
+    assert release.curves["method"].strata.nunique() == 2
+    # without them the equations do not add up, and nothing is vouched for
+    careless = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
+    assert careless.curves["none"].horizon == 0

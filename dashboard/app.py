@@ -118,7 +118,7 @@ def make_runner(container: Container) -> object:
     processes (see :mod:`dashboard.job_queue`), or without one the same queue on a SQLite file
     in the data folder with its consumer in this process (jobs still in child processes, so a
     restart recomputes nothing and nothing but Python is needed)."""
-    from dashboard.job_queue import QueueRunner, Worker, embedded_consumer, make_huey
+    from dashboard.job_queue import QueueRunner, container_worker, embedded_consumer, make_huey
 
     settings = container.settings
     if not settings.queue_url and not hasattr(os, "fork"):
@@ -128,14 +128,8 @@ def make_runner(container: Container) -> object:
     huey = make_huey(url, settings.queue_name)
     runner = QueueRunner(huey, lease=settings.job_lease_seconds)
     if not settings.queue_url:
-        worker = Worker(
-            huey,
-            container.read_sessions,
-            engines=[container.engine],
-            lease=settings.job_lease_seconds,
-            time_limits=settings.time_limits,
-        )
-        runner.on_shutdown(embedded_consumer(worker, EMBEDDED_WORKERS))
+        consumer = embedded_consumer(container_worker(huey, container), EMBEDDED_WORKERS)
+        runner.on_shutdown(consumer)
     return runner
 
 

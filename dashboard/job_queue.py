@@ -463,6 +463,19 @@ class Worker:
         )
 
 
+def container_worker(huey: Huey, container: Any) -> Worker:
+    """A :class:`Worker` with the database, lease and time limits of a ``klik.wiring``
+    container (``klik worker`` and the embedded consumer of ``klik serve``)."""
+    settings = container.settings
+    return Worker(
+        huey,
+        container.read_sessions,
+        engines=[container.engine],
+        lease=settings.job_lease_seconds,
+        time_limits=settings.time_limits,
+    )
+
+
 def embedded_consumer(worker: Worker, workers: int = 2) -> Callable[[], None]:
     """Start a consumer inside this process (threads; jobs still in child processes).
 

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         the same KLIK_EXPORT_DIR (or KLIK_DATA_DIR). Stop it with Ctrl+C (running jobs finish)
         or SIGTERM; a worker that dies leaves its job to another after KLIK_JOB_LEASE_SECONDS.
         """
-        from dashboard.job_queue import Worker, make_huey
+        from dashboard.job_queue import container_worker, make_huey
         from klik.wiring import build
 
         settings = settings_for(database)
@@ -52,13 +52,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         container = build(settings)
         huey = make_huey(settings.queue_url, settings.queue_name)
-        worker = Worker(
-            huey,
-            container.read_sessions,
-            engines=[container.engine],
-            lease=settings.job_lease_seconds,
-            time_limits=settings.time_limits,
-        )
+        worker = container_worker(huey, container)
         typer.echo(
             f"Klik worker {worker.name}: {workers} at once, queue {_safe(settings.queue_url)}"
         )

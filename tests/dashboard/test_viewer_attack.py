@@ -320,8 +320,11 @@ def solve_all(seen: dict[tuple, dict[tuple, float | None]], values: dict[str, li
     return solved
 
 
-def test_a_viewer_derives_no_small_group(served: Served) -> None:
-    viewer = Viewer(served.url)
+def every_selection(
+    viewer: Viewer, served: Served
+) -> tuple[dict[str, list], dict[tuple, dict[tuple, float | None]]]:
+    """The values of each characteristic, and the monitor's facts for the whole study (key
+    ``()``) and for every single selection (key ``(characteristic, value)``)."""
     values = {
         "organisation": served.organisations,
         "coach_type": [m.value for m in CoachType],
@@ -336,6 +339,12 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
             chosen[position] = v
             answer = monitor(viewer, tuple(chosen))["monitor-content"]["children"]
             seen[(dim, v)] = facts(answer) if "monitor-completion" in json.dumps(answer) else {}
+    return values, seen
+
+
+def test_a_viewer_derives_no_small_group(served: Served) -> None:
+    viewer = Viewer(served.url)
+    values, seen = every_selection(viewer, served)
     # crafted combinations: several values, several characteristics, unknown values
     rng = random.Random(7)
     refused = 0
@@ -643,20 +652,7 @@ def test_the_survival_curves_beside_the_monitor_pin_no_small_group(
 ) -> None:
     served = served_small_k
     viewer = Viewer(served.url)
-    values = {
-        "organisation": served.organisations,
-        "coach_type": [m.value for m in CoachType],
-        "method": [m.value for m in Method],
-        "benefit": [m.value for m in Benefit],
-    }
-    seen: dict[tuple, dict[tuple, float | None]] = {}
-    seen[()] = facts(monitor(viewer, (None, None, None, None))["monitor-content"]["children"])
-    for position, dim in enumerate(DIMENSIONS):
-        for v in values[dim]:
-            chosen: list[object] = [None] * 4
-            chosen[position] = v
-            answer = monitor(viewer, tuple(chosen))["monitor-content"]["children"]
-            seen[(dim, v)] = facts(answer) if "monitor-completion" in json.dumps(answer) else {}
+    values, seen = every_selection(viewer, served)
     stratified = 0
     bounded = 0
     for by in STRATIFICATIONS:

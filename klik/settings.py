@@ -73,7 +73,6 @@ class Settings(BaseModel):
     scheduler_send_seconds: float = 60.0
     instrument_dirs: tuple[Path, ...] = ()
     secure_cookies: bool = False
-    run_scheduler: bool = True
     #: how many reverse proxies in front of Klik append to X-Forwarded-For; 0 trusts no header
     trusted_proxies: NonNegativeInt = 0
     #: the access log's file (rotated), or ``-`` for standard output

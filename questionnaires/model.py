@@ -25,7 +25,6 @@ ANSWERABLE_TYPES: frozenset[str] = frozenset(
     {"likert", "single", "multiple", "integer", "number", "text", "yesno", "date"}
 )
 CHOICE_TYPES: frozenset[str] = frozenset({"likert", "single", "multiple", "yesno"})
-NUMERIC_TYPES: frozenset[str] = frozenset({"likert", "single", "integer", "number", "yesno"})
 
 Text = dict[str, str]
 """A translated text: ``{"nl": ..., "en": ...}``."""

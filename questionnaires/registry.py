@@ -139,13 +139,6 @@ def load_instruments(extra_dirs: Sequence[str | Path] = ()) -> dict[str, Instrum
     return load_registry(extra_dirs).latest()
 
 
-def load_instrument_version(
-    instrument_id: str, version: str, extra_dirs: Sequence[str | Path] = ()
-) -> Instrument:
-    """One instrument by ``(id, version)`` (KeyError when there is none)."""
-    return load_registry(extra_dirs).get(instrument_id, version)
-
-
 def scales_of(instruments: Mapping[str, Instrument]) -> dict[str, dict[str, list[str]]]:
     """Per instrument, its multi-item mean/sum scores as scales (score id -> item ids): the
     scales whose reliability the study reports."""

@@ -231,7 +231,7 @@ def run(
         jobs = {
             "monitor_s": _until_done(http, bases[0], MONITOR_OUTPUTS, _monitor_inputs(),
                                      "monitor-poll"),
-            "survival_s": _until_done(http, bases[-1], SURVIVAL_OUTPUTS,
+            "survival_s": _until_done(_login(bases[-1]), bases[-1], SURVIVAL_OUTPUTS,
                                       [("survival-stratify", "value", "klik"),
                                        ("survival-coach-types", "value", None),
                                        ("survival-methods", "value", None)], "survival-poll"),

@@ -1,54 +1,12 @@
-"""Jobs run in child processes, so a computation that holds Python's interpreter lock for
-seconds slows no other user's request; on a thread of the web process it would."""
+"""Jobs run in child processes: failures and deaths are reported, progress and results come
+back. (That a child's computation slows no other request is measured in
+``benchmarks/bench_job_isolation.py``.)"""
 
 from __future__ import annotations
 
-import random
-import time
-
 import pytest
 
-from dashboard.jobs import DONE, FAILED, PROCESS, THREAD, JobKey, JobRunner
-from tests.dashboard.conftest import Env
-
-
-def _lock_holding_job(progress):
-    # sorting a list of Python ints runs in C without releasing the interpreter lock
-    numbers = list(range(4_000_000))
-    random.Random(1).shuffle(numbers)
-    progress(0.5, "sorting")
-    started = time.perf_counter()
-    numbers.sort()
-    return time.perf_counter() - started
-
-
-def _slowest_health_while(env: Env, runner: JobRunner) -> tuple[float, float]:
-    """Ask ``/health`` over and over while the job runs: the longest gap, the sort's time."""
-    env.app.extensions["klik_jobs"] = runner
-    client = env.client()
-    key = JobKey.make("v", "scope", "sort")
-    runner.submit(key, _lock_holding_job)
-    # the longest wait between two answers: a request cannot even start while the lock is held
-    slowest, last = 0.0, time.perf_counter()
-    while not runner.status(key).done:
-        assert client.get("/health").status_code == 200
-        now = time.perf_counter()
-        slowest, last = max(slowest, now - last), now
-        time.sleep(0.02)
-    status = runner.status(key)
-    assert status.state == DONE, status.error
-    return slowest, status.result
-
-
-def test_a_job_in_a_child_process_does_not_slow_other_requests(env: Env) -> None:
-    slowest, sorting = _slowest_health_while(env, JobRunner(isolation=PROCESS))
-    assert sorting > 0.5 and slowest < 0.3, (slowest, sorting)
-
-
-def test_the_same_job_on_a_thread_would(env: Env) -> None:
-    """The reason for child processes: on a thread the sort holds every request back."""
-    slowest, sorting = _slowest_health_while(env, JobRunner(isolation=THREAD))
-    assert slowest > 0.5 * sorting, (slowest, sorting)
+from dashboard.jobs import DONE, FAILED, PROCESS, JobKey, JobRunner
 
 
 def test_a_failing_or_dying_child_is_reported() -> None:

@@ -36,7 +36,9 @@ Researchers and jobcoaches see their numbers as they are.
 and subtracts and solves. The survival release is solved together with the monitor release
 by :mod:`dashboard.disclosure_audit`, in pairs of a stratification and a characteristic. Not
 covered: differences between two data snapshots (a dashboard that is live shows the change a
-new answer makes), and a stratification solved with several characteristics at once.
+new answer makes), a stratification solved with several characteristics at once, and the
+people of a selection minus its forms of one wave (those not yet sent that form), a number the
+release does not protect as such.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from dashboard.analysis_page import progress_line
 from dashboard.job_queue import QueueRunner, make_huey
 from dashboard.jobs import DONE, FAILED, RUNNING, Deferred, JobKey
-from study.models import AuditEvent, Study
+from study.models import AuditEvent, SchedulerLease, Study
 from study.services.users import add_user
 from study.throttles import LOGIN_PAIR
 from tests.conftest import Database, _postgres_database
@@ -97,8 +97,8 @@ def topology(
     tmp_path_factory: pytest.TempPathFactory,
     postgres_reason: str | None,
 ) -> Iterator[Topology]:
-    """The processes, started once per queue for this module's tests (the last one kills a
-    worker): on Redis, as for several machines, and on a SQLite queue file, as on one machine
+    """The processes, started once per queue for this module's tests (one kills a worker, the
+    last adds the scheduler): on Redis, as for several machines, and on a SQLite queue file, as on one machine
     without any server but the database."""
     tmp_path = tmp_path_factory.mktemp("topology")
     url = require_redis() if request.param == "redis" else f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
@@ -330,3 +330,23 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other(topology: Topology) -> N
     assert runner.store.get(key.digest).worker.endswith(f":{survivor.pid}")
     # the lease ran out, then the whole job ran again on the other worker (wait_for bounds it)
     assert marker.read_text().split() == [str(victim.pid), str(survivor.pid)]
+
+
+def test_one_scheduler_beside_the_web_processes_holds_the_tick_lease(topology: Topology) -> None:
+    """The web processes run with --no-scheduler; one `klik scheduler` ticks for the study: the
+    lease is its own while it runs, and a second one stands by. (Started last: its first tick
+    catches the simulated study up to today, which would change the data under the other
+    tests.)"""
+    first = start_klik(["scheduler"], topology.env, topology.cwd)
+    topology.processes.append(first)
+
+    def holder() -> str | None:
+        with topology.db.read_sessions() as s:
+            return s.scalar(select(SchedulerLease.holder).where(SchedulerLease.name == "tick"))
+
+    wait_for(lambda: (h := holder()) is not None and h.endswith(f":{first.pid}"), 60, "a lease")
+    second = start_klik(["scheduler"], topology.env, topology.cwd)
+    topology.processes.append(second)
+    wait_for(lambda: topology.outputs().count("scheduler running") >= 2, 60, "the stand-by")
+    assert holder().endswith(f":{first.pid}")
+    assert second.poll() is None  # it waits, it does not tick

@@ -118,6 +118,9 @@ class _System:
         self.rows: list[list[int]] = []
         self.rhs: list[float] = []
         self.targets: list[tuple[tuple, list[int]]] = []
+        #: per target, the same cells over every stratum: a group the monitor gives away on
+        #: its own is not the curves' doing, and merging strata would not hide it
+        self.whole: dict[tuple, list[int]] = {}
 
     def add(self, key: tuple) -> None:
         self.index.setdefault(key, len(self.index))
@@ -151,12 +154,16 @@ class _System:
             # the data break an assumption of the model (e.g. a score without a submitted
             # form): nothing can be vouched for
             return [("inconsistent",)]
-        found = []
-        for name, unknowns in self.targets:
+
+        def small(unknowns: list[int]) -> bool:
             # below 0.5 the sum may be 0: nobody to find
-            if bounds.lowest(unknowns) >= 0.5 and bounds.highest(unknowns) < k - 0.5:
-                found.append(name)
-        return found
+            return bounds.lowest(unknowns) >= 0.5 and bounds.highest(unknowns) < k - 0.5
+
+        return [
+            name
+            for name, unknowns in self.targets
+            if small(unknowns) and not (name in self.whole and small(self.whole[name]))
+        ]
 
 
 def _monitor(
@@ -255,12 +262,14 @@ def _intersections(
     stratum."""
     for stratum in s.facts.index:
         for name, cells in cell_groups.items():
+            target = ("stratum", stratum, name)
             system.targets.append(
                 (
-                    ("stratum", stratum, name),
+                    target,
                     system.where(lambda key, st=stratum, cs=cells: key[1] == st and key[2] in cs),
                 )
             )
+            system.whole[target] = system.where(lambda key, cs=cells: key[2] in cs)
         if s.mirrors != dimension:
             for v in values:
                 system.targets.append(

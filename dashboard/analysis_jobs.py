@@ -10,7 +10,9 @@ viewer's disclosure rules when it renders. Results carry n and the data snapshot
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import importlib.metadata
 from collections.abc import Callable
 from typing import Any
 
@@ -46,9 +48,20 @@ def job_key(
     analysis: str,
     **params: Any,
 ) -> JobKey:
-    """The cache key of ``analysis`` on ``scope``: data version, day, scope and parameters."""
-    version = f"{data_version(session, study_id)}@{as_of.isoformat()}"
+    """The cache key of ``analysis`` on ``scope``: data version, day, Klik's own version (a
+    result cached by an earlier release is computed again after an upgrade), scope and
+    parameters."""
+    version = f"{data_version(session, study_id)}@{as_of.isoformat()}@{klik_version()}"
     return JobKey.make(version, scope_fingerprint(scope), analysis, **params)
+
+
+@functools.cache
+def klik_version() -> str:
+    """The installed Klik's version ("unknown" when run from a tree that is not installed)."""
+    try:
+        return importlib.metadata.version("klik")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def min_cell_size(session: Session, study_id: int) -> int:

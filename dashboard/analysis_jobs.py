@@ -26,6 +26,7 @@ from analysis.report import data_snapshot_hash
 from analysis.validation import BadInput
 from dashboard import analysis_views as views
 from dashboard.jobs import JobKey, Progress
+from dashboard.monitor_views import audit_tables, monitor_release, read_monitor_frames
 from study.models import Study
 from study.read_models import survival_frame
 from study.report_data import analysis_frames, data_version
@@ -149,7 +150,6 @@ def viewer_survival_job(
 
     Result keys: ``views`` {(by, language): SurvivalView}, ``snapshot``.
     """
-    from dashboard.monitor_views import audit_tables, monitor_release, read_monitor_frames
 
     def run(progress: Progress) -> dict[str, Any]:
         trajectories, person_wave = read_monitor_frames(read_sessions, scope, as_of, progress)
@@ -160,12 +160,14 @@ def viewer_survival_job(
             "views": {},
             "snapshot": data_snapshot_hash({"survival": frame, "person_wave": person_wave}),
         }
+        # the checks against the monitor run once; the other languages only rename the strata
+        first = views.viewer_survival_release(
+            frame, language=languages[0], min_cell=min_cell, monitor=monitor,
+            absent=len(trajectories) - len(frame),
+        )  # fmt: skip
         for i, language in enumerate(languages):
             progress(0.6 + 0.4 * i / len(languages), "kaplan_meier")
-            release = views.viewer_survival_release(
-                frame, language=language, min_cell=min_cell, monitor=monitor,
-                absent=len(trajectories) - len(frame),
-            )  # fmt: skip
+            release = views.translated_release(first, frame, source=languages[0], language=language)
             for by in models.STRATA:
                 result["views"][(by, language)] = views.survival_view(
                     frame, by, language=language, rows_allowed=False, release=release

@@ -12,7 +12,7 @@ answered, in two decimals and with rounded counts, and never an individual line.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from analysis.minimum_data import (
 from dashboard.disclosure import (
     EVERYONE_STRATUM,
     OTHER_STRATUM,
+    UNKNOWN_STRATUM,
     SurvivalRelease,
     coarse_means,
     pooled_horizons,
@@ -201,6 +202,24 @@ def viewer_survival_release(
                 smallest = labels.value_counts().index[-2:]
                 chosen[by] = labels.where(~labels.isin(smallest), OTHER_STRATUM[language])
     return release(0.0, strata)
+
+
+def translated_release(
+    release: SurvivalRelease, survival_frame: pd.DataFrame, *, source: str, language: str
+) -> SurvivalRelease:
+    """``release`` (made in ``source``) with its strata named in ``language``: the same people
+    in the same strata, so the curves and the checks behind them are not made again."""
+    curves = {}
+    merged = (OTHER_STRATUM, UNKNOWN_STRATUM, EVERYONE_STRATUM)
+    names = {texts[source]: texts[language] for texts in merged}
+    for by, released in release.curves.items():
+        labels = released.strata
+        if models.STRATA[by] is not None:
+            own = models.stratify(survival_frame, by, language)["stratum"].astype(object)
+            own.index = labels.index
+            labels = labels.map(names).where(labels.isin(list(names)), own)
+        curves[by] = replace(released, strata=labels)
+    return SurvivalRelease(curves, release.min_size)
 
 
 def _monitor_values(column: pd.Series) -> pd.Series:

@@ -147,3 +147,16 @@ def test_people_the_monitor_counts_but_the_curves_do_not_fit_the_system() -> Non
     # without them the equations do not add up, and nothing is vouched for
     careless = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
     assert careless.curves["none"].horizon == 0
+
+
+def test_a_release_renamed_for_another_language_is_the_release_made_in_it() -> None:
+    frame = cohort(submitted_without_klik=40)
+    monitor = monitor_of(frame)
+    dutch = views.viewer_survival_release(frame, language="nl", min_cell=K, monitor=monitor)
+    english = views.viewer_survival_release(frame, language="en", min_cell=K, monitor=monitor)
+    renamed = views.translated_release(dutch, frame, source="nl", language="en")
+    assert renamed.curves.keys() == english.curves.keys()
+    for by, curves in english.curves.items():
+        assert renamed.curves[by].strata.tolist() == curves.strata.tolist(), by
+        assert renamed.curves[by].durations.equals(curves.durations)
+        assert renamed.curves[by].horizon == curves.horizon

@@ -88,11 +88,25 @@ def import_redcap_cmd(
         str, typer.Option(help="Respondent role: employee, jobcoach or employer.")
     ] = "employee",
     version: Annotated[str, typer.Option(help="Version given to the instruments.")] = "1",
+    pages: Annotated[
+        str,
+        typer.Option(
+            help="'form': each form on one page; 'section': a new page at each section header."
+        ),
+    ] = "form",
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Import a REDCap data dictionary: one instrument file per form, warnings listed."""
+    if pages not in ("form", "section"):
+        typer.echo(f"--pages must be 'form' or 'section', not {pages!r}", err=True)
+        raise typer.Exit(1)
     try:
-        result = import_redcap(file, respondent=respondent, version=version)
+        result = import_redcap(
+            file,
+            respondent=respondent,
+            version=version,
+            pages="section" if pages == "section" else "form",
+        )
     except InstrumentError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
@@ -116,9 +130,19 @@ def export_redcap_cmd(
         typer.Option("--instrument", help="Instrument id (repeatable; default: all)."),
     ] = None,
     lang: Annotated[str, typer.Option(help="Language of labels: nl or en.")] = "nl",
+    record_id: Annotated[
+        str,
+        typer.Option(
+            "--record-id",
+            help="Name of the record ID field put first when no exported instrument has one.",
+        ),
+    ] = "record_id",
     dirs: DirsOption = None,
 ) -> None:
-    """Export instruments (latest versions) as a REDCap data dictionary."""
+    """Export instruments (latest versions) as a REDCap data dictionary.
+
+    Field names used by more than one instrument are renamed ``<instrument>_<field>``.
+    """
     try:
         registry = load_registry(dirs or [])
         chosen = (
@@ -126,7 +150,7 @@ def export_redcap_cmd(
             if instrument
             else list(registry.latest().values())
         )
-        notes = write_redcap(chosen, out, lang)
+        notes = write_redcap(chosen, out, lang, record_id=record_id)
     except KeyError as exc:
         typer.echo(f"unknown instrument: {exc.args[0]}", err=True)
         raise typer.Exit(1) from exc

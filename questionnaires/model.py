@@ -103,7 +103,8 @@ class Item:
     ``min``/``max`` bound integer and number answers. For choice items the numeric range used
     for reverse keying and scoring is :attr:`value_range`. ``widget``, ``validation``,
     ``matrix``, ``branching``, ``identifier``, ``annotation`` and ``anchors`` keep what a REDCap
-    dictionary says so that it can be exported again.
+    dictionary says so that it can be exported again. ``header`` is a heading shown above the
+    item inside its page (a REDCap section header).
     """
 
     id: str
@@ -124,6 +125,7 @@ class Item:
     identifier: bool = False
     annotation: str | None = None
     anchors: tuple[Text, ...] = ()
+    header: Text | None = None
 
     @property
     def answerable(self) -> bool:
@@ -227,7 +229,11 @@ class Score:
 
 @dataclass(frozen=True)
 class Instrument:
-    """A versioned questionnaire for one respondent role: sections (pages), items and scores."""
+    """A versioned questionnaire for one respondent role: sections (pages), items and scores.
+
+    ``record_id`` names the item that is the record ID of the REDCap project the instrument
+    came from (REDCap requires it as the first field of a dictionary), or None.
+    """
 
     id: str
     version: str
@@ -240,6 +246,7 @@ class Instrument:
     licence: str
     languages: tuple[str, ...] = ("nl", "en")
     description: Text | None = None
+    record_id: str | None = None
     origin: str = field(default="", compare=False)
 
     def item(self, item_id: str) -> Item:

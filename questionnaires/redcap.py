@@ -1,6 +1,7 @@
 """REDCap data dictionaries: import as Klik instruments, export Klik instruments.
 
-One REDCap form becomes one Klik instrument; each "Section Header" starts a new section (page).
+One REDCap form becomes one Klik instrument, on one page or a page per section header
+(``pages``); section headers are headings above their field.
 What Klik cannot represent (calc and sql fields, file uploads, date bounds, branching logic that
 is not a simple comparison) is reported as a :class:`RedcapWarning`, field by field. A malformed
 file raises :class:`InstrumentError` with the line number.
@@ -17,11 +18,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from questionnaires.errors import InstrumentError
 from questionnaires.model import Instrument, Item, ShowIf
 from questionnaires.schema import DEFAULT_YESNO, REQUIRED_LANGUAGES, parse_instrument
+
+PageMode = Literal["form", "section"]
+"""How a form is split into pages: one page, or a page per section header."""
 
 REDCAP_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name",
@@ -116,6 +120,7 @@ def import_redcap(
     *,
     respondent: str = "employee",
     version: str = "1",
+    pages: PageMode = "form",
 ) -> RedcapImport:
     """Import a REDCap data dictionary CSV file (a UTF-8 BOM is accepted).
 
@@ -127,6 +132,10 @@ def import_redcap(
         Respondent role given to every imported instrument.
     version
         Version given to every imported instrument.
+    pages
+        ``form``: each form is one page (REDCap's "all on one page"); ``section``: each
+        section header starts a new page (REDCap's "one section per page"). Section headers
+        are headings inside the page either way.
 
     Raises
     ------
@@ -143,7 +152,7 @@ def import_redcap(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    return parse_redcap(text, str(path), respondent=respondent, version=version)
+    return parse_redcap(text, str(path), respondent=respondent, version=version, pages=pages)
 
 
 def _humanise(name: str) -> str:
@@ -266,14 +275,34 @@ def _translate_branching(
     return {mode: conditions}
 
 
+def _pages(items: list[dict[str, Any]], form: str, pages: PageMode) -> list[dict[str, Any]]:
+    """The pages of one form: all on one page, or a new page at each section header.
+
+    Section headers stay on their items (shown as headings inside the page); every page is
+    titled with the form's name, so that no heading is invented.
+    """
+    title = _both(_humanise(form))
+    groups: list[list[dict[str, Any]]] = []
+    for item in items:
+        if not groups or (pages == "section" and "header" in item):
+            groups.append([])
+        groups[-1].append(item)
+    return [
+        {"id": f"s{i + 1}", "title": dict(title), "items": group} for i, group in enumerate(groups)
+    ]
+
+
 def parse_redcap(
     text: str,
     origin: str = "<dictionary>",
     *,
     respondent: str = "employee",
     version: str = "1",
+    pages: PageMode = "form",
 ) -> RedcapImport:
     """Import the text of a REDCap data dictionary (see :func:`import_redcap`)."""
+    if pages not in ("form", "section"):
+        raise InstrumentError(f"{origin}: pages must be 'form' or 'section', not {pages!r}")
     rows = _read_rows(text, origin)
     warnings: list[RedcapWarning] = []
     forms: dict[str, list[tuple[_Row, dict[str, Any], str | None]]] = {}
@@ -309,6 +338,7 @@ def parse_redcap(
         forms.setdefault(form, []).append((row, item, header if header.strip() else None))
 
     instruments: list[Instrument] = []
+    first_field = rows[0]["Variable / Field Name"].strip() if rows else None
     for form, entries in forms.items():
         known = {item["id"]: item["type"] for _, item, _ in entries}
         for row, item, _ in entries:
@@ -328,12 +358,10 @@ def parse_redcap(
                         "by Klik (only simple comparisons of fields of the same form are)",
                     )
                 )
-        sections: list[dict[str, Any]] = []
         for _, item, header in entries:
-            if header is not None or not sections:
-                title = header if header is not None else _humanise(form)
-                sections.append({"id": f"s{len(sections) + 1}", "title": _both(title), "items": []})
-            sections[-1]["items"].append(item)
+            if header is not None:
+                item["header"] = _both(header)
+        sections = _pages([item for _, item, _ in entries], form, pages)
         data = {
             "id": form,
             "version": version,
@@ -345,6 +373,8 @@ def parse_redcap(
             "original instrument before use. Labels are in the dictionary's language only.",
             "sections": sections,
         }
+        if any(item["id"] == first_field for _, item, _ in entries):
+            data["record_id"] = first_field
         instruments.append(parse_instrument(data, f"{origin} (form {form!r})"))
     return RedcapImport(instruments, warnings)
 
@@ -472,7 +502,7 @@ def _choices_out(item: Item, lang: str) -> str:
     return " | ".join(f"{o.code}, {_text(o.label, lang)}" for o in item.options)
 
 
-def _row(item: Item, form: str, header: str, lang: str) -> list[str]:
+def _row(item: Item, form: str, header: str, lang: str, logic: str) -> list[str]:
     ftype, choices, validation = "text", "", item.validation or ""
     lo, hi = _fmt(item.min), _fmt(item.max)
     if item.type in ("likert", "single"):
@@ -500,7 +530,6 @@ def _row(item: Item, form: str, header: str, lang: str) -> list[str]:
         ftype = "notes"
     elif item.type == "descriptive":
         ftype = "descriptive"
-    logic = _logic(item.show_if) if item.show_if is not None else item.branching or ""
     return [
         item.id,
         form,
@@ -523,66 +552,143 @@ def _row(item: Item, form: str, header: str, lang: str) -> list[str]:
     ]
 
 
+MAX_FIELD_NAME = 100
+"""REDCap's longest field name."""
+
+
+def _unique_names(
+    instruments: Sequence[Instrument],
+) -> tuple[dict[tuple[str, str], str], list[str]]:
+    """A REDCap field name per (instrument, item): unique across the whole project.
+
+    A name already taken by an earlier instrument, or by a column REDCap adds itself
+    (``<form>_complete``, ``<checkbox>___<code>``), becomes ``<instrument>_<item>`` (with a
+    number when that is taken too).
+    """
+    forms = {inst.id for inst in instruments}
+    reserved = {f"{form}_complete" for form in forms}
+    taken: set[str] = set()
+    names: dict[tuple[str, str], str] = {}
+    notes: list[str] = []
+    for inst in instruments:
+        for item in inst.items:
+            name = item.id
+            if name in taken or name in reserved or "___" in name:
+                base = f"{inst.id}_{item.id}".replace("___", "_")[:MAX_FIELD_NAME]
+                name, n = base, 2
+                while name in taken or name in reserved:
+                    suffix = f"_{n}"
+                    name = base[: MAX_FIELD_NAME - len(suffix)] + suffix
+                    n += 1
+                notes.append(
+                    f"{inst.id}: field {item.id!r} exported as {name!r} (REDCap needs field "
+                    "names that are unique in the project)"
+                )
+            taken.add(name)
+            names[(inst.id, item.id)] = name
+    for inst in instruments:
+        for item in inst.items:
+            if item.type == "multiple":
+                for option in item.options:
+                    column = f"{names[(inst.id, item.id)]}___{option.code}"
+                    if column in taken:
+                        raise InstrumentError(
+                            f"{inst.id}: checkbox {item.id!r} option {option.code!r} becomes "
+                            f"REDCap column {column!r}, which is also a field name"
+                        )
+    return names, notes
+
+
+_FIELD_IN_LOGIC = re.compile(r"\[([a-z][a-z0-9_]*)(\([^()]*\))?\]")
+
+
+def _renamed_logic(logic: str, renames: dict[str, str]) -> str:
+    if not renames:
+        return logic
+    return _FIELD_IN_LOGIC.sub(lambda m: f"[{renames.get(m[1], m[1])}{m[2] or ''}]", logic)
+
+
+def _headers(inst: Instrument, lang: str) -> dict[str, str]:
+    """The section header above each item: its own, or (for an instrument written for Klik
+    with several titled pages and no headers of its own) each page's title above its first
+    item. A single page is the form itself and gets none."""
+    own = {it.id: _text(it.header, lang) for it in inst.items if it.header}
+    if own or len(inst.sections) < 2:
+        return own
+    return {s.item_ids[0]: _text(s.title, lang) for s in inst.sections if s.item_ids}
+
+
 def export_redcap(
     instruments: Sequence[Instrument],
     lang: str = "nl",
     *,
-    record_id_field: str | None = "record_id",
+    record_id: str | None = None,
 ) -> tuple[str, list[str]]:
     """Klik instruments as a REDCap data dictionary.
 
     Parameters
     ----------
     instruments
-        Instruments to export; each becomes a form named by its id. Field names must be unique
-        across them (REDCap requires it).
+        Instruments to export, in any order; each becomes a form named by its id. The form
+        that holds the record ID (:attr:`Instrument.record_id`) goes first, since REDCap takes
+        the first field as the record ID; nothing is added when no instrument has one.
+        Field names that are not unique in the project are renamed ``<instrument>_<item>``
+        (and their branching logic with them); the notes list each.
     lang
         Language of labels and choices.
-    record_id_field
-        REDCap takes the first field as the record ID. Unless the first item of the first
-        instrument already looks like one (a text item named ``record_id`` or ending in
-        ``_id``), a text field with this name is put first. None: never add one.
+    record_id
+        When no instrument holds a record ID: a text field of this name put first, in the
+        first form (REDCap requires a text field there). Ignored when one holds it.
 
     Returns
     -------
     tuple[str, list[str]]
         The CSV text (REDCap's exact header, ``code, label | code, label`` choices) and notes on
-        what REDCap cannot hold (scores, reverse keying, other languages).
+        what was renamed and what REDCap cannot hold (scores, reverse keying, other languages).
 
     Raises
     ------
     InstrumentError
-        When two instruments use the same field name.
+        When a checkbox column REDCap would add clashes with a field name.
     """
-    notes: list[str] = []
-    owner: dict[str, str] = {}
-    for inst in instruments:
-        for item in inst.items:
-            if item.id in owner:
-                raise InstrumentError(
-                    f"field {item.id!r} is in both {owner[item.id]!r} and {inst.id!r}; REDCap "
-                    "needs unique field names, so export these instruments separately"
-                )
-            owner[item.id] = inst.id
+    ordered = sorted(instruments, key=lambda inst: inst.record_id is None)
+    names, notes = _unique_names(ordered)
     buffer = io.StringIO()
     buffer.write(REDCAP_HEADER_LINE + "\r\n")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    first = instruments[0].items[0] if instruments and instruments[0].items else None
-    looks_like_id = (
-        first is not None
-        and first.type == "text"
-        and (first.id == record_id_field or first.id.endswith("_id"))
-    )
-    if record_id_field is not None and instruments and not looks_like_id:
-        if record_id_field in owner:
-            raise InstrumentError(f"field {record_id_field!r} exists but is not the first field")
-        writer.writerow([record_id_field, instruments[0].id, "", "text", "Record ID"] + [""] * 13)
-        notes.append(f"added {record_id_field!r} as the first field (REDCap's record ID)")
-    for inst in instruments:
-        for section in inst.sections:
-            for i, item_id in enumerate(section.item_ids):
-                header = _text(section.title, lang) if i == 0 else ""
-                writer.writerow(_row(inst.item(item_id), inst.id, header, lang))
+    if ordered and ordered[0].record_id is None:
+        if record_id is not None:
+            if not NAME_PATTERN.match(record_id) or record_id in names.values():
+                raise InstrumentError(
+                    f"record ID field {record_id!r} must be a new name of a-z, 0-9 and _"
+                )
+            writer.writerow([record_id, ordered[0].id, "", "text", "Record ID"] + [""] * 13)
+            notes.append(
+                f"no instrument holds a record ID: added text field {record_id!r} as the first "
+                f"field of {ordered[0].id!r}"
+            )
+        else:
+            first = names[(ordered[0].id, ordered[0].items[0].id)] if ordered[0].items else "?"
+            notes.append(
+                f"no instrument holds a record ID: REDCap takes the first field, {first!r}, "
+                "as the record ID (it must be a text field)"
+            )
+    for inst in ordered:
+        renames = {
+            it.id: names[(inst.id, it.id)] for it in inst.items if names[(inst.id, it.id)] != it.id
+        }
+        headers = _headers(inst, lang)
+        items = [inst.item(i) for s in inst.sections for i in s.item_ids]
+        if inst.record_id is not None:
+            # REDCap takes the first field as the record ID.
+            items.sort(key=lambda it: it.id != inst.record_id)
+        for item in items:
+            logic = _logic(item.show_if) if item.show_if is not None else item.branching or ""
+            row = _row(
+                item, inst.id, headers.get(item.id, ""), lang, _renamed_logic(logic, renames)
+            )
+            row[0] = names[(inst.id, item.id)]
+            writer.writerow(row)
         for score in inst.scores:
             notes.append(
                 f"{inst.id}: score {score.id!r} ({score.rule}) is not exported: REDCap cannot "
@@ -607,9 +713,9 @@ def write_redcap(
     path: str | Path,
     lang: str = "nl",
     *,
-    record_id_field: str | None = "record_id",
+    record_id: str | None = None,
 ) -> list[str]:
     """Write :func:`export_redcap` output to ``path`` (UTF-8); returns the notes."""
-    text, notes = export_redcap(instruments, lang, record_id_field=record_id_field)
+    text, notes = export_redcap(instruments, lang, record_id=record_id)
     Path(path).write_text(text, encoding="utf-8", newline="")
     return notes

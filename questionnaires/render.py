@@ -240,6 +240,8 @@ def render_section(
     i = 0
     while i < len(items):
         item = items[i]
+        if item.header:
+            parts.append(Markup('<h3 class="klik-header">{}</h3>').format(_t(item.header, lang)))
         if item.matrix:
             run: list[Item] = []
             for it in items[i:]:

@@ -64,6 +64,7 @@ _ITEM_KEYS = frozenset(
         "identifier",
         "annotation",
         "anchors",
+        "header",
     }
 )
 _TOP_KEYS = frozenset(
@@ -79,6 +80,7 @@ _TOP_KEYS = frozenset(
         "option_sets",
         "sections",
         "scores",
+        "record_id",
     }
 )
 _SCORE_KEYS = frozenset(
@@ -204,6 +206,10 @@ def parse_instrument(data: Any, origin: str = "<instrument>") -> Instrument:
                 if c.item not in by_id:
                     p.add(f"item {it.id!r}", f"show_if names unknown item {c.item!r}")
 
+    record_id = _opt_str(data.get("record_id"))
+    if record_id is not None and record_id not in by_id:
+        p.add("", f"record_id names unknown item {record_id!r}")
+
     scores: list[Score] = []
     raw_scores = data.get("scores") or []
     if not isinstance(raw_scores, list):
@@ -232,6 +238,7 @@ def parse_instrument(data: Any, origin: str = "<instrument>") -> Instrument:
         licence=licence,
         languages=languages,
         description=description,
+        record_id=record_id,
         origin=origin,
     )
 
@@ -358,6 +365,11 @@ def _item(
         p.add(where, "anchors must be a list of translated texts")
         anchors_raw = []
     anchors = tuple(_text(a, languages, p, where, "anchor") for a in anchors_raw)
+    header = (
+        _text(raw["header"], languages, p, where, "header")
+        if raw.get("header") is not None
+        else None
+    )
     item = Item(
         id=item_id,
         type=item_type,
@@ -377,6 +389,7 @@ def _item(
         identifier=_flag(raw.get("identifier"), p, where, "identifier"),
         annotation=_opt_str(raw.get("annotation")),
         anchors=anchors,
+        header=header,
     )
     if reverse and (not item.numeric or item.value_range is None):
         p.add(
@@ -618,6 +631,8 @@ def instrument_to_dict(instrument: Instrument) -> dict[str, Any]:
     out["languages"] = list(instrument.languages)
     out["source"] = instrument.source
     out["licence"] = instrument.licence
+    if instrument.record_id is not None:
+        out["record_id"] = instrument.record_id
     if set_names:
         out["option_sets"] = {name: _options_out(by_key[key]) for key, name in set_names.items()}
     sections = []
@@ -652,6 +667,8 @@ def _num_out(x: float) -> int | float:
 
 def _item_out(it: Item, set_names: Mapping[_OptionsKey, str]) -> dict[str, Any]:
     d: dict[str, Any] = {"id": it.id, "type": it.type, "text": dict(it.text)}
+    if it.header:
+        d["header"] = dict(it.header)
     if it.options and not (it.type == "yesno" and it.options == DEFAULT_YESNO):
         d["options"] = set_names.get(_options_key(it.options)) or _options_out(it.options)
     if it.min is not None:

@@ -64,3 +64,24 @@ def test_export_unknown_instrument(tmp_path: Path):
         app, ["export-redcap", "--out", str(tmp_path / "x.csv"), "--instrument", "nope"]
     )
     assert result.exit_code == 1 and "nope" in result.output
+
+
+def test_export_of_the_whole_shipped_set(tmp_path: Path):
+    out = tmp_path / "all.csv"
+    result = runner.invoke(app, ["export-redcap", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    names = [r["Variable / Field Name"] for r in rows]
+    assert names[0] == "record_id" and len(names) == len(set(names))
+    assert "exported as" in result.output
+    again = runner.invoke(app, ["import-redcap", str(out), "--out", str(tmp_path / "back")])
+    assert again.exit_code == 0, again.output
+
+
+def test_import_pages_option(tmp_path: Path):
+    path = str(REDCAP_DIR / "redcapr_longitudinal.csv")
+    bad = runner.invoke(app, ["import-redcap", path, "--pages", "wave", "--out", str(tmp_path)])
+    assert bad.exit_code == 1 and "--pages" in bad.output
+    ok = runner.invoke(app, ["import-redcap", path, "--pages", "section", "--out", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert len(load_instrument(tmp_path / "demographics.yaml").sections) > 1

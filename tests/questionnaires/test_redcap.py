@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -110,7 +112,14 @@ def test_longitudinal_details():
     assert demo.item("gym").matrix == "weekly_schedule"
     assert demo.item("first_name").identifier
     assert demo.item("height").min == 130 and demo.item("height").max == 215
-    assert [s.title["en"] for s in demo.sections][:2] == ["Demographics", "Consent Information"]
+    assert [s.title["en"] for s in demo.sections] == ["Demographics"]  # one page per form
+    assert demo.item("date_enrolled").header == {
+        "nl": "Consent Information",
+        "en": "Consent Information",
+    }
+    assert demo.item("study_id").header is None
+    assert demo.record_id == "study_id"
+    assert all(i.record_id is None for i in result.instruments if i.id != "demographics")
     assert demo.item("specify_mood").anchors[0]["en"] == "Very sad"
     assert "bmi" in {w.field for w in result.warnings}
 
@@ -149,7 +158,7 @@ def test_malformed_rows_name_the_line(body: str, line: int, problem: str):
 
 def test_export_header_and_choices(instruments, tmp_path: Path):
     inst = instruments["jobcoach_followup"]
-    text, notes = export_redcap([inst], "nl")
+    text, notes = export_redcap([inst], "nl", record_id="record_id")
     lines = text.splitlines()
     assert lines[0] == REDCAP_HEADER_LINE
     rows = list(csv.reader(io.StringIO(text)))
@@ -168,6 +177,100 @@ def test_export_header_and_choices(instruments, tmp_path: Path):
     assert [it.id for it in again.items][1:] == [it.id for it in inst.items]
 
 
-def test_export_refuses_duplicate_field_names(instruments):
-    with pytest.raises(InstrumentError, match="export these instruments separately"):
-        export_redcap([instruments["employee_followup"], instruments["employee_baseline"]])
+def _export_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_shipped_set_exports_with_unique_names(instruments):
+    chosen = [instruments[i] for i in sorted(instruments)]
+    text, notes = export_redcap(chosen, "nl", record_id="record_id")
+    rows = _export_rows(text)
+    names = [r["Variable / Field Name"] for r in rows]
+    assert len(names) == len(set(names))
+    assert names[0] == "record_id" and rows[0]["Field Type"] == "text"
+    shared = set(i.id for i in instruments["employee_followup"].items) & set(
+        i.id for i in instruments["employee_baseline"].items
+    )
+    assert shared  # the shipped set does reuse item ids across instruments
+    renamed = [n for n in notes if "exported as" in n]
+    assert len(renamed) >= len(shared)
+    # the result is a dictionary REDCap's rules accept: it imports again, name for name
+    again = parse_redcap(text, "again")
+    assert [it.id for inst in again.instruments for it in inst.items] == names
+    for row in rows:
+        for ref in re.findall(
+            r"\[([a-z0-9_]+)(?:\([^)]*\))?\]", row["Branching Logic (Show field only if...)"]
+        ):
+            same_form = {
+                r["Variable / Field Name"] for r in rows if r["Form Name"] == row["Form Name"]
+            }
+            assert ref in same_form, (row["Variable / Field Name"], ref)
+
+
+def test_renamed_field_takes_its_branching_along():
+    text = (
+        REDCAP_HEADER_LINE
+        + "\nrecord_id,one,,text,ID,,,,,,,,,,,,,"
+        + "\nsmoke,one,,yesno,Smoke?,,,,,,,,,,,,,"
+        + "\nsmoke,two,,yesno,Smoke now?,,,,,,,,,,,,,"
+    )
+    first = parse_redcap(text.rsplit("\n", 1)[0], "a").instruments
+    second_text = (
+        REDCAP_HEADER_LINE
+        + "\nsmoke,two,,yesno,Smoke now?,,,,,,,,,,,,,"
+        + "\nhow_much,two,,integer_placeholder,How much?,,,,,,,\"[smoke] = '1'\",,,,,,"
+    ).replace("integer_placeholder", "text")
+    second = [
+        dataclasses.replace(i, record_id=None) for i in parse_redcap(second_text, "b").instruments
+    ]
+    exported, notes = export_redcap([*second, *first])
+    rows = _export_rows(exported)
+    assert [r["Form Name"] for r in rows] == ["one", "one", "two", "two"]  # record ID form first
+    assert [r["Variable / Field Name"] for r in rows] == [
+        "record_id",
+        "smoke",
+        "two_smoke",
+        "how_much",
+    ]
+    assert rows[3]["Branching Logic (Show field only if...)"] == '[two_smoke] = "1"'
+    assert any("'smoke' exported as 'two_smoke'" in n for n in notes)
+
+
+@pytest.mark.parametrize("path", DICTIONARIES, ids=lambda p: p.name)
+def test_export_invents_nothing_in_any_form_order(path: Path):
+    original = _field_rows(path)
+    imported = import_redcap(path).instruments
+    for order in (imported, sorted(imported, key=lambda i: i.id), list(reversed(imported))):
+        text, _ = export_redcap(order, "en", record_id="record_id")
+        rows = _export_rows(text)
+        names = [r["Variable / Field Name"] for r in rows]
+        kept = {it.id for inst in imported for it in inst.items}
+        assert set(names) == kept  # no record_id or anything else added
+        assert names[0] == original[0]["Variable / Field Name"]
+        by_name = {r["Variable / Field Name"]: r for r in original}
+        for row in rows:
+            assert row["Section Header"] == by_name[row["Variable / Field Name"]]["Section Header"]
+            assert row["Form Name"] == by_name[row["Variable / Field Name"]]["Form Name"]
+        again = {i.id: i for i in parse_redcap(text, "again").instruments}
+        assert again == {i.id: i for i in imported}
+
+
+@pytest.mark.parametrize("path", DICTIONARIES, ids=lambda p: p.name)
+def test_round_trip_with_forms_sorted_by_id(path: Path):
+    imported = import_redcap(path).instruments
+    text, _ = export_redcap(sorted(imported, key=lambda i: i.id), "en")
+    again = {i.id: i for i in parse_redcap(text, "again").instruments}
+    assert again == {i.id: i for i in imported}
+
+
+def test_pages_per_section_header():
+    path = REDCAP_DIR / "redcapr_longitudinal.csv"
+    demo = next(
+        i for i in import_redcap(path, pages="section").instruments if i.id == "demographics"
+    )
+    firsts = [demo.item(s.item_ids[0]) for s in demo.sections]
+    assert firsts[0].id == "study_id"
+    assert all(it.header is not None for it in firsts[1:])
+    assert len(demo.sections) == 1 + sum(1 for it in demo.items[1:] if it.header is not None)
+    with pytest.raises(InstrumentError, match="pages must be"):
+        import_redcap(path, pages="wave")  # type: ignore[arg-type]

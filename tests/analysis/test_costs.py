@@ -185,7 +185,7 @@ def test_bad_parameter_tables_are_refused() -> None:
 
 
 def test_bad_ledger_input_is_refused() -> None:
-    trajectories, survival, contacts, sick = small_study()
+    trajectories, survival, _contacts, sick = small_study()
     params = round_parameters()
     with pytest.raises(BadInput, match="horizon"):
         outcome_ledger(trajectories, survival, sick, params, horizon_days=0, year=2025)

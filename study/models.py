@@ -538,3 +538,48 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[dt.datetime]
+
+
+class CostParameterSet(Base):
+    """A version of a study's cost parameters; the newest version is the one in use.
+
+    A change never edits a version: it writes a new one (with who, when and why, also in the
+    audit log), so a result can always name the parameters it was computed with.
+    """
+
+    __tablename__ = "cost_parameter_set"
+    __table_args__ = (UniqueConstraint("study_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    version: Mapped[int]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    parameters: Mapped[list[CostParameter]] = relationship(
+        back_populates="parameter_set", cascade="all, delete-orphan"
+    )
+
+
+class CostParameter(Base):
+    """One amount of a cost-parameter version: value, unit, year, source, payer and receiver."""
+
+    __tablename__ = "cost_parameter"
+    __table_args__ = (
+        UniqueConstraint("set_id", "key", "coach_type", "year"),
+        CheckConstraint("value >= 0", name="value_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("cost_parameter_set.id"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    coach_type: Mapped[str | None] = mapped_column(String(16))
+    year: Mapped[int]
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(120), default="")
+    payer: Mapped[str] = mapped_column(String(60), default="")
+    receiver: Mapped[str] = mapped_column(String(60), default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    parameter_set: Mapped[CostParameterSet] = relationship(back_populates="parameters")

@@ -3,7 +3,8 @@
 The fragment works without JavaScript and on a 360px-wide phone: every question is its own block
 (radio groups in a ``<fieldset>`` with a ``<legend>``, other inputs with a ``<label for>``), matrix
 items are a list of radio groups rather than a wide table, error messages sit beside the field
-and are linked with ``aria-describedby``. All text is escaped.
+and are linked with ``aria-describedby``. Texts are escaped, or, when they hold REDCap's rich
+text, sanitised to an allow-list (:mod:`questionnaires.richtext`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from questionnaires.model import Instrument, Item, Text
+from questionnaires.richtext import plain_text, rich_html
 
 REQUIRED_MARK: Text = {"nl": "verplicht", "en": "required"}
 CHOOSE: Text = {"nl": "Maak een keuze", "en": "Choose an answer"}
@@ -77,7 +79,7 @@ def _notes(item: Item, error: str | None, lang: str) -> Markup:
     out = Markup("")
     if item.help:
         out += Markup('<p class="klik-help" id="{}">{}</p>').format(
-            _field_id(item.id, "help"), _t(item.help, lang)
+            _field_id(item.id, "help"), rich_html(_t(item.help, lang))
         )
     if error:
         out += Markup('<p class="klik-error" id="{}" role="alert">{}</p>').format(
@@ -87,7 +89,9 @@ def _notes(item: Item, error: str | None, lang: str) -> Markup:
 
 
 def _question(item: Item, lang: str) -> Markup:
-    text = Markup('<span class="klik-question-text">{}</span>').format(_t(item.text, lang))
+    text = Markup('<span class="klik-question-text">{}</span>').format(
+        rich_html(_t(item.text, lang))
+    )
     if item.required:
         text += Markup(' <span class="klik-required">({})</span>').format(_t(REQUIRED_MARK, lang))
     return text
@@ -111,7 +115,7 @@ def _choice_group(item: Item, value: Any, error: str | None, lang: str, multiple
                     aria_describedby=described,
                 ),
                 fid,
-                _t(opt.label, lang),
+                rich_html(_t(opt.label, lang)),
             )
         )
     klass = "klik-item klik-choice" + (" klik-has-error" if error else "")
@@ -144,8 +148,8 @@ def _fmt_bound(x: float | None) -> str | None:
 def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
     """One item as HTML (see :func:`render_section`)."""
     if item.type == "descriptive":
-        return Markup('<div class="klik-item klik-descriptive" id="{}"><p>{}</p></div>').format(
-            _field_id(item.id), _t(item.text, lang)
+        return Markup('<div class="klik-item klik-descriptive" id="{}">{}</div>').format(
+            _field_id(item.id), rich_html(_t(item.text, lang), "block")
         )
     if item.type in ("likert", "yesno") or (item.type == "single" and item.widget != "dropdown"):
         return _choice_group(item, value, error, lang, multiple=False)
@@ -165,7 +169,7 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
             options.append(
                 Markup("<option{}>{}</option>").format(
                     _attrs(value=str(opt.code), selected=str(opt.code) in current),
-                    _t(opt.label, lang),
+                    plain_text(_t(opt.label, lang)),
                 )
             )
         control = Markup("<select{}>{}</select>").format(_attrs(**common), Markup("").join(options))
@@ -183,7 +187,7 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
         )
         if item.anchors:
             control += Markup('<p class="klik-anchors">{}</p>').format(
-                " | ".join(_t(a, lang) for a in item.anchors)
+                " | ".join(plain_text(_t(a, lang)) for a in item.anchors)
             )
     elif item.type == "date":
         control = Markup("<input{}>").format(
@@ -235,13 +239,21 @@ def render_section(
             Markup('<p class="klik-error klik-form-error" role="alert">{}</p>').format(form_error)
         )
     if section.intro:
-        parts.append(Markup('<p class="klik-intro">{}</p>').format(_t(section.intro, lang)))
+        parts.append(
+            Markup('<div class="klik-intro">{}</div>').format(
+                rich_html(_t(section.intro, lang), "block")
+            )
+        )
     items = instrument.section_items(section_index)
     i = 0
     while i < len(items):
         item = items[i]
         if item.header:
-            parts.append(Markup('<h3 class="klik-header">{}</h3>').format(_t(item.header, lang)))
+            parts.append(
+                Markup('<div class="klik-header" role="heading" aria-level="3">{}</div>').format(
+                    rich_html(_t(item.header, lang), "block")
+                )
+            )
         if item.matrix:
             run: list[Item] = []
             for it in items[i:]:
@@ -268,5 +280,5 @@ def render_section(
         Markup(
             '<fieldset class="klik-section" id="section-{}" lang="{}"><legend>{}</legend>{}'
             "</fieldset>"
-        ).format(section.id, lang, _t(section.title, lang), Markup("").join(parts))
+        ).format(section.id, lang, plain_text(_t(section.title, lang)), Markup("").join(parts))
     )

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from questionnaires.model import Instrument, Item
 from questionnaires.render import render_section
+from questionnaires.richtext import plain_text
 
 LANGS = ("nl", "en")
 
@@ -213,7 +214,7 @@ def _error_summary(
     rows = []
     for item_id in sorted(errors, key=lambda i: ids.index(i) if i in ids else -1):
         if item_id in ids:
-            label = _text(instrument.item(item_id).text, lang)
+            label = plain_text(_text(instrument.item(item_id).text, lang))
             rows.append(
                 Markup('<li><a href="#q-{}">{}</a>: {}</li>').format(
                     item_id, label, errors[item_id]
@@ -293,7 +294,7 @@ def answer_label(item: Item, value: Any, lang: str) -> str | None:
         return ", ".join(answer_label(item, v, lang) or "" for v in value)
     option = item.option(value) if item.options else None
     if option is not None:
-        return _text(option.label, lang)
+        return plain_text(_text(option.label, lang))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -328,7 +329,9 @@ def render_review_page(
                 if label is not None
                 else Markup('<span class="unanswered">{}</span>').format(t("not_answered", lang))
             )
-            rows.append(Markup("<dt>{}</dt><dd>{}</dd>").format(_text(item.text, lang), shown))
+            rows.append(
+                Markup("<dt>{}</dt><dd>{}</dd>").format(plain_text(_text(item.text, lang)), shown)
+            )
         title = _text(section.title, lang)
         parts.append(
             Markup(

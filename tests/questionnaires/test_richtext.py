@@ -109,7 +109,11 @@ def test_rendered_redcap_form_has_no_raw_markup_and_no_script():
     html_text = render_section(inst, 0, {}, {}, "nl")
     tags = _elements(html_text)
     assert not {t for t, _ in tags} & (FORBIDDEN_TAGS - {"input"})
-    assert {a.get("name") for t, a in tags if t in ("input", "select")} == {"record_id", "mood", "pick"}
+    assert {a.get("name") for t, a in tags if t in ("input", "select")} == {
+        "record_id",
+        "mood",
+        "pick",
+    }
     assert all(not n.startswith("on") for _, a in tags for n in a)
     assert "javascript:" not in html_text and "alert(" not in html_text
     assert "&lt;b&gt;" not in html_text  # rich text is rendered, not shown as markup

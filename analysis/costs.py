@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.frames import COST_PARAMETER_KEYS
 from analysis.validation import BadInput, require_columns, require_frame, require_numeric
 
 __all__ = [
@@ -69,25 +70,7 @@ PARAMETER_COLUMNS: tuple[str, ...] = (
 )
 """Columns of a parameter table."""
 
-REQUIRED_KEYS: tuple[str, ...] = (
-    "jobcoach_tariff",
-    "internal_coach_hour_cost",
-    "internal_coach_subsidy",
-    "wml_month",
-    "holiday_pay",
-    "full_time_hours",
-    "employer_cost_share",
-    "lks_cap",
-    "bijstand_norm_single",
-    "bijstand_disregard_share",
-    "bijstand_disregard_cap",
-    "bijstand_disregard_months",
-    "wajong_share_wml",
-    "noriskpolis_share",
-    "leisure_value_share",
-    "discount_rate",
-    "effect_duration_years",
-)
+REQUIRED_KEYS = COST_PARAMETER_KEYS
 
 #: the internal-jobcoach subsidy is set for contracts of at least this many hours a week
 SUBSIDY_FULL_HOURS = 24.0

@@ -28,6 +28,7 @@ from analysis.validation import BadInput
 
 __all__ = [
     "CONTACTS",
+    "COST_PARAMETER_KEYS",
     "COUNTING_PROCESS",
     "END_REASONS",
     "END_TYPES",
@@ -55,6 +56,27 @@ STATUSES: tuple[str, ...] = ("on_time", "late", "missing", "open", "cancelled")
 
 RESPONDENTS: tuple[str, ...] = ("employee", "jobcoach", "employer")
 """Values of the ``respondent`` columns."""
+
+COST_PARAMETER_KEYS: tuple[str, ...] = (
+    "jobcoach_tariff",
+    "internal_coach_hour_cost",
+    "internal_coach_subsidy",
+    "wml_month",
+    "holiday_pay",
+    "full_time_hours",
+    "employer_cost_share",
+    "lks_cap",
+    "bijstand_norm_single",
+    "bijstand_disregard_share",
+    "bijstand_disregard_cap",
+    "bijstand_disregard_months",
+    "wajong_share_wml",
+    "noriskpolis_share",
+    "leisure_value_share",
+    "discount_rate",
+    "effect_duration_years",
+)
+"""Keys every cost-parameter table must hold (``analysis.costs``); others may be added."""
 
 
 @dataclass(frozen=True)

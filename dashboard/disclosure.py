@@ -34,17 +34,17 @@ Rules, for a table of counts with row, column and grand totals:
 Researchers and jobcoaches see their numbers as they are.
 ``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
 and subtracts and solves. The survival release is solved together with the monitor release
-by :mod:`dashboard.disclosure_audit`, in pairs of a stratification and a characteristic. Not
-covered: differences between two data snapshots (a dashboard that is live shows the change a
-new answer makes), a stratification solved with several characteristics at once, and the
-people of a selection minus its forms of one wave (those not yet sent that form), a number the
-release does not protect as such.
+by :mod:`dashboard.disclosure_audit`, in pairs of a stratification and a characteristic. The
+people of a selection minus its forms of one wave (those not yet sent that form) are a cell of
+their own (a breakdown's ``totals_of``). Not covered: differences between two data snapshots
+(a dashboard that is live shows the change a new answer makes) and a stratification solved
+with several characteristics at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -287,12 +287,17 @@ class Breakdown:
     counts : DataFrame
         Rows: every value of the characteristic in the scope (unknown included), columns: the
         table's cells.
+    totals_of : dict
+        Cell -> a unit: that column is, row by row, the row totals of the tables of that unit
+        (e.g. the forms sent at a wave, beside the people not yet sent it), so it is the same
+        number there and is hidden in both or in neither.
     """
 
     table: str
     unit: str
     dimension: str
     counts: pd.DataFrame
+    totals_of: Mapping[object, str] = field(default_factory=dict)
 
 
 def _keys(b: Breakdown) -> np.ndarray:
@@ -302,10 +307,13 @@ def _keys(b: Breakdown) -> np.ndarray:
     keys = np.empty((len(rows) + 1, len(cols) + 1), dtype=object)
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
-            keys[i, j] = ("cell", b.table, b.dimension, r, c)
+            if c in b.totals_of:
+                keys[i, j] = ("n", b.totals_of[c], b.dimension, r)
+            else:
+                keys[i, j] = ("cell", b.table, b.dimension, r, c)
         keys[i, len(cols)] = ("n", b.unit, b.dimension, r)
     for j, c in enumerate(cols):
-        keys[len(rows), j] = ("total", b.table, c)
+        keys[len(rows), j] = ("n", b.totals_of[c]) if c in b.totals_of else ("total", b.table, c)
     keys[len(rows), len(cols)] = ("n", b.unit)
     return keys
 
@@ -353,6 +361,7 @@ def protect_release(
 def breakdown(
     frame: pd.DataFrame, dimension: str, cell: str, *, table: str, unit: str,
     cells: Sequence[object], values: Sequence[object],
+    totals_of: Mapping[object, str] | None = None,
 ) -> Breakdown:  # fmt: skip
     """A :class:`Breakdown` from one row per counted unit: count of ``cell`` per ``dimension``.
 
@@ -367,7 +376,7 @@ def breakdown(
         # a value or cell outside the lists raises KeyError: the release would not add up
         matrix[rows.get_loc(row), columns.get_loc(col)] = float(n)
     counts = pd.DataFrame(matrix, index=rows, columns=columns)
-    return Breakdown(table, unit, dimension, counts)
+    return Breakdown(table, unit, dimension, counts, dict(totals_of or {}))
 
 
 # --------------------------------------------------------------------------------------------

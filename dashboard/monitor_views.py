@@ -446,6 +446,8 @@ VIEWER_DIMENSIONS = {
 }
 UNKNOWN = "__unknown__"
 ACTIVE = "__active__"
+#: the cells of a wave's coverage table: people sent that wave's forms, and the others
+SENT, NOT_SENT = "__sent__", "__not_sent__"
 
 
 @dataclass(frozen=True)
@@ -520,9 +522,9 @@ def monitor_release(
     # the form table is one table per wave and role, its cells the statuses: each wave sends
     # every role the same number of forms by design, so a role's total is known from another's
     # and the totals of one wave share one key ("invited" at that wave)
-    tables: list[tuple[pd.DataFrame, str, str, str, list]] = [
-        (traj, "quarter", "enrolment", "people", quarters),
-        (traj, "ending", "endings", "people", endings_),
+    tables: list[tuple[pd.DataFrame, str, str, str, list, dict[object, str]]] = [
+        (traj, "quarter", "enrolment", "people", quarters, {}),
+        (traj, "ending", "endings", "people", endings_, {}),
     ]
     if not person_wave.empty:
         inv = invitations(person_wave)
@@ -531,14 +533,25 @@ def monitor_release(
             ["wave_index", "wave", "respondent"], sort=True
         ):
             name = completion_key(wave_index, wave, role)
-            tables.append((part, "status", name, f"invited:{wave_index}", list(STATUS_COLUMNS)))
+            unit = f"invited:{wave_index}"
+            tables.append((part, "status", name, unit, list(STATUS_COLUMNS), {}))
+        # the people not (yet) sent a wave's forms are the people minus its forms: a table of
+        # their own, whose other column is the forms' row totals, so the difference is protected
+        for wave_index, part in inv.groupby("wave_index", sort=True):
+            unit = f"invited:{wave_index}"
+            sent = traj["trajectory_id"].isin(part["trajectory_id"])
+            frame = traj.assign(coverage=np.where(sent, SENT, NOT_SENT))
+            tables.append(
+                (frame, "coverage", f"coverage|{wave_index}", "people", [SENT, NOT_SENT],
+                 {SENT: unit})
+            )  # fmt: skip
     parts = []
     for dimension, column in VIEWER_DIMENSIONS.items():
         values = sorted(traj[column].unique().tolist(), key=str)
-        for frame, cell, table_, unit, columns in tables:
+        for frame, cell, table_, unit, columns, totals_of in tables:
             b = breakdown(
                 frame.rename(columns={column: dimension}), dimension, cell,
-                table=table_, unit=unit, cells=columns, values=values,
+                table=table_, unit=unit, cells=columns, values=values, totals_of=totals_of,
             )  # fmt: skip
             parts.append(b)
     return MonitorRelease(protect_release(parts, k), k)

@@ -201,12 +201,16 @@ def table_rows(content: dict, table_id: str) -> list[list[str]]:
     raise AssertionError(f"no table {table_id}")
 
 
+#: the statuses of a form in the monitor's table, in its column order
+STATUSES = ("on_time", "late", "missing", "open")
+
+
 def facts(content: dict) -> dict[tuple, float | None]:
     """Every count of a monitor answer, by what it counts: (table, cell) -> number or None."""
     out: dict[tuple, float | None] = {}
     for row in table_rows(content, "monitor-completion"):
         wave, role, *statuses, _rate = row
-        for status, text in zip(("on_time", "late", "missing", "open"), statuses, strict=True):
+        for status, text in zip(STATUSES, statuses, strict=True):
             out[("completion", wave, role, status)] = number(text)
     for label, text in table_rows(content, "monitor-endings"):
         out[("endings", label)] = number(text)
@@ -223,6 +227,22 @@ def facts(content: dict) -> dict[tuple, float | None]:
             value, label = c["props"]["children"]
             if label["props"]["children"] in ("Trajecten", "Lopend"):
                 out[("kpi", label["props"]["children"])] = number(value["props"]["children"])
+    return out | not_sent(out)
+
+
+def not_sent(seen: dict[tuple, float | None]) -> dict[tuple, float | None]:
+    """What subtraction gives: per wave, the people minus the forms of a role whose counts are
+    all shown (every role of a wave is sent the same number), the people not sent that wave."""
+    people = seen.get(("kpi", "Trajecten"))
+    out: dict[tuple, float | None] = {}
+    for cell in seen:
+        if cell[0] == "completion":
+            wave, role = cell[1], cell[2]
+            counts = [seen[("completion", wave, role, st)] for st in STATUSES]
+            if people is not None and None not in counts:
+                out[("not sent", wave)] = people - sum(c for c in counts if c is not None)
+            else:
+                out.setdefault(("not sent", wave), None)
     return out
 
 
@@ -384,8 +404,7 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
     whole = seen[()]
     for wave in {cell[1] for cell in whole if cell[0] == "completion"}:
         roles = {cell[2] for cell in whole if cell[0] == "completion" and cell[1] == wave}
-        statuses = ("on_time", "late", "missing", "open")
-        rows = {role: [whole[("completion", wave, role, st)] for st in statuses] for role in roles}
+        rows = {role: [whole[("completion", wave, role, st)] for st in STATUSES] for role in roles}
         totals = {sum(v) for v in rows.values() if None not in v}
         for total in totals:
             for counts in rows.values():

@@ -394,19 +394,20 @@ class Context:
     """What an expression is evaluated against.
 
     ``resolve(event, field)`` returns a typed answer (number, text, date, list of checkbox
-    codes) or None; ``event`` is None for the current one. ``now`` gives ``today`` and ``now``.
+    codes) or None; ``event`` is None for the current one. ``now`` gives ``today`` and ``now``
+    (blank when None).
     ``missing_codes`` are the project's missing-data codes (``isblankormissingcode``).
     """
 
     resolve: Resolver
-    now: dt.datetime
+    now: dt.datetime | None
     missing_codes: frozenset[str] = frozenset()
 
     @classmethod
     def of(
         cls,
         values: Mapping[str, Any],
-        now: dt.datetime,
+        now: dt.datetime | None,
         events: Mapping[str, Mapping[str, Any]] | None = None,
         missing_codes: Iterable[str] = (),
     ) -> Context:
@@ -513,15 +514,17 @@ _UNIT_SECONDS = {
 _LITERAL_DATE_ORDER = {"ymd": "%Y-%m-%d", "mdy": "%m-%d-%Y", "dmy": "%d-%m-%Y"}
 
 
-def _moment(v: Value, now: dt.datetime, order: str) -> dt.datetime | None:
+def _moment(v: Value, now: dt.datetime | None, order: str) -> dt.datetime | None:
     if _blank(v):
         return None
     text = _text(v).strip()
     lowered = text.lower()
-    if lowered == "today":
-        return dt.datetime.combine(now.date(), dt.time())
-    if lowered == "now":
-        return now.replace(tzinfo=None)
+    if lowered in ("today", "now"):
+        if now is None:
+            return None
+        # Stored dates and times carry no zone: compare on the same footing.
+        naive = now.replace(tzinfo=None)
+        return dt.datetime.combine(naive.date(), dt.time()) if lowered == "today" else naive
     text = text.replace("/", "-").replace("T", " ")
     date_part, _, time_part = text.partition(" ")
     formats = ["%Y-%m-%d", _LITERAL_DATE_ORDER.get(order, "%Y-%m-%d")]
@@ -600,8 +603,8 @@ class Expression:
         Parameters
         ----------
         fields
-            Known field names and their kind (``checkbox`` for multiple choice; anything
-            else for the rest).
+            Known field names and their kind (``checkbox`` for multiple choice, ``any`` when
+            not known; anything else for the rest).
         events
             Known event (wave) names, or None to accept any.
 
@@ -618,7 +621,7 @@ class Expression:
             if ref.event is not None and known_events is not None and ref.event not in known_events:
                 raise LogicError(f"unknown event [{ref.event}]", ref.position, ref.name)
             kind = fields[ref.name]
-            if ref.code is not None and kind != "checkbox":
+            if ref.code is not None and kind not in ("checkbox", "any"):
                 raise LogicError(
                     f"[{ref.name}({ref.code})]: only a checkbox field takes an option code",
                     ref.position,

@@ -13,17 +13,28 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ItemType = Literal[
-    "likert", "single", "multiple", "integer", "number", "text", "yesno", "date", "descriptive"
+    "likert",
+    "single",
+    "multiple",
+    "integer",
+    "number",
+    "text",
+    "yesno",
+    "date",
+    "descriptive",
+    "calc",
 ]
-"""Item types. ``descriptive`` is display-only text (it never has an answer)."""
+"""Item types. ``descriptive`` is display-only text (it never has an answer); ``calc`` is
+computed from other answers by its ``calc`` formula (REDCap's language) and stored with them."""
 
 ScoreRule = Literal["mean", "sum", "capability_count", "capability_flag", "item"]
 Respondent = Literal["employee", "jobcoach", "employer"]
 Widget = Literal["radio", "dropdown", "slider", "truefalse", "textarea"]
 
 ANSWERABLE_TYPES: frozenset[str] = frozenset(
-    {"likert", "single", "multiple", "integer", "number", "text", "yesno", "date"}
+    {"likert", "single", "multiple", "integer", "number", "text", "yesno", "date", "calc"}
 )
+"""Types whose items have a stored value (``calc`` ones computed, never posted)."""
 CHOICE_TYPES: frozenset[str] = frozenset({"likert", "single", "multiple", "yesno"})
 
 Text = dict[str, str]
@@ -126,6 +137,7 @@ class Item:
     annotation: str | None = None
     anchors: tuple[Text, ...] = ()
     header: Text | None = None
+    calc: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -133,9 +145,14 @@ class Item:
         return self.type in ANSWERABLE_TYPES
 
     @property
+    def computed(self) -> bool:
+        """True for calculated items: the server computes them, a respondent never posts them."""
+        return self.type == "calc"
+
+    @property
     def numeric(self) -> bool:
         """Whether answers are numbers (all option codes numeric for choice items)."""
-        if self.type in ("integer", "number"):
+        if self.type in ("integer", "number", "calc"):
             return True
         if self.type in ("likert", "single", "yesno"):
             return bool(self.options) and all(isinstance(o.code, int) for o in self.options)
@@ -149,7 +166,11 @@ class Item:
                 return None
             codes = [float(o.code) for o in self.options]
             return (min(codes), max(codes))
-        if self.type in ("integer", "number") and self.min is not None and self.max is not None:
+        if (
+            self.type in ("integer", "number", "calc")
+            and self.min is not None
+            and self.max is not None
+        ):
             return (float(self.min), float(self.max))
         return None
 

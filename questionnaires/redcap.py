@@ -2,8 +2,9 @@
 
 One REDCap form becomes one Klik instrument, on one page or a page per section header
 (``pages``); section headers are headings above their field.
-What Klik cannot represent (calc and sql fields, file uploads, date bounds, branching logic that
-is not a simple comparison) is reported as a :class:`RedcapWarning`, field by field. A malformed
+Calculated fields become ``calc`` items computed by the server (:mod:`questionnaires.logic`).
+What Klik cannot represent (sql fields, file uploads, formulas that read other forms, date
+bounds, branching logic that is not a simple comparison) is reported as a :class:`RedcapWarning`, field by field. A malformed
 file raises :class:`InstrumentError` with the line number.
 
 Labels are copied into every language (a dictionary holds one language): translate the
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from questionnaires.errors import InstrumentError
+from questionnaires.logic import LogicError
+from questionnaires.logic import parse as parse_logic
 from questionnaires.model import Instrument, Item, ShowIf
 from questionnaires.schema import DEFAULT_YESNO, REQUIRED_LANGUAGES, parse_instrument
 
@@ -75,9 +78,8 @@ FIELD_TYPES = frozenset(
     }
 )
 UNREPRESENTABLE = {
-    "calc": "a calculated field (formula {choices!r}) cannot be represented: Klik computes scores "
-    "with its own scoring keys; the field is left out",
-    "sql": "a dynamic SQL field ({choices!r}) cannot be represented; the field is left out",
+    "sql": "a dynamic SQL field ({choices!r}) is not importable: it queries REDCap's own "
+    "database; the field is left out",
     "file": "a file upload or signature field cannot be represented; the field is left out",
 }
 DATE_VALIDATIONS = frozenset({"date_ymd", "date_dmy", "date_mdy"})
@@ -275,6 +277,53 @@ def _translate_branching(
     return {mode: conditions}
 
 
+def _usable_formulas(
+    entries: list[tuple[_Row, dict[str, Any], str | None]],
+    form: str,
+    form_of: dict[str, str],
+    warnings: list[RedcapWarning],
+) -> list[tuple[_Row, dict[str, Any], str | None]]:
+    """The form's fields without the calculated ones whose formula Klik cannot compute.
+
+    A formula must parse and name fields of its own form (or of another event); each field
+    left out is reported with the reason.
+    """
+    kinds = {
+        item["id"]: "checkbox" if item["type"] == "multiple" else item["type"]
+        for _, item, _ in entries
+    }
+    kept = []
+    for row, item, header in entries:
+        if item["type"] != "calc":
+            kept.append((row, item, header))
+            continue
+        try:
+            expr = parse_logic(item["calc"])
+            for event, name in expr.fields:
+                if event is None and name not in kinds and name in form_of:
+                    raise LogicError(
+                        f"[{name}] is a field of form {form_of[name]!r}; Klik computes a "
+                        "formula from its own form's answers (and earlier waves')",
+                        0,
+                        name,
+                    )
+            expr.check(
+                {**kinds, **{n: "any" for e, n in expr.fields if e is not None and n not in kinds}}
+            )
+        except LogicError as exc:
+            warnings.append(
+                RedcapWarning(
+                    row.line,
+                    item["id"],
+                    f"calculated field {item['calc']!r} cannot be computed ({exc}); the field is "
+                    "left out",
+                )
+            )
+            continue
+        kept.append((row, item, header))
+    return kept
+
+
 def _pages(items: list[dict[str, Any]], form: str, pages: PageMode) -> list[dict[str, Any]]:
     """The pages of one form: all on one page, or a new page at each section header.
 
@@ -339,6 +388,11 @@ def parse_redcap(
 
     instruments: list[Instrument] = []
     first_field = rows[0]["Variable / Field Name"].strip() if rows else None
+    form_of = {item["id"]: form for form, entries in forms.items() for _, item, _ in entries}
+    for form in list(forms):
+        forms[form] = _usable_formulas(forms[form], form, form_of, warnings)
+        if not forms[form]:
+            del forms[form]
     for form, entries in forms.items():
         known = {item["id"]: item["type"] for _, item, _ in entries}
         for row, item, _ in entries:
@@ -453,6 +507,12 @@ def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> 
             item["anchors"] = [_both(a) for a in anchors]
     elif ftype == "descriptive":
         item["type"] = "descriptive"
+    elif ftype == "calc":
+        item.update(type="calc", calc=" ".join(choices.split()))
+        if (lo_raw and lo is None) or (hi_raw and hi is None):
+            bounds_unusable("not numbers")
+        else:
+            item["min"], item["max"] = lo, hi
     for key in ("min", "max"):
         if key in item and item[key] is None:
             del item[key]
@@ -530,6 +590,8 @@ def _row(item: Item, form: str, header: str, lang: str, logic: str) -> list[str]
         ftype = "notes"
     elif item.type == "descriptive":
         ftype = "descriptive"
+    elif item.type == "calc":
+        ftype, choices = "calc", item.calc or ""
     return [
         item.id,
         form,

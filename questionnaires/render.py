@@ -151,6 +151,12 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
         return Markup('<div class="klik-item klik-descriptive" id="{}">{}</div>').format(
             _field_id(item.id), rich_html(_t(item.text, lang), "block")
         )
+    if item.type == "calc":
+        # Shown, never an input: the server computes the value from the other answers.
+        return Markup(
+            '<div class="klik-item klik-calc" id="{}"><span class="klik-question-text">{}</span>'
+            ' <output class="klik-calc-value" data-item="{}">{}</output></div>'
+        ).format(_field_id(item.id), rich_html(_t(item.text, lang)), item.id, _display(value))
     if item.type in ("likert", "yesno") or (item.type == "single" and item.widget != "dropdown"):
         return _choice_group(item, value, error, lang, multiple=False)
     if item.type == "multiple":

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from questionnaires.errors import InstrumentError
+from questionnaires.logic import Expression, LogicError
+from questionnaires.logic import parse as parse_logic
 from questionnaires.model import (
     CHOICE_TYPES,
     Band,
@@ -65,6 +67,7 @@ _ITEM_KEYS = frozenset(
         "annotation",
         "anchors",
         "header",
+        "calc",
     }
 )
 _TOP_KEYS = frozenset(
@@ -200,6 +203,7 @@ def parse_instrument(data: Any, origin: str = "<instrument>") -> Instrument:
         sections.append(Section(sec_id, sec_title, tuple(ids), intro))
 
     by_id = {it.id: it for it in items}
+    _check_formulas(items, p)
     for it in items:
         if it.show_if is not None:
             for c in it.show_if.conditions:
@@ -346,7 +350,7 @@ def _item(
         p.add(where, f"a {item_type} item takes no options")
 
     lo, hi = _number(raw.get("min"), p, where, "min"), _number(raw.get("max"), p, where, "max")
-    if (lo is not None or hi is not None) and item_type not in ("integer", "number"):
+    if (lo is not None or hi is not None) and item_type not in ("integer", "number", "calc"):
         p.add(where, f"min/max apply to integer and number items, not {item_type}")
     if lo is not None and hi is not None and lo > hi:
         p.add(where, f"min {lo} is larger than max {hi}")
@@ -390,7 +394,12 @@ def _item(
         annotation=_opt_str(raw.get("annotation")),
         anchors=anchors,
         header=header,
+        calc=_opt_str(raw.get("calc")),
     )
+    if item_type == "calc" and item.calc is None:
+        p.add(where, "a calc item needs a calc formula")
+    if item_type != "calc" and item.calc is not None:
+        p.add(where, f"a {item_type} item takes no calc formula")
     if reverse and (not item.numeric or item.value_range is None):
         p.add(
             where,
@@ -400,6 +409,36 @@ def _item(
     if item_type == "descriptive" and item.required:
         p.add(where, "a descriptive item cannot be required")
     return item
+
+
+def logic_kinds(items: list[Item] | tuple[Item, ...]) -> dict[str, str]:
+    """Item ids and their kind for :meth:`questionnaires.logic.Expression.check`."""
+    return {it.id: "checkbox" if it.type == "multiple" else it.type for it in items}
+
+
+def _check_formulas(items: list[Item], p: _Problems) -> None:
+    kinds = logic_kinds(items)
+    for it in items:
+        if it.calc is None:
+            continue
+        try:
+            expr = parse_logic(it.calc)
+            expr.check(_current_only(kinds, expr))
+        except LogicError as exc:
+            p.add(f"item {it.id!r}", f"calc formula {it.calc!r}: {exc}")
+            continue
+        if (None, it.id) in expr.fields:
+            p.add(f"item {it.id!r}", "calc formula refers to the item itself")
+
+
+def _current_only(kinds: Mapping[str, str], expr: Expression) -> dict[str, str]:
+    """The known fields, plus any field read from another event (wave): those are checked
+    when the protocol is known, not here."""
+    out = dict(kinds)
+    for event, name in expr.fields:
+        if event is not None and name not in out:
+            out[name] = "any"
+    return out
 
 
 def _number(value: Any, p: _Problems, where: str, what: str) -> float | None:
@@ -493,6 +532,8 @@ def _score(
         if i not in by_id:
             p.add(where, f"names unknown item {i!r}")
             ok = False
+        elif by_id[i].computed:
+            continue  # a calculated value's range is the formula's; the scale is taken as given
         elif not by_id[i].numeric or by_id[i].value_range is None:
             p.add(
                 where,
@@ -681,7 +722,7 @@ def _item_out(it: Item, set_names: Mapping[_OptionsKey, str]) -> dict[str, Any]:
         d["reverse"] = True
     if it.help:
         d["help"] = dict(it.help)
-    for key in ("widget", "validation", "matrix", "branching", "annotation"):
+    for key in ("widget", "validation", "matrix", "branching", "annotation", "calc"):
         if getattr(it, key) is not None:
             d[key] = getattr(it, key)
     if it.show_if is not None:

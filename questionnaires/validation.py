@@ -8,12 +8,15 @@ in Dutch or English.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from questionnaires.logic import Context, Expression
+from questionnaires.logic import parse as parse_logic
 from questionnaires.model import Instrument, Item
 
 FORM_KEY = "__form__"
@@ -251,6 +254,61 @@ def _convert(item: Item, value: Any, lang: str) -> Any:
     raise _Invalid("choose_listed")  # descriptive items take no answer
 
 
+@functools.lru_cache(maxsize=4096)
+def expression(text: str) -> Expression:
+    """A formula or condition parsed once (the instrument loader has already checked it)."""
+    return parse_logic(text)
+
+
+def _number_or_blank(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def compute(
+    instrument: Instrument,
+    values: Mapping[str, Any],
+    *,
+    now: dt.datetime | None = None,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The values of the instrument's calculated items, from the other answers.
+
+    ``values`` are typed answers by item id (other pages' saved answers included), ``events``
+    the answers of earlier waves by wave code (``[T0][hours]``), ``now`` the moment ``today``
+    and ``now`` mean (without it they are blank). A calculated item may use another one: they
+    are evaluated until nothing changes (at most once per item). A result that is not a
+    number is blank, as in REDCap.
+    """
+    calcs = [it for it in instrument.items if it.computed and it.calc]
+    current = dict(values)
+    for it in calcs:
+        current[it.id] = None
+    lowered = {k.lower(): v for k, v in (events or {}).items()}
+    out: dict[str, Any] = {}
+    for _ in range(len(calcs)):
+        changed = False
+        context = Context.of(current, now, lowered)
+        for it in calcs:
+            value = _number_or_blank(expression(it.calc or "").evaluate(context))
+            if out.get(it.id, "unset") != value:
+                out[it.id] = value
+                current[it.id] = value
+                changed = True
+        if not changed:
+            break
+    return out
+
+
 def validate_answers(
     instrument: Instrument,
     raw: Mapping[str, Any],
@@ -258,6 +316,9 @@ def validate_answers(
     *,
     section: str | None = None,
     partial: bool = False,
+    known: Mapping[str, Any] | None = None,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
+    now: dt.datetime | None = None,
 ) -> ValidationResult:
     """Check raw answers against an instrument and convert them to typed values.
 
@@ -276,12 +337,20 @@ def validate_answers(
         Limit to the items of this section (one page of the form).
     partial
         When True, unanswered required items are not errors (saving a page in progress).
+    known
+        Answers already saved for other pages (typed or as stored), which conditions and
+        formulas on this page may read.
+    events
+        Answers of earlier waves by wave code, for ``[T0][field]`` in conditions and formulas.
+    now
+        The moment of saving: ``today`` and ``now`` in formulas.
 
     Returns
     -------
     ValidationResult
-        ``values`` has every answerable item in scope (None when unanswered); ``errors`` has one
-        message per item that is wrong.
+        ``values`` has every answerable item in scope (None when unanswered; calculated items
+        computed, whatever was posted for them); ``errors`` has one message per item that is
+        wrong.
     """
     result = ValidationResult()
     if section is not None:
@@ -293,11 +362,15 @@ def validate_answers(
     else:
         items = instrument.items
     in_scope = {it.id: it for it in items if it.answerable}
+    # A posted value for a calculated item is never trusted: the server computes it.
+    raw = {k: v for k, v in raw.items() if not (k in in_scope and in_scope[k].computed)}
     unknown = sorted(k for k in raw if k not in in_scope)
     if unknown:
         result.errors[FORM_KEY] = message("unknown_fields", lang, names=", ".join(unknown))
 
     for item in in_scope.values():
+        if item.computed:
+            continue
         value = raw.get(item.id)
         if _is_empty(value):
             result.values[item.id] = [] if item.type == "multiple" else None
@@ -308,12 +381,17 @@ def validate_answers(
             result.values[item.id] = None
             result.errors[item.id] = str(exc)
 
+    computed = compute(instrument, {**(known or {}), **result.values}, now=now, events=events)
+    for item_id, value in computed.items():
+        if item_id in in_scope:
+            result.values[item_id] = value
+
     if not partial:
         # Conditions may refer to items on other pages: those answers are not known here, so
         # a condition that cannot be evaluated on this page leaves the item required.
         for item in in_scope.values():
             answered = not _is_empty(result.values.get(item.id))
-            if not item.required or answered or item.id in result.errors:
+            if item.computed or not item.required or answered or item.id in result.errors:
                 continue
             hidden = (
                 item.show_if is not None

@@ -229,7 +229,14 @@ def save_section(
     saved = dict(response.answers) if response is not None else {}
     # Other keys of ``raw`` (buttons, the CSRF field, other sections) are not this section's answers.
     result = validate_answers(
-        instrument, {i: raw[i] for i in ids if i in raw}, lang, section=section_id, partial=False
+        instrument,
+        {i: raw[i] for i in ids if i in raw},
+        lang,
+        section=section_id,
+        partial=False,
+        known={k: v for k, v in saved.items() if k not in ids},
+        events=earlier_waves(session, invitation),
+        now=at,
     )
     if not result.ok:
         return result
@@ -309,10 +316,40 @@ class CheckedAnswers:
     scores: dict[str, float | None]
 
 
+def earlier_waves(session: Session, invitation: Invitation) -> dict[str, dict[str, Any]]:
+    """The submitted answers of the trajectory's earlier waves, by wave code.
+
+    What ``[T0][hours]`` reads in a condition or formula: every instrument submitted for an
+    earlier wave of the same trajectory, merged (later instruments of a wave win a clash).
+    """
+    rows = session.execute(
+        select(Invitation.wave_code, Response.answers)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(
+            Invitation.trajectory_id == invitation.trajectory_id,
+            Invitation.wave_index < invitation.wave_index,
+            Response.status == ResponseStatus.SUBMITTED,
+        )
+        .order_by(Invitation.wave_index, Response.id)
+    ).all()
+    out: dict[str, dict[str, Any]] = {}
+    for wave_code, answers in rows:
+        out.setdefault(wave_code, {}).update(answers or {})
+    return out
+
+
 def check_answers(
-    instrument: Instrument, raw: Mapping[str, Any], lang: str = "nl"
+    instrument: Instrument,
+    raw: Mapping[str, Any],
+    lang: str = "nl",
+    *,
+    now: dt.datetime | None = None,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CheckedAnswers:
     """Validate and score a full answer set without touching the database.
+
+    ``now`` and ``events`` (earlier waves' answers, :func:`earlier_waves`) are what formulas
+    and conditions read besides the answers.
 
     Scoring is the slowest step of a submission; a caller that does it before opening the write
     transaction (and hands the result to :func:`submit` as ``checked``) keeps the write lock short.
@@ -322,7 +359,7 @@ def check_answers(
     AnswersInvalid
         When the answers break the instrument's rules.
     """
-    result = validate_answers(instrument, raw, lang, partial=False)
+    result = validate_answers(instrument, raw, lang, partial=False, now=now, events=events)
     if not result.ok:
         raise AnswersInvalid(result.errors)
     return CheckedAnswers(
@@ -390,7 +427,9 @@ def submit(
     else:
         raw = dict(raw_or_none)
     if checked is None or checked.instrument_key != instrument.key or checked.source != raw:
-        checked = check_answers(instrument, raw, lang)
+        checked = check_answers(
+            instrument, raw, lang, now=at, events=earlier_waves(session, invitation)
+        )
     values = checked.values
     scores = checked.scores
     answers = {it.id: _storable(values.get(it.id)) for it in instrument.answerable_items}

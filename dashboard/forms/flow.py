@@ -138,6 +138,13 @@ class FormFlow:
             self.instruments, invitation.instrument_id, invitation.instrument_version
         )
 
+    def _checked(
+        self, instrument: Instrument, invitation: Invitation, draft: Mapping[str, Any], lang: str
+    ) -> responses.CheckedAnswers:
+        with self.read_sessions() as s:
+            events = responses.earlier_waves(s, invitation)
+        return responses.check_answers(instrument, draft, lang, now=self.clock.now(), events=events)
+
     @staticmethod
     def csrf_ok(state: FormState, form: Mapping[str, Any]) -> bool:
         """Whether the posted CSRF value is the session's (compared in constant time)."""
@@ -266,7 +273,7 @@ class FormFlow:
             checked = (
                 None
                 if submitted or invitation.status == InvitationStatus.COMPLETED
-                else responses.check_answers(instrument, draft, state.lang)
+                else self._checked(instrument, invitation, draft, state.lang)
             )
             with self.sessions.begin() as s:
                 responses.submit(

@@ -83,8 +83,8 @@ def test_bom_is_accepted(tmp_path: Path):
 def test_unrepresentable_fields_reported_one_by_one():
     result = import_redcap(REDCAP_DIR / "redcapr_validation-types-1.csv")
     by_field = {w.field: w for w in result.warnings}
-    assert by_field["f_calculated"].line == 3 and "calculated" in by_field["f_calculated"].message
-    assert "SQL" in by_field["f_sql"].message
+    assert "f_calculated" not in by_field  # computed by Klik now
+    assert "SQL" in by_field["f_sql"].message and "not importable" in by_field["f_sql"].message
     assert "file upload" in by_field["f_file_upload"].message
     assert "email" in by_field["v_email"].message
     inst = result.instruments[0]
@@ -121,7 +121,8 @@ def test_longitudinal_details():
     assert demo.record_id == "study_id"
     assert all(i.record_id is None for i in result.instruments if i.id != "demographics")
     assert demo.item("specify_mood").anchors[0]["en"] == "Very sad"
-    assert "bmi" in {w.field for w in result.warnings}
+    assert demo.item("bmi").type == "calc" and demo.item("bmi").calc is not None
+    assert "bmi" not in {w.field for w in result.warnings}
 
 
 def test_complex_branching_kept_verbatim_with_warning():

@@ -826,6 +826,26 @@ class _Evaluator:
         return text[n - 1 : n - 1 + int(length)]
 
 
+def add_time(value: Value, amount: Value, unit: str, now: dt.datetime | None = None) -> str | None:
+    """A date (or date and time) moved by ``amount`` units (``y M d h m s``), as stored text.
+
+    What ``@CALCDATE`` computes: a year is 365.2425 days and a month 30.44 days, as in
+    ``datediff``. A date alone stays a date when the shift is whole days; blank in, blank out.
+    """
+    moment = _moment(value, now, "ymd")
+    number = _number(amount)
+    if moment is None or number is None or unit not in _UNIT_SECONDS:
+        return None
+    try:
+        shifted = moment + dt.timedelta(seconds=number * _UNIT_SECONDS[unit])
+    except OverflowError:
+        return None
+    had_time = " " in _text(value).strip() or _text(value).strip().lower() == "now"
+    if not had_time and shifted.time() == dt.time():
+        return shifted.date().isoformat()
+    return shifted.strftime("%Y-%m-%d %H:%M")
+
+
 def to_json(node: Node) -> list[Any]:
     """The tree as nested lists, for the browser's evaluator of the same language.
 

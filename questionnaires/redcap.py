@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from questionnaires.action_tags import tags_of
 from questionnaires.errors import InstrumentError
 from questionnaires.logic import LogicError
 from questionnaires.logic import parse as parse_logic
@@ -529,6 +530,18 @@ def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> 
     annotation = row["Field Annotation"].strip()
     if annotation:
         item["annotation"] = annotation
+        tags = tags_of(annotation)
+        for tag in tags.unsupported:
+            warnings.append(
+                RedcapWarning(
+                    row.line,
+                    name,
+                    f"action tag {tag} is not supported by Klik: kept in the annotation for "
+                    "export, not applied",
+                )
+            )
+        for problem in tags.problems:
+            warnings.append(RedcapWarning(row.line, name, f"action tag not applied: {problem}"))
     return item
 
 

@@ -15,8 +15,10 @@ from typing import Any
 
 from markupsafe import Markup
 
+from questionnaires.action_tags import tags_of
 from questionnaires.model import Instrument, Item, Text
 from questionnaires.richtext import plain_text, rich_html
+from questionnaires.validation import default_value
 
 REQUIRED_MARK: Text = {"nl": "verplicht", "en": "required"}
 CHOOSE: Text = {"nl": "Maak een keuze", "en": "Choose an answer"}
@@ -112,6 +114,7 @@ def _choice_group(item: Item, value: Any, error: str | None, lang: str, multiple
                     name=item.id,
                     value=str(opt.code),
                     checked=str(opt.code) in chosen,
+                    disabled=tags_of(item.annotation).readonly,
                     aria_describedby=described,
                 ),
                 fid,
@@ -146,7 +149,18 @@ def _fmt_bound(x: float | None) -> str | None:
 
 
 def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
-    """One item as HTML (see :func:`render_section`)."""
+    """One item as HTML (see :func:`render_section`).
+
+    Action tags: a read-only item's inputs are disabled (the server keeps its value whatever
+    is posted), ``@PLACEHOLDER`` and ``@CHARLIMIT`` become the input's placeholder and
+    maximum length, ``@CALCTEXT`` and ``@CALCDATE`` items are shown like calculated ones.
+    """
+    tags = tags_of(item.annotation)
+    if tags.computed:
+        return Markup(
+            '<div class="klik-item klik-calc" id="{}"><span class="klik-question-text">{}</span>'
+            ' <output class="klik-calc-value" data-item="{}">{}</output></div>'
+        ).format(_field_id(item.id), rich_html(_t(item.text, lang)), item.id, _display(value))
     if item.type == "descriptive":
         return Markup('<div class="klik-item klik-descriptive" id="{}">{}</div>').format(
             _field_id(item.id), rich_html(_t(item.text, lang), "block")
@@ -167,6 +181,8 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
         "aria_describedby": _described_by(item, error is not None),
         "aria_invalid": "true" if error else None,
         "aria_required": "true" if item.required else None,
+        "readonly": tags.readonly and item.type != "single",
+        "disabled": tags.readonly and item.type == "single",
     }
     if item.type == "single":
         current = set(_as_strings(value))
@@ -187,6 +203,7 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
                 value=_display(value),
                 data_min=_fmt_bound(item.min),
                 data_max=_fmt_bound(item.max),
+                placeholder=plain_text(tags.placeholder),
                 autocomplete="off",
                 **common,
             )
@@ -201,10 +218,26 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
         )
     elif item.widget == "textarea":
         control = Markup("<textarea{}>{}</textarea>").format(
-            _attrs(rows="4", **common), _display(value)
+            _attrs(
+                rows="4",
+                maxlength=tags.charlimit,
+                placeholder=plain_text(tags.placeholder),
+                data_wordlimit=tags.wordlimit,
+                **common,
+            ),
+            _display(value),
         )
     else:
-        control = Markup("<input{}>").format(_attrs(type="text", value=_display(value), **common))
+        control = Markup("<input{}>").format(
+            _attrs(
+                type="text",
+                value=_display(value),
+                maxlength=tags.charlimit,
+                placeholder=plain_text(tags.placeholder),
+                data_wordlimit=tags.wordlimit,
+                **common,
+            )
+        )
     return _labelled(item, control, error, lang)
 
 
@@ -214,6 +247,8 @@ def render_section(
     values: Mapping[str, Any],
     errors: Mapping[str, str],
     lang: str,
+    *,
+    now: dt.datetime | None = None,
 ) -> str:
     """One section (page) of a form as an HTML fragment.
 
@@ -229,6 +264,11 @@ def render_section(
         Message per item id, shown beside the field (``"__form__"`` is shown above the items).
     lang
         ``nl`` or ``en`` (texts fall back to Dutch).
+    now
+        The moment the page is shown: what ``@NOW`` and ``@TODAY`` fill in.
+
+    Items tagged ``@HIDDEN`` are left out; an item with no saved value shows its ``@DEFAULT``
+    (``@NOW``, ``@TODAY``).
 
     Returns
     -------
@@ -250,7 +290,15 @@ def render_section(
                 rich_html(_t(section.intro, lang), "block")
             )
         )
-    items = instrument.section_items(section_index)
+    items = [
+        it for it in instrument.section_items(section_index) if not tags_of(it.annotation).hidden
+    ]
+    values = dict(values)
+    for it in items:
+        if it.id not in values:
+            default = default_value(it, now, lang)
+            if default is not None:
+                values[it.id] = default
     i = 0
     while i < len(items):
         item = items[i]

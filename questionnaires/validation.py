@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from questionnaires.logic import Context, Expression
+from questionnaires.action_tags import ActionTags, tags_of
+from questionnaires.logic import Context, Expression, add_time
 from questionnaires.logic import parse as parse_logic
 from questionnaires.model import Instrument, Item
+from questionnaires.richtext import plain_text
 
 FORM_KEY = "__form__"
 """Key in :attr:`ValidationResult.errors` for problems with the form as a whole."""
@@ -80,6 +82,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_fields": {
         "nl": "Het formulier bevat velden die niet bij deze vragenlijst horen: {names}.",
         "en": "The form contains fields that do not belong to this questionnaire: {names}.",
+    },
+    "none_of_the_above": {
+        "nl": "'{label}' kan niet samen met een ander antwoord worden gekozen.",
+        "en": "'{label}' cannot be chosen together with another answer.",
+    },
+    "char_limit": {
+        "nl": "Het antwoord is te lang: ten hoogste {n} tekens (nu {m}).",
+        "en": "The answer is too long: at most {n} characters (now {m}).",
+    },
+    "word_limit": {
+        "nl": "Het antwoord is te lang: ten hoogste {n} woorden (nu {m}).",
+        "en": "The answer is too long: at most {n} words (now {m}).",
     },
     "unknown_section": {
         "nl": "Deze pagina bestaat niet in de vragenlijst.",
@@ -289,7 +303,11 @@ def compute(
     are evaluated until nothing changes (at most once per item). A result that is not a
     number is blank, as in REDCap.
     """
-    calcs = [it for it in instrument.items if it.computed and it.calc]
+    calcs = [
+        it
+        for it in instrument.items
+        if (it.computed and it.calc) or tags_of(it.annotation).computed
+    ]
     current = dict(values)
     for it in calcs:
         current[it.id] = None
@@ -299,7 +317,7 @@ def compute(
         changed = False
         context = Context.of(current, now, lowered)
         for it in calcs:
-            value = _number_or_blank(expression(it.calc or "").evaluate(context))
+            value = _computed_value(it, context, now)
             if out.get(it.id, "unset") != value:
                 out[it.id] = value
                 current[it.id] = value
@@ -307,6 +325,75 @@ def compute(
         if not changed:
             break
     return out
+
+
+def _computed_value(item: Item, context: Context, now: dt.datetime | None) -> Any:
+    if item.computed and item.calc:
+        return _number_or_blank(expression(item.calc).evaluate(context))
+    tags = tags_of(item.annotation)
+    if tags.calctext is not None:
+        text = expression(tags.calctext).evaluate(context)
+        if text is None:
+            return None
+        if isinstance(text, bool):
+            return "1" if text else "0"
+        if isinstance(text, float):
+            return str(int(text)) if text.is_integer() else repr(text)
+        return str(text)[:MAX_TEXT_LENGTH]
+    assert tags.calcdate is not None
+    start, offset, unit = tags.calcdate
+    shifted = add_time(
+        expression(start).evaluate(context), expression(offset).evaluate(context), unit, now
+    )
+    if shifted is None:
+        return None
+    if item.type == "date":
+        try:
+            return dt.date.fromisoformat(shifted[:10])
+        except ValueError:
+            return None
+    return shifted
+
+
+def default_value(item: Item, now: dt.datetime | None, lang: str = "nl") -> Any:
+    """The typed value ``@DEFAULT``, ``@NOW`` or ``@TODAY`` gives an empty item, or None."""
+    tags = tags_of(item.annotation)
+    raw: Any = None
+    if tags.default is not None:
+        raw = tags.default
+    elif (tags.now or tags.today) and now is not None:
+        naive = now.replace(tzinfo=None)
+        if item.type == "date" or tags.today:
+            raw = naive.date() if item.type == "date" else naive.date().isoformat()
+        else:
+            raw = naive.strftime("%Y-%m-%d %H:%M")
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    if item.type == "multiple":
+        raw = [c.strip() for c in str(raw).split(",")]
+    try:
+        return convert(item, raw, lang)
+    except ValueError:
+        return None
+
+
+def _tag_problem(
+    item: Item, tags: ActionTags, value: Any, lang: str
+) -> tuple[str, dict[str, Any]] | None:
+    if tags.none_of_the_above and isinstance(value, list) and len(value) > 1:
+        chosen = {str(v) for v in value}
+        for code in tags.none_of_the_above:
+            option = item.option(code)
+            if code in chosen and option is not None:
+                label = option.label.get(lang) or option.label.get("nl") or code
+                return "none_of_the_above", {"label": plain_text(label)}
+    if isinstance(value, str):
+        if tags.charlimit is not None and len(value) > tags.charlimit:
+            return "char_limit", {"n": tags.charlimit, "m": len(value)}
+        words = len(value.split())
+        if tags.wordlimit is not None and words > tags.wordlimit:
+            return "word_limit", {"n": tags.wordlimit, "m": words}
+    return None
 
 
 def validate_answers(
@@ -362,14 +449,19 @@ def validate_answers(
     else:
         items = instrument.items
     in_scope = {it.id: it for it in items if it.answerable}
-    # A posted value for a calculated item is never trusted: the server computes it.
-    raw = {k: v for k, v in raw.items() if not (k in in_scope and in_scope[k].computed)}
+    # A posted value for a calculated, hidden or read-only item is never trusted: the server
+    # computes it, or keeps its default.
+    fixed = {k for k, it in in_scope.items() if it.computed or tags_of(it.annotation).fixed}
+    raw = {k: v for k, v in raw.items() if k not in fixed}
     unknown = sorted(k for k in raw if k not in in_scope)
     if unknown:
         result.errors[FORM_KEY] = message("unknown_fields", lang, names=", ".join(unknown))
 
     for item in in_scope.values():
         if item.computed:
+            continue
+        if item.id in fixed:
+            result.values[item.id] = default_value(item, now, lang)
             continue
         value = raw.get(item.id)
         if _is_empty(value):
@@ -380,6 +472,10 @@ def validate_answers(
         except ValueError as exc:
             result.values[item.id] = None
             result.errors[item.id] = str(exc)
+            continue
+        problem = _tag_problem(item, tags_of(item.annotation), result.values[item.id], lang)
+        if problem is not None:
+            result.errors[item.id] = message(problem[0], lang, **problem[1])
 
     computed = compute(instrument, {**(known or {}), **result.values}, now=now, events=events)
     for item_id, value in computed.items():
@@ -391,7 +487,7 @@ def validate_answers(
         # a condition that cannot be evaluated on this page leaves the item required.
         for item in in_scope.values():
             answered = not _is_empty(result.values.get(item.id))
-            if item.computed or not item.required or answered or item.id in result.errors:
+            if item.id in fixed or not item.required or answered or item.id in result.errors:
                 continue
             hidden = (
                 item.show_if is not None

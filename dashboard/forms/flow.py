@@ -213,6 +213,7 @@ class FormFlow:
                 csrf=state.csrf,
                 action=urls.form,
                 switch_href=urls.switch(state.lang),
+                now=self.clock.now(),
             )
         return Page(status, html, state=state)
 

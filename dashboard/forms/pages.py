@@ -8,6 +8,7 @@ the language switch. Nothing needs JavaScript.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -238,6 +239,7 @@ def render_form_page(
     csrf: str,
     action: str,
     switch_href: str | None = None,
+    now: dt.datetime | None = None,
 ) -> str:
     """One section of a form as a complete page.
 
@@ -252,6 +254,8 @@ def render_form_page(
         ``_action`` (``next`` or ``back``) and the answers named by item id.
     switch_href
         Where the language switch points (omitted when None).
+    now
+        The moment the page is shown (``@NOW`` and ``@TODAY`` defaults).
     """
     total = len(instrument.sections)
     section = instrument.sections[section_index]
@@ -278,7 +282,7 @@ def render_form_page(
         action=action,
         csrf=csrf,
         section=section.id,
-        fields=Markup(render_section(instrument, section_index, values, errors, lang)),
+        fields=Markup(render_section(instrument, section_index, values, errors, lang, now=now)),
         buttons=buttons,
         note=t("saved_note", lang),
     )

@@ -650,13 +650,6 @@ def missed_forms(person_wave: pd.DataFrame, thresholds: Thresholds | None = None
     return _frame(rows)
 
 
-def _weekly_hours(
-    tid: int, start_hours: float, hours_events: pd.DataFrame
-) -> list[tuple[pd.Timestamp, float]]:
-    ev = hours_events[hours_events["trajectory_id"] == tid]
-    return [(e.event_date, float(e.hours)) for e in ev.itertuples(index=False)] if len(ev) else []
-
-
 def _worked_hours(
     start: pd.Timestamp, stop: pd.Timestamp, hours: float, changes: list[tuple[pd.Timestamp, float]]
 ) -> float:
@@ -701,6 +694,10 @@ def contact(
     hours_ev = _events(events, ("hours_change",), as_of)
     if "hours" in hours_ev.columns:
         hours_ev = hours_ev[hours_ev["hours"].notna()]
+    changes_of = {
+        tid: list(zip(g["event_date"], g["hours"].astype(float), strict=True))
+        for tid, g in hours_ev.groupby("trajectory_id", sort=False)
+    }
     rows = []
     gap = pd.Timedelta(days=th.contact_gap_days)
     for t in trajectories.itertuples(index=False):
@@ -725,7 +722,7 @@ def contact(
                                  fire, None, current))  # fmt: skip
         if g is None:
             continue
-        changes = _weekly_hours(t.trajectory_id, float(t.contract_hours), hours_ev)
+        changes = changes_of.get(t.trajectory_id, [])
         for year, share in enumerate(th.regime_shares, start=1):
             y0 = start + pd.Timedelta(days=365 * (year - 1))
             y1 = y0 + pd.Timedelta(days=365)

@@ -1,4 +1,5 @@
-"""Pure builders for the jobcoach workspace: clients, forms to fill in, signals, entry forms."""
+"""Pure builders for the jobcoach workspace: clients, forms to fill in, entry forms (the signals
+are in :mod:`dashboard.signal_views`)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ T = {
     "title": {"nl": "Werkplek", "en": "Workspace"},
     "clients": {"nl": "Mijn cliënten", "en": "My clients"},
     "forms": {"nl": "Vragenlijsten die klaarstaan", "en": "Forms that are due"},
-    "signals": {"nl": "Signalen", "en": "Signals"},
-    "no_signals": {"nl": "Geen signalen.", "en": "No signals."},
     "no_forms": {"nl": "Er staan geen vragenlijsten klaar.", "en": "No forms are due."},
     "no_clients": {"nl": "Nog geen cliënten.", "en": "No clients yet."},
     "study_code": {"nl": "Studiecode", "en": "Study code"},
@@ -202,64 +201,6 @@ def forms_table(
         ),
         className="klik-table-wrap",
     )
-
-
-def signals(person_wave: pd.DataFrame, scores: tuple[str, ...] = ("klik", "capability_count")):
-    """Scores of the employee that fell between their last two measured waves.
-
-    Returns
-    -------
-    DataFrame
-        trajectory_id, score, previous_wave, previous, latest_wave, latest; one row per fall.
-    """
-    cols = ["trajectory_id", "score", "previous_wave", "previous", "latest_wave", "latest"]
-    if person_wave.empty:
-        return pd.DataFrame(columns=cols)
-    pw = person_wave[
-        (person_wave["respondent"] == "employee")
-        & person_wave["score"].isin(scores)
-        & person_wave["value"].notna()
-    ].sort_values(["trajectory_id", "score", "wave_index"])
-    if pw.empty:
-        return pd.DataFrame(columns=cols)
-    last_two = pw.groupby(["trajectory_id", "score"]).tail(2)
-    prev = last_two.groupby(["trajectory_id", "score"]).nth(0)
-    last = last_two.groupby(["trajectory_id", "score"]).nth(-1)
-    pair = prev[["trajectory_id", "score", "wave", "value", "wave_index"]].merge(
-        last[["trajectory_id", "score", "wave", "value", "wave_index"]],
-        on=["trajectory_id", "score"],
-        suffixes=("_p", "_l"),
-    )
-    fell = pair[(pair["wave_index_l"] > pair["wave_index_p"]) & (pair["value_l"] < pair["value_p"])]
-    return fell.rename(
-        columns={
-            "wave_p": "previous_wave",
-            "value_p": "previous",
-            "wave_l": "latest_wave",
-            "value_l": "latest",
-        }
-    )[cols].reset_index(drop=True)
-
-
-def signals_table(found: pd.DataFrame, trajectories: pd.DataFrame, lang: str) -> html.Div:
-    if found.empty:
-        return html.P(t("no_signals", lang), className="klik-muted")
-    frame = found.merge(trajectories[["trajectory_id", "study_code"]], on="trajectory_id")
-    shown = pd.DataFrame(
-        {
-            "code": frame["study_code"],
-            "score": [t(s, lang) for s in frame["score"]],
-            "before": [
-                f"{w}: {v:.1f}"
-                for w, v in zip(frame["previous_wave"], frame["previous"], strict=True)
-            ],
-            "now": [
-                f"{w}: {v:.1f}" for w, v in zip(frame["latest_wave"], frame["latest"], strict=True)
-            ],
-        }
-    )
-    heads = [t(k, lang) for k in ("study_code", "score", "before", "now")]
-    return html.Div([table(shown, heads, table_id="workspace-signals")], className="klik-warn-box")
 
 
 def _field(label: str, control: object) -> html.Div:

@@ -583,3 +583,47 @@ class CostParameter(Base):
     source: Mapped[str] = mapped_column(Text, default="")
 
     parameter_set: Mapped[CostParameterSet] = relationship(back_populates="parameters")
+
+
+class SignalSettings(Base):
+    """A study's own thresholds for the jobcoach signals (``analysis.signals.Thresholds``);
+    a key that is absent keeps its default."""
+
+    __tablename__ = "signal_settings"
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(120))
+
+
+class ContractEnd(Base):
+    """The day a trajectory's contract or trial placement is due to end, as last recorded."""
+
+    __tablename__ = "contract_end"
+
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectory.id"), primary_key=True)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime]
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+
+class SignalAcknowledgement(Base):
+    """A jobcoach saw one firing of a signal (trajectory, signal, rule, day) and what they did."""
+
+    __tablename__ = "signal_acknowledgement"
+    __table_args__ = (UniqueConstraint("trajectory_id", "signal", "rule", "fired_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectory.id"), index=True)
+    signal: Mapped[str] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(8))
+    fired_on: Mapped[dt.date] = mapped_column(Date)
+    seen_at: Mapped[dt.datetime]
+    seen_by: Mapped[str] = mapped_column(String(120))
+    action: Mapped[vocab.SignalAction | None] = mapped_column(
+        choice(vocab.SignalAction, "signal_action")
+    )
+    note: Mapped[str | None] = mapped_column(Text)

@@ -162,6 +162,18 @@ class ResponseStatus(Labelled):
     SUBMITTED = "submitted"
 
 
+class SignalAction(Labelled):
+    """What a jobcoach did after seeing a signal."""
+
+    CONVERSATION = "conversation"
+    EMPLOYER_INVOLVED = "employer_involved"
+    INTENSITY_UP = "intensity_up"
+    CHECKLIST = "checklist"
+    REFERRED = "referred"
+    NONE_NEEDED = "none_needed"
+    OTHER = "other"
+
+
 _LABELS: dict[StrEnum, tuple[str, str]] = {
     OrganisationKind.JOBCOACH_ORGANISATION: ("Jobcoachorganisatie", "Job coaching organisation"),
     OrganisationKind.SW_COMPANY: ("SW-bedrijf", "Sheltered work company"),
@@ -256,4 +268,11 @@ _LABELS: dict[StrEnum, tuple[str, str]] = {
     OutboxStatus.CANCELLED: ("Geannuleerd", "Cancelled"),
     ResponseStatus.DRAFT: ("Concept", "Draft"),
     ResponseStatus.SUBMITTED: ("Verzonden", "Submitted"),
+    SignalAction.CONVERSATION: ("Gesprek gevoerd", "Talked it through"),
+    SignalAction.EMPLOYER_INVOLVED: ("Werkgever betrokken", "Involved the employer"),
+    SignalAction.INTENSITY_UP: ("Intensiteit verhoogd", "Raised the coaching intensity"),
+    SignalAction.CHECKLIST: ("Checklist doorgenomen", "Went through the checklist"),
+    SignalAction.REFERRED: ("Doorverwezen", "Referred"),
+    SignalAction.NONE_NEEDED: ("Geen actie nodig", "No action needed"),
+    SignalAction.OTHER: ("Iets anders", "Something else"),
 }

@@ -18,14 +18,20 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboard import context
 from dashboard.enrol_views import end_form, enrol_form, tx, withdraw_form
 from dashboard.i18n import label_of
+from dashboard.signal_views import (
+    caseload_list,
+    checklist,
+    client_signals,
+    course_graphs,
+    print_link,
+)
+from dashboard.signal_views import t as st
 from dashboard.workspace_views import (
     clients_table,
     contact_form,
     detail_view,
     event_form,
     forms_table,
-    signals,
-    signals_table,
     t,
 )
 from study import services
@@ -38,7 +44,9 @@ from study.enrolment_lists import (
     study_jobcoaches,
 )
 from study.errors import KlikError
-from study.read_models import person_wave_frame, trajectories_frame
+from study.read_models import trajectories_frame
+from study.services.signals import acknowledge_signal
+from study.signal_data import ClientSignals, client_signals_of
 from study.vocab import Respondent, Role
 from study.worklists import (
     for_jobcoach,
@@ -83,6 +91,8 @@ ENROL = {
 END = {k: f"end-{k}" for k in ("date", "reason", "save", "msg")}
 RESEND, RESEND_MSG = "workspace-resend", "workspace-resend-msg"
 WITHDRAW = {k: f"withdraw-{k}" for k in ("reason", "confirm", "save", "msg")}
+ACK, ACK_ACTION, ACK_MSG = "workspace-ack", "workspace-ack-action", "workspace-ack-msg"
+SIGNALS_BOX, PICK = "workspace-signals-box", "workspace-pick"
 # written after a successful enrolment or change, so the overview and detail show it at once
 ENROLLED, ENDED, WITHDRAWN = "workspace-enrolled", "workspace-ended", "workspace-withdrawn"
 
@@ -179,22 +189,42 @@ def overview(coach: Any, *_changes: Any) -> tuple[Any, list[dict]]:
     with context.read_session() as s:
         trajectories = trajectories_frame(s, scope, as_of=as_of)
         forms = open_forms(s, scope, as_of=as_of)
-        scores = person_wave_frame(s, scope, as_of=as_of, scores=("klik", "capability_count"))
-    found = signals(scores)
+        found = client_signals_of(s, scope, user.study_id, as_of=as_of)
     if user.role == Role.RESEARCHER:
         context.audit_read("jobcoach", coach, reason="workspace: clients of a jobcoach")
+    codes = dict(
+        zip(trajectories["trajectory_id"].astype(int), trajectories["study_code"], strict=True)
+    )
     content = html.Div(
         [
-            html.Div([html.H2(t("signals", lang)), signals_table(found, trajectories, lang)], className="klik-card"),
+            html.Div([html.H2(st("caseload", lang)), caseload_list(found.caseload, found.signals, codes, lang, pick_id=PICK)], className="klik-card"),
             html.Div([html.H2(t("forms", lang)), forms_table(forms, as_of=as_of, lang=lang, resend_id=RESEND)], className="klik-card"),
             html.Div([html.H2(t("clients", lang)), clients_table(trajectories, lang)], className="klik-card"),
         ]
     )  # fmt: skip
+    # the client picker follows the caseload's order: the most urgent client comes first
     client_options = [
-        {"label": r.study_code, "value": int(r.trajectory_id)}
-        for r in trajectories.itertuples(index=False)
+        {
+            "label": f"{codes[int(r.trajectory_id)]} – {st('light_' + r.light, lang)}",
+            "value": int(r.trajectory_id),
+        }
+        for r in found.caseload.itertuples(index=False)
     ]
     return content, client_options
+
+
+@dash.callback(
+    Output(CLIENT, "value"),
+    Input({"type": PICK, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def pick(_clicks: Any) -> Any:
+    """Open the client pressed in the caseload (the detail callback checks who may see it)."""
+    context.page_user(*ROLES)
+    if not any(trigger["value"] for trigger in dash.ctx.triggered):
+        return dash.no_update
+    pressed = dash.ctx.triggered_id
+    return _int(pressed.get("index")) if isinstance(pressed, dict) else dash.no_update
 
 
 def _visible_client(client: Any) -> int | None:
@@ -223,9 +253,100 @@ def detail(client: Any, *_changes: Any) -> Any:
         scope = narrow(context.scope(), tid)
         trajectory = trajectories_frame(s, scope, as_of=context.today())
         events = trajectory_events(s, scope)
+        found = client_signals_of(s, scope, user.study_id, as_of=context.today())
     if user.role == Role.RESEARCHER:
         context.audit_read("trajectory", tid, reason="workspace: client detail")
-    return detail_view(trajectory, events, lang)
+    return html.Div([detail_view(trajectory, events, lang), signal_card(tid, found, events, lang)])
+
+
+def signal_card(tid: int, found: ClientSignals, events: Any, lang: str) -> html.Div:
+    """One client's signals with what each fired on, the course against the expected band,
+    the checklist when a signal is red, and the link to the printable version."""
+    current = found.signals[found.signals["current"]] if not found.signals.empty else found.signals
+    red = bool((current["level"] == "red").any()) if not current.empty else False
+    start = found.frames.trajectories["start_date"].iloc[0]
+    return html.Div(
+        [
+            html.H2(st("signals", lang)),
+            html.Div(id=ACK_MSG, role="status"),
+            html.Div(client_signals(found.signals, found.seen, lang, ack_id=ACK, action_id=ACK_ACTION), id=SIGNALS_BOX),
+            checklist(lang) if red else None,
+            course_graphs(found.frames.person_wave, found.reference.expected, events, start, lang),
+            print_link(tid, lang),
+        ],
+        className="klik-card",
+        id="workspace-signal-card",
+    )  # fmt: skip
+
+
+@dash.callback(
+    Output(ACK_MSG, "children"),
+    Output(SIGNALS_BOX, "children"),
+    Input({"type": ACK, "index": ALL}, "n_clicks"),
+    State({"type": ACK_ACTION, "index": ALL}, "value"),
+    State({"type": ACK_ACTION, "index": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def acknowledge(_clicks: Any, actions: Any, action_ids: Any) -> tuple[Any, Any]:
+    """Mark the pressed signal as seen, with the action chosen beside it.
+
+    The button's key comes from the request, so it is only a wish: the client must be one the
+    user may see, and the signal must be one that is current for that client now.
+    """
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    if not any(trigger["value"] for trigger in dash.ctx.triggered):
+        return dash.no_update, dash.no_update  # buttons drawn anew, none pressed
+    pressed = dash.ctx.triggered_id
+    key = pressed.get("index") if isinstance(pressed, dict) else None
+    parts = key.split("|") if isinstance(key, str) else []
+    tid = int(parts[0]) if len(parts) == 4 and parts[0].isdigit() else None
+    refused = html.P(tx_signal("unknown", lang), className="klik-alert"), dash.no_update
+    if tid is None or _visible_client(tid) is None:
+        return html.P(t("not_found", lang), className="klik-alert"), dash.no_update
+    scope = narrow(context.scope(), tid)
+    with context.read_session() as s:
+        found = client_signals_of(s, scope, user.study_id, as_of=context.today())
+    from analysis.signals import signal_key
+
+    current = found.signals[found.signals["current"]] if not found.signals.empty else found.signals
+    match = current[signal_key(current) == key] if not current.empty else current
+    if match.empty:
+        return refused
+    chosen = dict(
+        zip(
+            [str(i.get("index")) for i in action_ids or [] if isinstance(i, dict)],
+            actions or [],
+            strict=False,
+        )
+    )
+    action = chosen.get(key)
+    row = match.iloc[0]
+    data = {"trajectory_id": tid, "signal": row["signal"], "rule": row["rule"], "level": row["level"],
+            "fired_on": row["fired_on"].date(), "action": action if isinstance(action, str) else None}  # fmt: skip
+    try:
+        with context.container().sessions.begin() as s:
+            acknowledge_signal(s, context.scope(), data, actor=user.username, at=context.now())
+    except KlikError as exc:
+        return html.P(exc.message(lang), className="klik-alert"), dash.no_update
+    with context.read_session() as s:
+        found = client_signals_of(s, scope, user.study_id, as_of=context.today())
+    box = client_signals(found.signals, found.seen, lang, ack_id=ACK, action_id=ACK_ACTION)
+    return html.P(tx_signal("saved", lang), className="klik-info"), box
+
+
+_ACK_TEXTS = {
+    "unknown": {
+        "nl": "Dit signaal geldt nu niet (meer) voor deze cliënt.",
+        "en": "This signal does not (or no longer) apply to this client.",
+    },
+    "saved": {"nl": "Gemarkeerd als gezien.", "en": "Marked as seen."},
+}
+
+
+def tx_signal(key: str, lang: str) -> str:
+    """A text of the acknowledgement callback in ``lang``."""
+    return _ACK_TEXTS[key][lang]
 
 
 def _save(client: Any, write: Any) -> html.P:

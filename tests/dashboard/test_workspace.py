@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 from sqlalchemy import func, select
 
-from dashboard.workspace_views import form_state, signals
+from dashboard.workspace_views import form_state
 from study.models import AuditEvent, CoachingContact, EmploymentEvent, Invitation, Trajectory
 from study.vocab import Respondent
 from tests.dashboard.conftest import Env, dash_post, route_to
@@ -200,22 +199,6 @@ def test_viewers_get_no_workspace(forms_env: Env) -> None:
     assert _overview(viewer).status_code == 403
     assert _detail(viewer, 1).status_code == 403
     assert "geen toegang" in route_to(viewer, "/workspace").get_data(as_text=True)
-
-
-def test_signals_flag_falling_scores() -> None:
-    pw = pd.DataFrame(
-        {
-            "trajectory_id": [1, 1, 1, 2, 2, 3],
-            "respondent": ["employee"] * 6,
-            "score": ["klik", "klik", "klik", "klik", "klik", "klik"],
-            "wave": ["T0", "T1", "T2", "T0", "T1", "T0"],
-            "wave_index": [0, 1, 2, 0, 1, 0],
-            "value": [4.0, 4.5, 3.0, 3.0, 3.5, 2.0],
-        }
-    )
-    found = signals(pw)
-    assert found["trajectory_id"].tolist() == [1]
-    assert found.loc[0, "previous"] == 4.5 and found.loc[0, "latest"] == 3.0
 
 
 def test_form_state() -> None:

@@ -169,7 +169,8 @@ def dose_contrasts(
     Returns
     -------
     DataFrame
-        contrast (intensity, klik), high, low (what was compared, in words), rmst_high,
+        contrast (intensity, klik), high, low (what was compared, in words), high_level,
+        low_level (the klik values compared; NaN for intensity, set per person), rmst_high,
         rmst_low, difference, lower, upper (days), n, events, replicates, label.
 
     Raises
@@ -219,10 +220,11 @@ def dose_contrasts(
             np.quantile(values, [alpha / 2, 1 - alpha / 2]) if len(values) else (np.nan, np.nan)
         )
         high, low = words[name][lang]
+        levels = klik[::-1] if name == "klik" else (np.nan, np.nan)
         rows.append(
-            (name, high, low, a, b_, diff, float(lo), float(hi), len(data),
+            (name, high, low, *levels, a, b_, diff, float(lo), float(hi), len(data),
              int(data["event"].sum()), len(values), LABEL[lang])
         )  # fmt: skip
-    columns = ["contrast", "high", "low", "rmst_high", "rmst_low", "difference", "lower",
+    columns = ["contrast", "high", "low", "high_level", "low_level", "rmst_high", "rmst_low", "difference", "lower",
                "upper", "n", "events", "replicates", "label"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import costs as cost_rules
-from analysis.rmst import km_steps, rmst_of_curve
+from analysis.rmst import km_arrays, rmst_of_curve
 from analysis.validation import BadInput, require_columns
 
 __all__ = [
@@ -189,8 +189,8 @@ class _Arrays:
         self.subsidy = c["internal_subsidy"].to_numpy(float)
 
     def summary(self, index: np.ndarray, horizon_days: float) -> Summary:
-        steps = km_steps(self.duration[index], self.event[index])
-        days = rmst_of_curve(steps["time"], steps["survival"], horizon_days)
+        times, _, _, curve = km_arrays(self.duration[index], self.event[index])
+        days = rmst_of_curve(times, curve, horizon_days)
         # costs of trajectories followed through the horizon (or ended by job loss) only:
         # a trajectory that started last month has had one month of coaching
         full = index[self.followed[index]]
@@ -257,14 +257,7 @@ def _row(**amounts: float) -> dict[str, float]:
     return {a: float(amounts.get(a, 0.0)) for a in ACTORS}
 
 
-def balance(project: Summary, null: Summary, settings: Settings) -> pd.DataFrame:
-    """Project minus null per participant within the horizon, split over the actors.
-
-    Returns
-    -------
-    DataFrame
-        item, transfer, one_off, employee, employer, municipality, uwv, society.
-    """
+def _rows(project: Summary, null: Summary, settings: Settings) -> dict[str, dict[str, float]]:
     f = settings.effect_factor
     p_days = project.days_in_work
     n_days = p_days - f * (p_days - null.days_in_work)
@@ -306,6 +299,18 @@ def balance(project: Summary, null: Summary, settings: Settings) -> pd.DataFrame
         "noriskpolis": _row(uwv=-zw, employer=zw),
         "leisure": _row(employee=-settings.leisure_share * wages),
     }
+    return rows
+
+
+def balance(project: Summary, null: Summary, settings: Settings) -> pd.DataFrame:
+    """Project minus null per participant within the horizon, split over the actors.
+
+    Returns
+    -------
+    DataFrame
+        item, transfer, one_off, employee, employer, municipality, uwv, society.
+    """
+    rows = _rows(project, null, settings)
     table = pd.DataFrame.from_dict(rows, orient="index")[list(ACTORS)]
     table["society"] = table.sum(axis=1)
     table.insert(0, "one_off", [ITEMS[i][1] for i in table.index])
@@ -343,14 +348,22 @@ class Figures:
     break_even_sick_days: float
 
 
-def _figures(project: Summary, null: Summary, settings: Settings) -> tuple[pd.DataFrame, Figures]:
-    table = present_value(balance(project, null, settings), settings)
-    society = table.set_index("item")["society"]
-    npv = float(society.sum())
-    welfare = ~table["transfer"].to_numpy() & ~table["item"].isin(COACHING).to_numpy()
-    benefits = float(table.loc[welfare, "society"].sum())
-    costs = -float(society[list(COACHING)].sum())
+def _society(project: Summary, null: Summary, settings: Settings) -> dict[str, float]:
+    """Present value per item for society (the sum over the actors)."""
+    factor = annuity(settings)
+    return {
+        item: sum(amounts.values()) * (1.0 if ITEMS[item][1] else factor)
+        for item, amounts in _rows(project, null, settings).items()
+    }
+
+
+def _numbers(project: Summary, null: Summary, settings: Settings) -> Figures:
+    society = _society(project, null, settings)
+    npv = sum(society.values())
+    benefits = sum(v for k, v in society.items() if not ITEMS[k][0] and k not in COACHING)
+    costs = -sum(society[k] for k in COACHING)
     bcr = benefits / costs if costs > 0 else math.nan
+    plain = replace(settings, effect_factor=1.0)
 
     def npv_at(days: float, sick: float) -> float:
         trial = replace(
@@ -361,16 +374,16 @@ def _figures(project: Summary, null: Summary, settings: Settings) -> tuple[pd.Da
                 / max(project.days_in_work - days, 1e-9)
             ),
         )
-        plain = replace(settings, effect_factor=1.0)
-        return float(present_value(balance(project, trial, plain), plain)["society"].sum())
+        return sum(_society(project, trial, plain).values())
 
+    # the society NPV is linear in the days gained and in the sick days saved
     base = npv_at(0.0, 0.0)
     per_day = npv_at(1.0, 0.0) - base
     per_sick = npv_at(0.0, 1.0) - base
     days_gained = settings.effect_factor * (project.days_in_work - null.days_in_work)
     p_sick = project.sick_per_work_day * project.days_in_work
     sick_fewer = settings.effect_factor * (null.sick_per_work_day * null.days_in_work - p_sick)
-    return table, Figures(
+    return Figures(
         npv=npv,
         benefit_cost_ratio=bcr,
         costs=costs,
@@ -379,6 +392,11 @@ def _figures(project: Summary, null: Summary, settings: Settings) -> tuple[pd.Da
         break_even_days=-base / per_day if per_day > 0 else math.nan,
         break_even_sick_days=-base / per_sick if per_sick > 0 else math.nan,
     )
+
+
+def _figures(project: Summary, null: Summary, settings: Settings) -> tuple[pd.DataFrame, Figures]:
+    table = present_value(balance(project, null, settings), settings)
+    return table, _numbers(project, null, settings)
 
 
 @dataclass(frozen=True)
@@ -477,8 +495,8 @@ def tornado(result: Mkba) -> pd.DataFrame:
     }
     rows = []
     for name, (low, high) in variants.items():
-        npv_low = _figures(result.project, result.null, replace(s, **low))[1].npv
-        npv_high = _figures(result.project, result.null, replace(s, **high))[1].npv
+        npv_low = _numbers(result.project, result.null, replace(s, **low)).npv
+        npv_high = _numbers(result.project, result.null, replace(s, **high)).npv
         rows.append((name, *TORNADO[name], npv_low, npv_high, result.figures.npv))
     out = pd.DataFrame(rows, columns=["factor", "low", "high", "npv_low", "npv_high", "npv_base"])
     out["range"] = (out["npv_high"] - out["npv_low"]).abs()
@@ -536,7 +554,7 @@ def bootstrap(
             return None
         p = groups[0].summary(indices[0], horizon_days)
         a = groups[1].summary(indices[1], horizon_days) if arm is not None else None
-        return _figures(p, _null(p, comparison, a, horizon_days), settings)[1]
+        return _numbers(p, _null(p, comparison, a, horizon_days), settings)
 
     base = figures(full)
     rng = np.random.default_rng(seed)

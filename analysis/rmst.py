@@ -23,7 +23,7 @@ from analysis.validation import (
     require_rows,
 )
 
-__all__ = ["km_steps", "rmst", "rmst_difference", "rmst_of_curve"]
+__all__ = ["km_arrays", "km_steps", "rmst", "rmst_difference", "rmst_of_curve"]
 
 
 def _require_tau(tau: object, function: str) -> float:
@@ -43,6 +43,14 @@ def km_steps(durations: np.ndarray, events: np.ndarray) -> pd.DataFrame:
         time (distinct times with an event or a censoring), at_risk, events, survival (just
         after ``time``).
     """
+    t, at_risk, deaths, surv = km_arrays(durations, events)
+    return pd.DataFrame({"time": t, "at_risk": at_risk, "events": deaths, "survival": surv})
+
+
+def km_arrays(
+    durations: np.ndarray, events: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`km_steps` as arrays (time, at_risk, events, survival), for resampling loops."""
     order = np.argsort(durations, kind="stable")
     t = np.asarray(durations, dtype=float)[order]
     e = np.asarray(events, dtype=float)[order]
@@ -52,9 +60,7 @@ def km_steps(durations: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     deaths = np.add.reduceat(e, first) if n else np.array([])
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(at_risk > 0, 1.0 - deaths / at_risk, 1.0)
-    return pd.DataFrame(
-        {"time": times, "at_risk": at_risk, "events": deaths, "survival": np.cumprod(factor)}
-    )
+    return times, at_risk, deaths, np.cumprod(factor)
 
 
 def rmst_of_curve(times: Sequence[float], survival: Sequence[float], tau: float) -> float:

@@ -72,7 +72,7 @@ SIGNALS = (
     "missed_forms",
     "contact",
 )
-LEVELS = ("grey", "green", "amber", "red")
+LEVELS = ("ended", "grey", "green", "amber", "red")
 ALLIANCE_ITEMS = tuple(f"all_{i:02d}" for i in range(1, 13))
 CAPABILITY_FLAGS = (
     "capability_knowledge_use",
@@ -780,6 +780,11 @@ def all_signals(
     out = pd.concat([p for p in parts if not p.empty] or [_frame([])], ignore_index=True)
     out = out[out["trajectory_id"].isin(trajectories["trajectory_id"])]
     out = out[out["fired_on"] <= pd.Timestamp(as_of)]
+    if "end_date" in trajectories.columns:
+        # a trajectory that has ended needs no conversation prompts: its signals are history
+        ends = pd.to_datetime(trajectories["end_date"])
+        ended = trajectories.loc[ends.notna() & (ends <= pd.Timestamp(as_of)), "trajectory_id"]
+        out = out.assign(current=out["current"] & ~out["trajectory_id"].isin(ended))
     order = {s: i for i, s in enumerate(SIGNALS)}
     out = out.assign(_o=out["signal"].map(order)).sort_values(
         ["trajectory_id", "_o", "fired_on"], kind="stable"
@@ -804,6 +809,7 @@ def caseload(
     signals: pd.DataFrame,
     person_wave: pd.DataFrame,
     seen: pd.DataFrame | None = None,
+    ended: list[int] | pd.Series | None = None,
 ) -> pd.DataFrame:
     """One traffic light per client, most urgent first.
 
@@ -816,11 +822,13 @@ def caseload(
     ----------
     seen : DataFrame, optional
         Acknowledged signals: trajectory_id, signal, rule, fired_on.
+    ended : list of int, optional
+        Trajectories that have ended: their light is ``ended`` and they come last.
 
     Returns
     -------
     DataFrame
-        trajectory_id, light (grey, green, amber, red), n_red, n_amber, n_seen, measurements,
+        trajectory_id, light (ended, grey, green, amber, red), n_red, n_amber, n_seen, measurements,
         oldest (the oldest unseen current signal's day, NaT if none).
     """
     ids = pd.Series(list(trajectory_ids), dtype="int64", name="trajectory_id")
@@ -854,7 +862,9 @@ def caseload(
             "oldest": pd.to_datetime(oldest.reindex(ids).to_numpy()),
         }
     )
-    rank = out["light"].map({"red": 0, "amber": 1, "green": 2, "grey": 3})
+    if ended is not None:
+        out.loc[out["trajectory_id"].isin(list(ended)), "light"] = "ended"
+    rank = out["light"].map({"red": 0, "amber": 1, "green": 2, "grey": 3, "ended": 4})
     out = out.assign(_r=rank).sort_values(
         ["_r", "n_red", "n_amber", "oldest", "trajectory_id"],
         ascending=[True, False, False, True, True],

@@ -25,6 +25,7 @@ T: dict[str, dict[str, str]] = {
     "light_red": {"nl": "nu bespreken", "en": "discuss now"},
     "light_amber": {"nl": "aandacht", "en": "attention"},
     "light_green": {"nl": "geen signalen", "en": "no signals"},
+    "light_ended": {"nl": "traject beëindigd", "en": "trajectory ended"},
     "light_grey": {
         "nl": "nog geen trend (minder dan 2 metingen)",
         "en": "no trend yet (fewer than 2 measurements)",
@@ -66,6 +67,18 @@ T: dict[str, dict[str, str]] = {
         "en": "Print this page with your browser's print function (Ctrl+P).",
     },
     "notes": {"nl": "Afspraken", "en": "Agreements"},
+    "contract": {
+        "nl": "Einde contract of proefplaatsing",
+        "en": "End of the contract or trial placement",
+    },
+    "contract_lead": {
+        "nl": "Vul in wanneer het contract of de proefplaatsing afloopt; 8 weken vooraf volgt een signaal. Leeg laten en opslaan wist de datum.",
+        "en": "Enter when the contract or trial placement ends; a signal follows 8 weeks before. Saving it empty clears the date.",
+    },
+    "contract_date": {"nl": "Einddatum", "en": "End date"},
+    "save": {"nl": "Opslaan", "en": "Save"},
+    "contract_saved": {"nl": "Einddatum opgeslagen.", "en": "End date saved."},
+    "contract_cleared": {"nl": "Einddatum gewist.", "en": "End date cleared."},
     "printed_on": {"nl": "Stand op {day}", "en": "As of {day}"},
     "event_job_start": {"nl": "start baan", "en": "job start"},
     "event_job_end": {"nl": "einde baan", "en": "job end"},
@@ -267,6 +280,30 @@ def client_signals(
     return html.Ul(items, className="klik-signals", id="workspace-client-signals")
 
 
+def client_signals_print(signals: pd.DataFrame, lang: str) -> html.Div:
+    """One client's current signals as plain text, worst first, for the printed page."""
+    current = signals[signals["current"]] if not signals.empty else signals
+    if current.empty:
+        return html.P(t("no_signals", lang), id="print-signals")
+    current = current.assign(_o=current["level"].map(LEVEL_ORDER)).sort_values(
+        ["_o", "fired_on"], kind="stable"
+    )
+    items = [
+        html.Li(
+            [
+                html.Strong(f"{signal_name(r.signal, lang)} ({t(f'light_{r.level}', lang)})"),
+                " – ",
+                rule_text(r.rule, r.values, lang),
+                " – ",
+                t("since", lang).format(day=fmt_date(r.fired_on, lang)),
+            ],
+            className=f"klik-signal {r.level}",
+        )
+        for r in current.itertuples(index=False)
+    ]
+    return html.Ul(items, className="klik-signals", id="print-signals")
+
+
 def checklist(lang: str, *, printable: bool = False) -> html.Div:
     """The conversation checklist shown on red (OQ-ASC's domains, plus the job's own)."""
     items = [
@@ -357,6 +394,26 @@ def course_graphs(
         if courses.get(score) is None:
             parts.append(html.P(t("band_none", lang), className="klik-muted"))
     return html.Div(parts, className="klik-course-wrap")
+
+
+def contract_form(ids: dict[str, str], lang: str) -> html.Div:
+    """Record when the selected client's contract or trial placement ends (ids: date, save, msg)."""
+    return html.Div(
+        [
+            html.H3(t("contract", lang)),
+            html.P(t("contract_lead", lang), className="klik-note"),
+            html.Div(
+                [
+                    html.Div([html.Label(t("contract_date", lang), htmlFor=ids["date"]),
+                              dcc.DatePickerSingle(id=ids["date"], display_format="DD-MM-YYYY", clearable=True)]),
+                    html.Button(t("save", lang), id=ids["save"], className="klik-primary", n_clicks=0),
+                ],
+                className="klik-form",
+            ),
+            html.Div(id=ids["msg"], role="status"),
+        ],
+        className="klik-card",
+    )  # fmt: skip
 
 
 def print_link(trajectory_id: int, lang: str) -> html.A:

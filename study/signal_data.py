@@ -205,5 +205,9 @@ def client_signals_of(
         thresholds=thresholds,
     )
     seen = acknowledgements(session, scope)
-    lights = sg.caseload(frames.trajectories["trajectory_id"], found, frames.person_wave, seen=seen)
+    trajectories = frames.trajectories
+    ended = trajectories.loc[trajectories["end_date"].notna(), "trajectory_id"]
+    lights = sg.caseload(
+        trajectories["trajectory_id"], found, frames.person_wave, seen=seen, ended=ended
+    )
     return ClientSignals(sg.mark_seen(found, seen), lights, seen, frames, reference, thresholds)

@@ -22,6 +22,7 @@ from dashboard.signal_views import (
     caseload_list,
     checklist,
     client_signals,
+    contract_form,
     course_graphs,
     print_link,
 )
@@ -45,7 +46,7 @@ from study.enrolment_lists import (
 )
 from study.errors import KlikError
 from study.read_models import trajectories_frame
-from study.services.signals import acknowledge_signal
+from study.services.signals import acknowledge_signal, set_contract_end
 from study.signal_data import ClientSignals, client_signals_of
 from study.vocab import Respondent, Role
 from study.worklists import (
@@ -93,6 +94,7 @@ RESEND, RESEND_MSG = "workspace-resend", "workspace-resend-msg"
 WITHDRAW = {k: f"withdraw-{k}" for k in ("reason", "confirm", "save", "msg")}
 ACK, ACK_ACTION, ACK_MSG = "workspace-ack", "workspace-ack-action", "workspace-ack-msg"
 SIGNALS_BOX, PICK = "workspace-signals-box", "workspace-pick"
+CONTRACT_END = {k: f"contract-end-{k}" for k in ("date", "save", "msg")}
 # written after a successful enrolment or change, so the overview and detail show it at once
 ENROLLED, ENDED, WITHDRAWN = "workspace-enrolled", "workspace-ended", "workspace-withdrawn"
 
@@ -151,6 +153,7 @@ def layout(**_query: Any) -> html.Div:
                 [end_form(END, lang, today), withdraw_form(WITHDRAW, lang)],
                 className="klik-grid-2",
             ),
+            contract_form(CONTRACT_END, lang),
             enrol_form(ENROL, lang, today, suggested_code=suggested_code, consent_version=version,
                        employers=employers, coaches=all_coaches),
             dcc.Store(id=ENROLLED, data=None),
@@ -333,6 +336,24 @@ def acknowledge(_clicks: Any, actions: Any, action_ids: Any) -> tuple[Any, Any]:
         found = client_signals_of(s, scope, user.study_id, as_of=context.today())
     box = client_signals(found.signals, found.seen, lang, ack_id=ACK, action_id=ACK_ACTION)
     return html.P(tx_signal("saved", lang), className="klik-info"), box
+
+
+@dash.callback(
+    Output(CONTRACT_END["msg"], "children"),
+    Input(CONTRACT_END["save"], "n_clicks"),
+    State(CLIENT, "value"),
+    State(CONTRACT_END["date"], "date"),
+    prevent_initial_call=True,
+)
+def save_contract_end(_n: int, client: Any, day: Any) -> Any:
+    lang = context.lang()
+
+    def write(s: Any, _study_id: int, tid: int, actor: str) -> str:
+        row = set_contract_end(s, context.scope(), tid, day, actor=actor, at=context.now())
+        return st("contract_saved" if row is not None else "contract_cleared", lang)
+
+    message, _refresh = _change(client, write)
+    return message
 
 
 _ACK_TEXTS = {

@@ -542,3 +542,23 @@ def test_expected_course_recovers_a_known_model() -> None:
     assert np.isnan(band["median"].iloc[2])  # a wave the model has not seen
     # too few employees: no model
     assert fit_expected_course(pw(rows[:6]), "capability_count") is None
+
+
+def test_signals_of_an_ended_trajectory_are_history_and_it_comes_last() -> None:
+    person = pw([(1, 0, "klik", 5), (1, 1, "klik", 3), (2, 0, "klik", 4), (2, 1, "klik", 4)])
+    trajectories = traj(
+        [{"trajectory_id": 1, "end_date": pd.Timestamp(2025, 4, 20)}, {"trajectory_id": 2}]
+    )
+    found = sg.all_signals(
+        person_wave=person,
+        trajectories=trajectories,
+        events=ev([]),
+        contacts=contacts(
+            [(t, START + dt.timedelta(days=7 * i), 30) for t in (1, 2) for i in range(60)]
+        ),
+        reference=ref(),
+        as_of=D(2025, 5, 1),
+    )
+    assert not found["current"].any()
+    table = sg.caseload([1, 2], found, person, ended=[1])
+    assert list(table["light"]) == ["green", "ended"]

@@ -197,3 +197,53 @@ def test_without_csrf_nothing_is_stored(sick_env: Env) -> None:
     status, _body = _ack_request(coach, _sick_key(sick_env), headers={"Origin": "http://localhost"})
     assert status in (400, 403)
     assert _n_acks(sick_env) == 0
+
+
+def _print_page(client, tid) -> str:
+    from tests.dashboard.conftest import body_text, route_to
+
+    return body_text(route_to(client, "/workspace/print", f"?client={tid}"))
+
+
+def test_the_printable_version_is_for_own_clients_only(sick_env: Env) -> None:
+    tid, code = _clients(sick_env, 0)[0]
+    body = _print_page(sick_env.login("coach1"), tid)
+    assert code in body and "Verzuim langer dan 14 dagen" in body
+    assert "Afspraken" in body and "Sociale steun" in body
+    assert "Markeer als gezien" not in body  # paper has no buttons
+    other = _print_page(sick_env.login("coach2"), tid)
+    assert "hoort niet bij uw cliënten" in other and "Verzuim" not in other
+    for odd in ("abc", "-1", "1 OR 1=1", "9" * 30, ""):
+        assert "hoort niet bij uw cliënten" in _print_page(sick_env.login("coach1"), odd)
+
+
+def test_the_researchers_printable_opening_is_audited(sick_env: Env) -> None:
+    tid, _ = _clients(sick_env, 0)[0]
+    _print_page(sick_env.login("researcher"), tid)
+    with sick_env.container.read_sessions() as s:
+        reasons = s.scalars(select(AuditEvent.reason).where(AuditEvent.entity_id == tid)).all()
+    assert "workspace: printable signals" in reasons
+
+
+def _save_contract(client, tid, day):
+    return dash_post(
+        client,
+        [("contract-end-msg", "children")],
+        [("contract-end-save", "n_clicks", 1)],
+        [("workspace-client", "value", tid), ("contract-end-date", "date", day)],
+    ).get_data(as_text=True)
+
+
+def test_a_contract_end_within_eight_weeks_is_a_signal(env: Env) -> None:
+    (tid, _), *_ = _clients(env, 0)
+    coach = env.login("coach1")
+    assert "Einddatum opgeslagen" in _save_contract(coach, tid, "2026-02-20")
+    assert "Contract eindigt op 20-02-2026 (nog 46 dagen)" in _detail(coach, tid)
+    # a date before the trajectory started is refused in Dutch
+    assert "vóór de start van het traject" in _save_contract(coach, tid, "2020-01-01")
+    assert "geen datum" in _save_contract(coach, tid, "20-02-2026x")
+    # another coach cannot set it
+    assert "hoort niet bij uw cliënten" in _save_contract(env.login("coach2"), tid, "2026-01-10")
+    # saved empty, the date is gone and so is the signal
+    assert "Einddatum gewist" in _save_contract(coach, tid, None)
+    assert "Contract eindigt" not in _detail(coach, tid)

@@ -307,7 +307,10 @@ def cost_ledger(
     o = outcomes.set_index("trajectory_id").reindex(t.index)
     coach_type = t["coach_type"].fillna("external").astype(str)
 
-    c = contacts.merge(t[["start_date"]], left_on="trajectory_id", right_index=True)
+    c = contacts[["trajectory_id", "date", "minutes"]].merge(
+        t[["start_date"]], left_on="trajectory_id", right_index=True
+    )
+    c = c.reset_index(drop=True)
     offset = (pd.to_datetime(c["date"]) - pd.to_datetime(c["start_date"])).dt.days
     c = c[(offset >= 0) & (offset < horizon_days)]
     c = c.assign(

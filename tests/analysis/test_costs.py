@@ -198,3 +198,19 @@ def test_bad_ledger_input_is_refused() -> None:
             horizon_days=HORIZON,
             year=2025,
         )
+
+
+def test_a_study_without_contacts_or_sick_leave_costs_nothing() -> None:
+    trajectories, survival, contacts, sick = small_study()
+    params = round_parameters()
+    outcomes = outcome_ledger(
+        trajectories, survival, sick.iloc[:0], params, horizon_days=HORIZON, year=2025
+    )
+    assert (outcomes["sick_days"] == 0).all()
+    costs = cost_ledger(
+        trajectories, contacts.iloc[:0], outcomes, params, horizon_days=HORIZON, year=2025
+    )
+    assert (costs["contact_hours"] == 0).all()
+    assert (costs["external_coach_cost"] == 0).all() and (costs["internal_coach_cost"] == 0).all()
+    # the internal subsidy runs with the days in work, not with the contacts
+    assert costs.set_index("trajectory_id").loc[2, "internal_subsidy"] > 0

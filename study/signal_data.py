@@ -211,3 +211,36 @@ def client_signals_of(
         trajectories["trajectory_id"], found, frames.person_wave, seen=seen, ended=ended
     )
     return ClientSignals(sg.mark_seen(found, seen), lights, seen, frames, reference, thresholds)
+
+
+@dataclass(frozen=True)
+class StudySignals:
+    """The whole study's signal history, for the researchers' statistics."""
+
+    signals: pd.DataFrame
+    seen: pd.DataFrame
+    trajectories: pd.DataFrame
+
+
+def study_signals(session: Session, study_id: int, *, as_of: dt.date) -> StudySignals:
+    """Every firing of every signal in the study up to ``as_of``, the acknowledgements and the
+    trajectories (with organisation_id, end_date and end_reason).
+
+    The history is computed as of ``as_of`` with today's cohort reference: a rule that compares
+    with the cohort (low alliance, reliable change, not on track) is judged against what the
+    cohort looks like now, not what it looked like on the day of the firing.
+    """
+    scope = trajectory_scope(study_id)
+    thresholds = study_thresholds(session, study_id)
+    frames = signal_frames(session, scope, as_of=as_of)
+    reference = cohort_reference(session, study_id, as_of=as_of)
+    found = sg.all_signals(
+        person_wave=frames.person_wave,
+        trajectories=frames.trajectories,
+        events=frames.events,
+        contacts=frames.contacts,
+        reference=reference,
+        as_of=as_of,
+        thresholds=thresholds,
+    )
+    return StudySignals(found, acknowledgements(session, scope), frames.trajectories)

@@ -1,0 +1,87 @@
+"""The signal statistics page: researchers see fired, seen, how fast and how well the signals
+predicted job loss; viewers only rounded totals; jobcoaches nothing; organisations only when
+each holds enough clients, and never a jobcoach."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from dash import html
+
+from dashboard.signal_stats_views import organisation_table
+from study import services
+from tests.dashboard.conftest import Env, body_text, route_to
+
+
+def _page(client) -> str:
+    return body_text(route_to(client, "/signals"))
+
+
+def _sick(env: Env, tid: int, day: dt.date) -> None:
+    with env.container.sessions.begin() as s:
+        services.record_employment_event(
+            s, env.cohort.study_id, tid, {"event_date": day, "kind": "sick_leave_start"},
+            actor="test", at=env.clock.now(),
+        )  # fmt: skip
+
+
+def test_researcher_sees_follow_up_and_predictive_value(env: Env) -> None:
+    _sick(env, env.cohort.trajectory_ids[0], dt.date(2025, 12, 10))
+    body = _page(env.login("researcher"))
+    assert "Afgegaan en gezien" in body and "signal-follow-up" in body
+    assert "signal-quality" in body and "Voorspellende waarde" in body
+    assert "Verzuim" in body
+    # no jobcoach is named or ranked
+    assert "JC01" not in body and "Coach Een" not in body and "JC02" not in body
+
+
+def test_viewer_sees_only_rounded_totals(env: Env) -> None:
+    _sick(env, env.cohort.trajectory_ids[0], dt.date(2025, 12, 10))
+    body = _page(env.login("viewer"))
+    assert "signal-follow-up" in body and "Verzuim" in body
+    assert "×" in body  # one client with sick leave: under k, hidden
+    assert "signal-quality" not in body and "signal-orgs" not in body
+    assert "P0001" not in body
+
+
+def test_jobcoach_gets_no_statistics(env: Env) -> None:
+    body = _page(env.login("coach1"))
+    assert "signal-follow-up" not in body and "signal-quality" not in body
+
+
+def _frames(sizes: dict[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ids, orgs = [], []
+    for org, n in sizes.items():
+        orgs += [org] * n
+    ids = list(range(1, len(orgs) + 1))
+    trajectories = pd.DataFrame({"trajectory_id": ids, "organisation_id": orgs})
+    signals = pd.DataFrame({
+        "trajectory_id": ids, "signal": "sick_leave", "rule": "sick_reported", "level": "amber",
+        "fired_on": pd.Timestamp(2025, 3, 1),
+    })  # fmt: skip
+    return trajectories, signals
+
+
+NAMES = pd.DataFrame({"organisation_id": [1, 2], "name": ["Zuid Coaching", "Aan het Werk"]})
+SEEN = pd.DataFrame(columns=["trajectory_id", "signal", "rule", "fired_on", "seen_at", "action"])
+
+
+def _text(component: html.Div) -> str:
+    return str(component.to_plotly_json())
+
+
+def test_organisations_only_when_each_holds_ten_clients_listed_by_name() -> None:
+    trajectories, signals = _frames({1: 12, 2: 10})
+    shown = _text(organisation_table(signals, SEEN, trajectories, NAMES, "nl", min_clients=10))
+    assert "signal-orgs-table" in shown
+    assert shown.index("Aan het Werk") < shown.index("Zuid Coaching")  # alphabetical, not ranked
+    trajectories, signals = _frames({1: 12, 2: 9})
+    hidden = _text(organisation_table(signals, SEEN, trajectories, NAMES, "nl", min_clients=10))
+    assert "signal-orgs-table" not in hidden and "minstens 10" in hidden
+    # clients without an organisation would make the rest a difference of two shown totals
+    trajectories, signals = _frames({1: 12, 2: 10})
+    trajectories.loc[0, "organisation_id"] = None
+    assert "signal-orgs-table" not in _text(
+        organisation_table(signals, SEEN, trajectories, NAMES, "nl", min_clients=10)
+    )

@@ -311,7 +311,10 @@ def number(value: float, language: str, digits: int = 1) -> str:
 
 def money(value: float, language: str) -> str:
     """Euros without cents."""
-    return "–" if value is None or not np.isfinite(value) else f"€ {number(value, language, 0)}"
+    if value is None or not np.isfinite(value):
+        return "–"
+    # a rounded -0.3 would read as "€ -0"
+    return f"€ {number(round(value) + 0.0, language, 0)}"
 
 
 def costs_outcomes_table(

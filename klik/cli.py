@@ -133,6 +133,7 @@ def _register_commands() -> None:
     from klik import (
         analyse_cli,
         backup_cli,
+        costs_cli,
         demo_cli,
         scheduler_cli,
         secret_cli,
@@ -147,6 +148,7 @@ def _register_commands() -> None:
     users_cli.register(app)
     analyse_cli.register(app)
     worker_cli.register(app)
+    costs_cli.register(app)
 
 
 _register_commands()

@@ -115,7 +115,9 @@ class Item:
     for reverse keying and scoring is :attr:`value_range`. ``widget``, ``validation``,
     ``matrix``, ``branching``, ``identifier``, ``annotation`` and ``anchors`` keep what a REDCap
     dictionary says so that it can be exported again. ``header`` is a heading shown above the
-    item inside its page (a REDCap section header).
+    item inside its page (a REDCap section header). ``branching`` is REDCap logic that decides
+    whether the item is shown (:mod:`questionnaires.branching`); ``inactive_branching`` is
+    logic kept for export only, because it reads fields Klik cannot (other forms).
     """
 
     id: str
@@ -138,6 +140,7 @@ class Item:
     anchors: tuple[Text, ...] = ()
     header: Text | None = None
     calc: str | None = None
+    inactive_branching: str | None = None
 
     @property
     def answerable(self) -> bool:

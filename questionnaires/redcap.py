@@ -278,6 +278,24 @@ def _translate_branching(
     return {mode: conditions}
 
 
+def _logic_problem(logic: str, known: dict[str, str], form_of: dict[str, str]) -> str | None:
+    """Why Klik cannot apply a branching condition, or None when it can."""
+    kinds = {k: "checkbox" if v == "multiple" else v for k, v in known.items()}
+    try:
+        expr = parse_logic(logic)
+        for event, name in expr.fields:
+            if event is None and name not in kinds:
+                where = f"of form {form_of[name]!r}" if name in form_of else "that does not exist"
+                return f"it reads [{name}], a field {where} (Klik reads the own form's answers"
+                " and earlier waves' as [event][field])"
+        expr.check(
+            {**kinds, **{n: "any" for e, n in expr.fields if e is not None and n not in kinds}}
+        )
+    except LogicError as exc:
+        return str(exc)
+    return None
+
+
 def _usable_formulas(
     entries: list[tuple[_Row, dict[str, Any], str | None]],
     form: str,
@@ -403,14 +421,17 @@ def parse_redcap(
             show_if = _translate_branching(logic, known)
             if show_if is not None:
                 item["show_if"] = show_if
+                continue
+            problem = _logic_problem(logic, known, form_of)
+            if problem is None:
+                item["branching"] = " ".join(logic.split())
             else:
-                item["branching"] = logic
+                item["inactive_branching"] = logic
                 warnings.append(
                     RedcapWarning(
                         row.line,
                         item["id"],
-                        f"branching logic {logic!r} is kept verbatim for export but not applied "
-                        "by Klik (only simple comparisons of fields of the same form are)",
+                        f"branching logic {logic!r} is kept for export but not applied: {problem}",
                     )
                 )
         for _, item, header in entries:
@@ -758,7 +779,11 @@ def export_redcap(
             # REDCap takes the first field as the record ID.
             items.sort(key=lambda it: it.id != inst.record_id)
         for item in items:
-            logic = _logic(item.show_if) if item.show_if is not None else item.branching or ""
+            logic = (
+                _logic(item.show_if)
+                if item.show_if is not None
+                else item.branching or item.inactive_branching or ""
+            )
             row = _row(
                 item, inst.id, headers.get(item.id, ""), lang, _renamed_logic(logic, renames)
             )

@@ -10,12 +10,14 @@ text, sanitised to an allow-list (:mod:`questionnaires.richtext`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup
 
 from questionnaires.action_tags import tags_of
+from questionnaires.branching import condition, condition_tree, hidden_items
 from questionnaires.model import Instrument, Item, Text
 from questionnaires.richtext import plain_text, rich_html
 from questionnaires.validation import default_value
@@ -241,6 +243,26 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
     return _labelled(item, control, error, lang)
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(v) for v in value]
+    return value
+
+
+def _json(data: Any) -> str:
+    # "<" escaped so that no value can close the element it sits in.
+    return (
+        json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
 def render_section(
     instrument: Instrument,
     section_index: int,
@@ -249,6 +271,7 @@ def render_section(
     lang: str,
     *,
     now: dt.datetime | None = None,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """One section (page) of a form as an HTML fragment.
 
@@ -266,9 +289,17 @@ def render_section(
         ``nl`` or ``en`` (texts fall back to Dutch).
     now
         The moment the page is shown: what ``@NOW`` and ``@TODAY`` fill in.
+    events
+        Earlier waves' answers by wave code, for conditions such as ``[T0][hours] > 20``.
 
     Items tagged ``@HIDDEN`` are left out; an item with no saved value shows its ``@DEFAULT``
-    (``@NOW``, ``@TODAY``).
+    (``@NOW``, ``@TODAY``). An item with a display condition is wrapped in
+    ``<div class="klik-branch" data-show="...">`` holding the condition as JSON, and has the
+    ``hidden`` attribute while the condition does not hold for ``values`` (all pages' answers);
+    the page then also holds ``<script type="application/json" id="klik-logic">`` with the
+    answers the browser cannot read from the page (other pages, earlier waves), a hidden
+    ``_shown`` field listing the questions shown, and expects the caller to load the small
+    branching script.
 
     Returns
     -------
@@ -299,6 +330,44 @@ def render_section(
             default = default_value(it, now, lang)
             if default is not None:
                 values[it.id] = default
+    hidden = hidden_items(instrument, values, now=now, events=events)
+    conditional = any(condition(it) is not None for it in items)
+
+    def block(it: Item) -> Markup:
+        html_block = render_item(it, values.get(it.id), errors.get(it.id), lang)
+        tree = condition_tree(it)
+        if tree is None:
+            return html_block
+        return Markup('<div class="klik-branch" data-item="{}" data-show="{}"{}>{}</div>').format(
+            it.id, _json(tree), Markup(" hidden") if it.id in hidden else "", html_block
+        )
+
+    if conditional:
+        on_page = {it.id for it in items}
+        parts.append(
+            Markup('<script type="application/json" id="klik-logic">{}</script>').format(
+                Markup(
+                    _json(
+                        {
+                            "values": {
+                                k: _jsonable(v) for k, v in values.items() if k not in on_page
+                            },
+                            "events": {
+                                str(e).lower(): {k: _jsonable(v) for k, v in answers.items()}
+                                for e, answers in (events or {}).items()
+                            },
+                            "today": now.date().isoformat() if now else None,
+                            "now": now.strftime("%Y-%m-%d %H:%M") if now else None,
+                            "checkboxes": sorted(
+                                it.id for it in instrument.items if it.type == "multiple"
+                            ),
+                        }
+                    )
+                )
+            )
+        )
+        shown = ",".join(it.id for it in items if it.id not in hidden)
+        parts.append(Markup('<input type="hidden" name="_shown" value="{}">').format(shown))
     i = 0
     while i < len(items):
         item = items[i]
@@ -315,12 +384,7 @@ def render_section(
                     break
                 run.append(it)
             group: Sequence[Item] = run
-            inner = Markup("").join(
-                Markup("<li>{}</li>").format(
-                    render_item(it, values.get(it.id), errors.get(it.id), lang)
-                )
-                for it in group
-            )
+            inner = Markup("").join(Markup("<li>{}</li>").format(block(it)) for it in group)
             parts.append(
                 Markup('<ol class="klik-matrix" data-matrix="{}">{}</ol>').format(
                     item.matrix, inner
@@ -328,7 +392,7 @@ def render_section(
             )
             i += len(group)
         else:
-            parts.append(render_item(item, values.get(item.id), errors.get(item.id), lang))
+            parts.append(block(item))
             i += 1
     return str(
         Markup(

@@ -68,6 +68,7 @@ _ITEM_KEYS = frozenset(
         "anchors",
         "header",
         "calc",
+        "inactive_branching",
     }
 )
 _TOP_KEYS = frozenset(
@@ -395,6 +396,7 @@ def _item(
         anchors=anchors,
         header=header,
         calc=_opt_str(raw.get("calc")),
+        inactive_branching=_opt_str(raw.get("inactive_branching")),
     )
     if item_type == "calc" and item.calc is None:
         p.add(where, "a calc item needs a calc formula")
@@ -419,6 +421,14 @@ def logic_kinds(items: list[Item] | tuple[Item, ...]) -> dict[str, str]:
 def _check_formulas(items: list[Item], p: _Problems) -> None:
     kinds = logic_kinds(items)
     for it in items:
+        if it.branching is not None:
+            try:
+                expr = parse_logic(it.branching)
+                expr.check(_current_only(kinds, expr))
+            except LogicError as exc:
+                p.add(f"item {it.id!r}", f"branching {it.branching!r}: {exc}")
+            if it.show_if is not None:
+                p.add(f"item {it.id!r}", "give show_if or branching, not both")
         if it.calc is None:
             continue
         try:
@@ -722,7 +732,15 @@ def _item_out(it: Item, set_names: Mapping[_OptionsKey, str]) -> dict[str, Any]:
         d["reverse"] = True
     if it.help:
         d["help"] = dict(it.help)
-    for key in ("widget", "validation", "matrix", "branching", "annotation", "calc"):
+    for key in (
+        "widget",
+        "validation",
+        "matrix",
+        "branching",
+        "inactive_branching",
+        "annotation",
+        "calc",
+    ):
         if getattr(it, key) is not None:
             d[key] = getattr(it, key)
     if it.show_if is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from questionnaires.action_tags import ActionTags, tags_of
+from questionnaires.branching import condition, hidden_items
 from questionnaires.logic import Context, Expression, add_time
 from questionnaires.logic import parse as parse_logic
 from questionnaires.model import Instrument, Item
@@ -114,10 +115,13 @@ class ValidationResult:
 
     ``values`` holds every answerable item in scope: the typed answer, or None when unanswered.
     ``errors`` maps item id (or ``"__form__"``) to a message in the requested language.
+    ``hidden`` holds the items in scope whose display condition does not hold (their values
+    are erased and they are never required).
     """
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -477,28 +481,40 @@ def validate_answers(
         if problem is not None:
             result.errors[item.id] = message(problem[0], lang, **problem[1])
 
-    computed = compute(instrument, {**(known or {}), **result.values}, now=now, events=events)
-    for item_id, value in computed.items():
-        if item_id in in_scope:
-            result.values[item_id] = value
+    def fill_computed() -> None:
+        values = {**(known or {}), **result.values}
+        for item_id, value in compute(instrument, values, now=now, events=events).items():
+            if item_id in in_scope:
+                result.values[item_id] = value
+
+    fill_computed()
+    hidden = hidden_items(instrument, {**(known or {}), **result.values}, now=now, events=events)
+    if known is None and section is not None:
+        # Without the other pages' answers a condition on them cannot be judged here: the
+        # item stays shown (and required) rather than silently skipped.
+        hidden = frozenset(i for i in hidden if _condition_known(instrument.item(i), in_scope))
+    result.hidden = frozenset(i for i in hidden if i in in_scope)
+    if result.hidden:
+        # A hidden question is not asked: its value is erased, whatever was posted or is wrong.
+        for item_id in result.hidden:
+            item = in_scope[item_id]
+            result.values[item_id] = [] if item.type == "multiple" else None
+            result.errors.pop(item_id, None)
+        fill_computed()
 
     if not partial:
-        # Conditions may refer to items on other pages: those answers are not known here, so
-        # a condition that cannot be evaluated on this page leaves the item required.
         for item in in_scope.values():
             answered = not _is_empty(result.values.get(item.id))
             if item.id in fixed or not item.required or answered or item.id in result.errors:
                 continue
-            hidden = (
-                item.show_if is not None
-                and _condition_known(item, in_scope)
-                and not item.show_if.holds(result.values)
-            )
-            if hidden:
+            if item.id in result.hidden:
                 continue
             result.errors[item.id] = message("required", lang)
     return result
 
 
 def _condition_known(item: Item, in_scope: Mapping[str, Item]) -> bool:
-    return item.show_if is not None and all(c.item in in_scope for c in item.show_if.conditions)
+    expr = condition(item)
+    return expr is not None and all(
+        event is None and name in in_scope for event, name in expr.fields
+    )

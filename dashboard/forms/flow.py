@@ -22,6 +22,8 @@ from dashboard.forms.pages import (
     t,
 )
 from dashboard.forms.session import FormState
+from questionnaires.action_tags import tags_of
+from questionnaires.branching import condition
 from questionnaires.model import Instrument
 from study import responses
 from study.clock import Clock
@@ -47,12 +49,26 @@ class FormUrls:
 
     form: str
     submit: str
+    script: str = ""
 
     def section(self, index: int) -> str:
         return f"{self.form}?section={index}"
 
     def switch(self, lang: str) -> str:
         return f"{self.form}?lang={'nl' if lang == 'en' else 'en'}"
+
+
+def _revealed(instrument: Instrument, index: int, hidden: frozenset[str], shown: Any) -> bool:
+    """Whether saving made a question of this page visible that was not shown when posted."""
+    if not isinstance(shown, str):
+        return False
+    before = {i for i in shown.split(",") if i}
+    conditional = {
+        it.id
+        for it in instrument.section_items(index)
+        if condition(it) is not None and not tags_of(it.annotation).hidden
+    }
+    return any(i not in before and i not in hidden for i in conditional)
 
 
 def raw_answers(instrument: Instrument, section_id: str, form: Any) -> dict[str, Any]:
@@ -138,6 +154,13 @@ class FormFlow:
             self.instruments, invitation.instrument_id, invitation.instrument_version
         )
 
+    def _events(self, instrument: Instrument, invitation_id: int) -> dict[str, dict[str, Any]]:
+        if not any(condition(it) is not None for it in instrument.items):
+            return {}
+        with self.read_sessions() as s:
+            invitation = s.get(Invitation, invitation_id)
+            return {} if invitation is None else responses.earlier_waves(s, invitation)
+
     def _checked(
         self, instrument: Instrument, invitation: Invitation, draft: Mapping[str, Any], lang: str
     ) -> responses.CheckedAnswers:
@@ -214,12 +237,14 @@ class FormFlow:
                 action=urls.form,
                 switch_href=urls.switch(state.lang),
                 now=self.clock.now(),
+                events=self._events(instrument, state.invitation_id),
+                script_src=urls.script or None,
             )
         return Page(status, html, state=state)
 
     def save(self, state: FormState | None, urls: FormUrls, form: Any) -> Page:
         """Save the posted section; on errors show it again with the messages and typed values."""
-        problem, invitation, _answers, submitted = self._check(state)
+        problem, invitation, saved, submitted = self._check(state)
         if problem is not None:
             return problem
         assert state is not None and invitation is not None
@@ -248,8 +273,13 @@ class FormFlow:
         except LinkGone:
             return self._gone()
         if not result.ok:
-            return self.render(state.at(index), urls, instrument, raw, result.errors, status=422)
+            values = {**saved, **raw}
+            return self.render(state.at(index), urls, instrument, values, result.errors, status=422)
         step = -1 if form.get("_action") == "back" else 1
+        if step == 1 and _revealed(instrument, index, result.hidden, form.get("_shown")):
+            # Without the script a question that the answers just made relevant was never seen:
+            # show the page again (saved) rather than skip it.
+            return Page(303, redirect=urls.section(index), state=state.at(index))
         return Page(303, redirect=urls.form, state=state.at(max(0, index + step)))
 
     def submit(

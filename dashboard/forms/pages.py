@@ -240,6 +240,8 @@ def render_form_page(
     action: str,
     switch_href: str | None = None,
     now: dt.datetime | None = None,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
+    script_src: str | None = None,
 ) -> str:
     """One section of a form as a complete page.
 
@@ -256,6 +258,11 @@ def render_form_page(
         Where the language switch points (omitted when None).
     now
         The moment the page is shown (``@NOW`` and ``@TODAY`` defaults).
+    events
+        Earlier waves' answers by wave code, for conditions that read them.
+    script_src
+        Where the branching script is served; it is loaded only by pages with conditions
+        (the page works without it: the server applies the conditions on saving).
     """
     total = len(instrument.sections)
     section = instrument.sections[section_index]
@@ -269,12 +276,15 @@ def render_form_page(
         buttons += Markup('<button type="submit" name="_action" value="back">{}</button>').format(
             t("back", lang)
         )
+    fields = Markup(
+        render_section(instrument, section_index, values, errors, lang, now=now, events=events)
+    )
     body = Markup(
         "<h1>{title}</h1>{progress}{summary}"
         '<form method="post" action="{action}" novalidate accept-charset="utf-8">'
         '<input type="hidden" name="_csrf" value="{csrf}">'
         '<input type="hidden" name="_section" value="{section}">'
-        '{fields}<div class="actions">{buttons}</div></form><p class="note">{note}</p>'
+        '{fields}<div class="actions">{buttons}</div></form><p class="note">{note}</p>{script}'
     ).format(
         title=_text(instrument.title, lang),
         progress=_progress(section_index, total, lang),
@@ -282,9 +292,12 @@ def render_form_page(
         action=action,
         csrf=csrf,
         section=section.id,
-        fields=Markup(render_section(instrument, section_index, values, errors, lang, now=now)),
+        fields=fields,
         buttons=buttons,
         note=t("saved_note", lang),
+        script=Markup('<script src="{}" defer></script>').format(script_src)
+        if script_src and 'id="klik-logic"' in fields
+        else "",
     )
     title = f"{_text(section.title, lang)} · {_text(instrument.title, lang)}"
     return page_shell(title=title, body=body, lang=lang, switch_href=switch_href)

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, request, url_for
 
@@ -36,12 +37,20 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
 
 TOKEN_IN_TEXT = re.compile(r"/f/[^\s\"'<>]+")
+BRANCHING_JS = Path(__file__).with_name("static") / "branching.js"
+
+
+def _branching_js() -> Response:
+    """The script that shows and hides questions as a page is answered (no inline code)."""
+    response = Response(BRANCHING_JS.read_bytes(), 200, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 class RedactLinkTokens(logging.Filter):
@@ -133,7 +142,11 @@ def forms_blueprint(
         return url_for(f"{BLUEPRINT}.show")
 
     def urls() -> FormUrls:
-        return FormUrls(form=url_for(f"{BLUEPRINT}.show"), submit=url_for(f"{BLUEPRINT}.submit"))
+        return FormUrls(
+            form=url_for(f"{BLUEPRINT}.show"),
+            submit=url_for(f"{BLUEPRINT}.submit"),
+            script=url_for(f"{BLUEPRINT}.branching_js"),
+        )
 
     def state() -> FormState | None:
         return codec.loads(request.cookies.get(COOKIE))
@@ -180,6 +193,8 @@ def forms_blueprint(
         response = Response(render_message_page("throttled"), 429, mimetype="text/html")
         response.headers["Retry-After"] = str(max(1, int((until - now).total_seconds() + 0.999)))
         return response
+
+    bp.add_url_rule("/form/branching.js", "branching_js", _branching_js, methods=["GET"])
 
     @bp.get("/form")
     def show() -> Response:
@@ -231,6 +246,7 @@ def coach_forms_blueprint(
         return FormUrls(
             form=url_for(f"{name}.show", invitation_id=invitation_id),
             submit=url_for(f"{name}.submit", invitation_id=invitation_id),
+            script=url_for(f"{name}.branching_js"),
         )
 
     def state(invitation_id: int) -> FormState | None:
@@ -276,6 +292,7 @@ def coach_forms_blueprint(
     def submit(invitation_id: int, actor: str) -> Page:
         return flow.submit(state(invitation_id), urls(invitation_id), request.form, actor=actor)
 
+    bp.add_url_rule("/branching.js", "branching_js", _branching_js, methods=["GET"])
     bp.add_url_rule("/<int:invitation_id>", "show", guarded(show), methods=["GET"])
     bp.add_url_rule("/<int:invitation_id>", "save", guarded(save), methods=["POST"])
     bp.add_url_rule("/<int:invitation_id>/submit", "submit", guarded(submit), methods=["POST"])

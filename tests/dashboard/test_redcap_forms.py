@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from questionnaires.registry import load_instrument
+from questionnaires.validation import validate_answers
+from study import responses
 from study.clock import SimulatedClock
-from study.models import ResponseScore, ResponseValue
+from study.models import Invitation, Response, ResponseScore, ResponseValue
 from tests.conftest import Database
 from tests.dashboard.forms_http import audit_page, hidden, open_link, post_section
 from tests.dashboard.redcap_forms import app_with_instruments, dictionary, import_to_dir
-from tests.forms_support import invitations_for_cohort
+from tests.forms_support import add_invitation, invitations_for_cohort
 
 AT = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 
@@ -105,3 +108,129 @@ def test_calculated_field_is_computed_stored_and_scored_on_the_server(
         assert value.value_num == pytest.approx(24.7)
         score = s.scalars(select(ResponseScore).where(ResponseScore.score_id == "bmi_score")).one()
         assert score.value == pytest.approx(24.7)
+
+
+BRANCH_ROWS = [
+    "record_id,branch,,text,ID,,,,,,,,,,,,,",
+    "works,branch,,yesno,Werk je?,,,,,,,,y,,,,,",
+    "hours,branch,,text,Uren per week,,,integer,0,60,,[works] = '1',y,,,,,",
+    'more,branch,,yesno,Meer uren dan bij de start?,,,,,,,"[hours] > [t0][hours]",,,,,,',
+    "note,branch,,text,Toelichting op het werk,,,,,,,[works] = '1',,,,,,",
+]
+
+
+def _branch_app(db: Database, sim: SimulatedClock, tmp_path: Path):
+    (inst,) = import_to_dir(dictionary(BRANCH_ROWS), tmp_path / "instruments")
+    app = app_with_instruments(db, sim, tmp_path / "instruments")
+    with db.sessions.begin() as s:
+        (link,) = invitations_for_cohort(s, AT, [inst], n_trajectories=1)
+    return app.test_client(), link, inst
+
+
+def _draft(db: Database, invitation_id: int) -> dict:
+    with db.read_sessions() as s:
+        return dict(
+            s.scalars(select(Response).where(Response.invitation_id == invitation_id)).one().answers
+        )
+
+
+def test_hidden_required_question_is_not_demanded_and_its_value_is_erased(
+    db: Database, sim: SimulatedClock, tmp_path: Path
+):
+    client, link, _ = _branch_app(db, sim, tmp_path)
+    page = open_link(client, link.token).get_data(as_text=True)
+    assert '<script src="/form/branching.js" defer></script>' in page
+    # "hours" is required but hidden (works = no): the page saves without it, and a value
+    # posted for it anyway is not kept
+    saved = post_section(
+        client, page, {"record_id": "1", "works": "0", "hours": "99", "_shown": "record_id,works"}
+    )
+    assert saved.status_code == 303, saved.get_data(as_text=True)[-400:]
+    assert _draft(db, link.invitation_id)["hours"] is None
+    review = client.get("/form").get_data(as_text=True)
+    assert "Controleren en verzenden" in review
+
+
+def test_without_the_script_a_revealed_question_is_shown_before_moving_on(
+    db: Database, sim: SimulatedClock, tmp_path: Path
+):
+    client, link, _ = _branch_app(db, sim, tmp_path)
+    page = open_link(client, link.token).get_data(as_text=True)
+    assert re.search(r'data-item="hours"[^>]*hidden', page)
+    # no script: "_shown" still says what the server showed, without "hours"
+    first = post_section(
+        client, page, {"record_id": "1", "works": "1", "_shown": "record_id,works"}
+    )
+    assert first.status_code == 422  # hours is now asked and required
+    again = first.get_data(as_text=True)
+    assert not re.search(r'data-item="hours"[^>]*hidden', again)
+    assert "Deze vraag is nog niet beantwoord." in again
+    # "note" (not required) appeared too: the page comes back once, saved, before moving on
+    second = post_section(
+        client,
+        again,
+        {"record_id": "1", "works": "1", "hours": "30", "_shown": "record_id,works,hours"},
+    )
+    assert second.status_code == 303 and "section=0" in second.headers["Location"]
+    shown = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert not re.search(r'data-item="note"[^>]*hidden', shown)
+    assert re.search(r'data-item="more"[^>]*hidden', shown)  # no earlier wave: stays hidden
+    assert 'value="30"' in shown
+    third = post_section(
+        client,
+        shown,
+        {"record_id": "1", "works": "1", "hours": "30", "_shown": "record_id,works,hours,note"},
+    )
+    assert third.status_code == 303 and "section" not in third.headers["Location"]
+
+
+def test_a_condition_on_an_earlier_wave_reads_the_stored_answers(
+    db: Database, sim: SimulatedClock, tmp_path: Path
+):
+    client, link, inst = _branch_app(db, sim, tmp_path)
+    with db.sessions.begin() as s:
+        t0 = add_invitation(
+            s,
+            study_id=link.study_id,
+            trajectory_id=link.trajectory_id,
+            instrument=inst,
+            at=AT,
+            wave_code="T0",
+        )
+        s.get(Invitation, t0.invitation_id).wave_index = 0
+        responses.submit(
+            s,
+            t0.invitation_id,
+            {"record_id": "1", "works": "1", "hours": "16"},
+            submission_id="t0" * 16,
+            instruments={inst.id: inst},
+            actor="test",
+            at=AT,
+        )
+    page = open_link(client, link.token).get_data(as_text=True)
+    assert '"t0":{' in page and '"hours":16' in page
+    more = post_section(
+        client,
+        page,
+        {"record_id": "1", "works": "1", "hours": "20", "_shown": "record_id,works,hours,more"},
+    )
+    assert more.status_code == 303
+    draft = _draft(db, link.invitation_id)
+    with db.read_sessions() as s:
+        events = responses.earlier_waves(s, s.get(Invitation, link.invitation_id))
+    assert events["T0"]["hours"] == 16 and events["T0"]["works"] == 1
+    assert "more" not in validate_answers(inst, draft, events=events).hidden
+    assert "more" in validate_answers(inst, {**draft, "hours": 10}, events=events).hidden
+
+
+def test_branching_script_is_served_under_the_policy(db: Database, sim: SimulatedClock, tmp_path):
+    client, link, _ = _branch_app(db, sim, tmp_path)
+    page = open_link(client, link.token)
+    policy = page.headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+    script = client.get("/form/branching.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert b"klik-logic" in script.data

@@ -125,18 +125,23 @@ def test_longitudinal_details():
     assert "bmi" not in {w.field for w in result.warnings}
 
 
-def test_complex_branching_kept_verbatim_with_warning():
+def test_complex_branching_applied_cross_form_kept_with_warning():
     text = (
         REDCAP_HEADER_LINE
         + "\nrecord_id,f,,text,ID,,,,,,,,,,,,,"
         + '\na,f,,yesno,A,,,,,,,"([record_id] = ""1"" or [a] = ""1"") and [a] <> """"",,,,,,'
         + "\nb,f,,yesno,B,,,,,,,\"[a] = '1' or [a] = '0'\",,,,,,"
+        + "\nc,g,,yesno,C,,,,,,,\"[a] = '1'\",,,,,,"
+        + "\nd,g,,yesno,D,,,,,,,\"[t0][c] = '1' and datediff([t0][c], 'today', 'd') > 1\",,,,,,"
     )
     result = parse_redcap(text, "inline")
-    inst = result.instruments[0]
-    assert inst.item("a").branching is not None and inst.item("a").show_if is None
-    assert inst.item("b").show_if is not None and inst.item("b").show_if.mode == "any"
-    assert [w.field for w in result.warnings] == ["a"]
+    f, g = result.instruments
+    assert f.item("a").branching is not None and f.item("a").show_if is None
+    assert f.item("b").show_if is not None and f.item("b").show_if.mode == "any"
+    assert g.item("c").branching is None and g.item("c").inactive_branching == "[a] = '1'"
+    assert g.item("d").branching is not None  # another wave's answer can be read
+    assert [w.field for w in result.warnings] == ["c"]
+    assert "form 'f'" in result.warnings[0].message
     exported, _ = export_redcap(result.instruments, "en")
     assert parse_redcap(exported, "again").instruments == result.instruments
 

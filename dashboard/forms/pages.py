@@ -124,6 +124,8 @@ input[type=text],input[type=date],select,textarea{width:100%;font:inherit;paddin
 border:1px solid #8a96a3;border-radius:.35rem;background:#fff;min-height:44px}
 .klik-required{font-weight:400;color:#555;font-size:.9rem}
 .klik-help{color:#444;font-size:.95rem;margin:.25rem 0}
+.klik-header{font-weight:700;font-size:1.15rem;margin:1.5rem 0 .5rem;color:#1f4e79}
+.klik-calc-value{font-weight:700;margin-left:.25rem}
 .klik-error{color:#a00020;font-weight:600;margin:.25rem 0}
 .klik-has-error{border:2px solid #a00020;border-left-width:.4rem}
 .summary{border:2px solid #a00020;background:#fff;border-radius:.5rem;padding:.75rem;margin:0 0 1rem}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import figures
+from analysis import figures, signal_report
 from analysis import study_models as models
 from analysis.minimum_data import Shortfall, TooLittleData
 from analysis.presentation import MEASURES, column_label, display_table, format_p
@@ -388,6 +388,7 @@ def build_report(
     on_refusal: Callable[[str, Shortfall], None] | None = None,
     scales: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     names: Mapping[str, str] | None = None,
+    as_of: date | None = None,
 ) -> str:
     """Build one self-contained HTML report from the study's frames.
 
@@ -397,7 +398,9 @@ def build_report(
     of job loss with forest plot and PH check, cumulative incidence of end reasons),
     ``counting_process`` (the time-varying Cox model), ``person_wave`` + ``trajectories``
     (the three-level model of sustainable employability), ``person_wave`` (response rates and
-    dropout), ``response_items`` with ``scales`` (Cronbach's alpha per scale and wave). A
+    dropout), ``response_items`` with ``scales`` (Cronbach's alpha per scale and wave),
+    ``signals`` + ``trajectories`` (how often each jobcoach signal fired, was seen
+    (``signal_acknowledgements``) and how well it foretold job loss within 90 days). A
     section whose analysis fails, or refuses because there is too little data
     (:mod:`analysis.minimum_data`), says so instead of breaking the report.
 
@@ -405,7 +408,7 @@ def build_report(
     ----------
     frames : mapping of str to DataFrame
         Keys among ``trajectories``, ``survival``, ``counting_process``, ``person_wave``,
-        ``response_items``.
+        ``response_items``, ``signals``, ``signal_acknowledgements``.
     snapshot : str
         Hash of the data snapshot (see :func:`data_snapshot_hash`).
     generated_at : datetime
@@ -424,6 +427,9 @@ def build_report(
         Instrument id -> scale id -> item ids, for the reliability section (left out without).
     names : mapping, optional
         Instrument and scale ids in words (``questionnaires.registry.names_of`` in ``lang``).
+    as_of : date, optional
+        The day the data were looked at (for the signals' follow-up horizon); the day of
+        ``generated_at`` when omitted.
 
     Returns
     -------
@@ -487,6 +493,20 @@ def build_report(
                 lang,
                 _t("response_title", lang),
                 lambda: _response_section(person_wave, lang, fig_html),
+            )
+        )
+
+    signals = frames.get("signals")
+    if signals is not None and trajectories is not None:
+        seen = frames.get("signal_acknowledgements")
+        day = as_of or generated_at.date()
+        sections.append(
+            _safe(
+                lang,
+                signal_report.title(lang),
+                lambda: signal_report.signals_body(
+                    signals, seen, trajectories, as_of=day, lang=lang
+                ),
             )
         )
 

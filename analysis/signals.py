@@ -72,6 +72,20 @@ SIGNALS = (
     "missed_forms",
     "contact",
 )
+#: each signal's name as a person reads it: (Dutch, English)
+SIGNAL_LABELS: dict[str, tuple[str, str]] = {
+    "klik_drop": ("Klik gedaald", "Klik fell"),
+    "reliable_deterioration": ("Betrouwbare achteruitgang", "Reliable deterioration"),
+    "low_alliance": ("Lage klik", "Low alliance"),
+    "not_on_track": ("Niet op koers", "Not on track"),
+    "sick_leave": ("Verzuim", "Sick leave"),
+    "hours_cut": ("Minder uren", "Fewer hours"),
+    "contract_end": ("Contract loopt af", "Contract ends"),
+    "missed_forms": ("Vragenlijst gemist", "Form missed"),
+    "contact": ("Begeleiding", "Coaching"),
+    "any": ("Een signaal", "Any signal"),
+    "any_red": ("Een rood signaal", "Any red signal"),
+}
 LEVELS = ("ended", "grey", "green", "amber", "red")
 ALLIANCE_ITEMS = tuple(f"all_{i:02d}" for i in range(1, 13))
 CAPABILITY_FLAGS = (

@@ -70,7 +70,7 @@ def t(key: str, lang: str) -> str:
 
 
 def _name(signal: str, lang: str) -> str:
-    return t(signal, lang) if signal in ("any", "any_red") else signal_name(signal, lang)
+    return signal_name(signal, lang)
 
 
 def _pct(value: float, _lang: str) -> str:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from analysis.expected_course import ExpectedCourse
-from analysis.signals import signal_key
+from analysis.signals import SIGNAL_LABELS, signal_key
 from dashboard.i18n import fmt_date, options
 from study.vocab import SignalAction
 
@@ -87,17 +87,7 @@ T: dict[str, dict[str, str]] = {
     "event_sick_leave_end": {"nl": "hersteld", "en": "recovered"},
 }
 
-SIGNAL_NAMES = {
-    "klik_drop": ("Klik gedaald", "Klik fell"),
-    "reliable_deterioration": ("Betrouwbare achteruitgang", "Reliable deterioration"),
-    "low_alliance": ("Lage klik", "Low alliance"),
-    "not_on_track": ("Niet op koers", "Not on track"),
-    "sick_leave": ("Verzuim", "Sick leave"),
-    "hours_cut": ("Minder uren", "Fewer hours"),
-    "contract_end": ("Contract loopt af", "Contract ends"),
-    "missed_forms": ("Vragenlijst gemist", "Form missed"),
-    "contact": ("Begeleiding", "Coaching"),
-}
+SIGNAL_NAMES = SIGNAL_LABELS
 
 RULE_TEXTS = {
     "klik_item_drop": ("Klik-vraag van {previous} ({previous_wave}) naar {latest}: {change} punt",

@@ -107,6 +107,7 @@ def write_report(
     from study.access import trajectory_scope
     from study.clock import local_date
     from study.report_data import analysis_frames
+    from study.signal_data import study_signals
 
     container = build(settings_for(database))
     try:
@@ -115,6 +116,7 @@ def write_report(
         with container.read_sessions() as session:
             chosen = resolve_study(session, study)
             frames = analysis_frames(session, trajectory_scope(chosen.id), as_of=day)
+            history = study_signals(session, chosen.id, as_of=day)
             title = f"Klik: {chosen.name} ({chosen.code})"
     finally:
         container.dispose()
@@ -125,7 +127,7 @@ def write_report(
     versions = {"klik": klik.__version__, **analysis_versions()}
     refusals: list[tuple[str, str]] = []
     html_text = build_report(
-        used,
+        {**used, "signals": history.signals, "signal_acknowledgements": history.seen},
         snapshot=snapshot,
         generated_at=now,
         lang=lang,
@@ -134,6 +136,7 @@ def write_report(
         on_refusal=lambda section, shortfall: refusals.append((section, shortfall.text(lang))),
         scales=scales_of(instruments),
         names=names_of(instruments, lang),
+        as_of=day,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")

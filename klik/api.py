@@ -13,6 +13,12 @@ takes them directly (e.g. ``analysis.survival.kaplan_meier(frames["survival"], "
 
 >>> fits = study_models(frames)                            # doctest: +SKIP
 >>> fits["job_loss_cox"].summary("en")                      # doctest: +SKIP
+
+:func:`load_signals` gives the jobcoach signals as the workspace and the signal page compute
+them (:mod:`analysis.signals`, :mod:`analysis.signal_quality`):
+
+>>> found = load_signals("sqlite:///klik.db")              # doctest: +SKIP
+>>> found["quality"][["signal", "ppv", "sensitivity"]]     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from study.clock import local_date
 from study.models import Study
 from study.report_data import analysis_frames
 
-__all__ = ["load_frames", "resolve_study", "study_models"]
+__all__ = ["load_frames", "load_signals", "resolve_study", "study_models"]
 
 
 def resolve_study(session: Session, study: str | None) -> Study:
@@ -142,3 +148,57 @@ def study_models(
         except ValueError as exc:
             out[name] = exc
     return out
+
+
+def load_signals(
+    database_url: str | None = None,
+    *,
+    study: str | None = None,
+    as_of: dt.date | None = None,
+    horizon_days: int = 90,
+) -> dict[str, pd.DataFrame]:
+    """The jobcoach signals of a study, from the same functions as the workspace and the
+    signal page.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``signals`` (every firing up to ``as_of``: trajectory_id, signal, level, rule, values,
+        fired_on, wave, current), ``caseload`` (trajectory_id, light, n_red, n_amber, n_seen,
+        measurements, oldest), ``acknowledgements`` (trajectory_id, signal, rule, level,
+        fired_on, seen_at, seen_by, action, note), ``follow_up`` (per signal: firings,
+        clients, seen, seen_share, days_to_seen_median, with_action) and ``quality`` (per
+        signal: firings, firings_known, true_positives, ppv, job_losses, detected,
+        sensitivity, lead_days_median for job loss within ``horizon_days``).
+    """
+    from analysis.signal_quality import follow_up, signal_quality
+    from analysis.signals import caseload
+    from klik.settings import Settings
+    from klik.wiring import build
+    from study.signal_data import study_signals
+
+    container = build(Settings.from_env(database_url=database_url))
+    try:
+        day = as_of or local_date(container.clock.now())
+        with container.read_sessions() as session:
+            chosen = resolve_study(session, study)
+            history = study_signals(session, chosen.id, as_of=day)
+    finally:
+        container.dispose()
+    trajectories = history.trajectories
+    ended = trajectories.loc[trajectories["end_date"].notna(), "trajectory_id"]
+    return {
+        "signals": history.signals,
+        "caseload": caseload(
+            trajectories["trajectory_id"],
+            history.signals,
+            history.person_wave,
+            seen=history.seen,
+            ended=ended,
+        ),
+        "acknowledgements": history.seen,
+        "follow_up": follow_up(history.signals, history.seen),
+        "quality": signal_quality(
+            history.signals, trajectories, as_of=day, horizon_days=horizon_days
+        ),
+    }

@@ -220,6 +220,7 @@ class StudySignals:
     signals: pd.DataFrame
     seen: pd.DataFrame
     trajectories: pd.DataFrame
+    person_wave: pd.DataFrame
 
 
 def study_signals(session: Session, study_id: int, *, as_of: dt.date) -> StudySignals:
@@ -243,4 +244,6 @@ def study_signals(session: Session, study_id: int, *, as_of: dt.date) -> StudySi
         as_of=as_of,
         thresholds=thresholds,
     )
-    return StudySignals(found, acknowledgements(session, scope), frames.trajectories)
+    return StudySignals(
+        found, acknowledgements(session, scope), frames.trajectories, frames.person_wave
+    )

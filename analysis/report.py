@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import figures, signal_report
+from analysis import cost_benefit_report, figures, signal_report
 from analysis import study_models as models
+from analysis.cost_benefit import CostBenefit
 from analysis.minimum_data import Shortfall, TooLittleData
 from analysis.presentation import MEASURES, column_label, display_table, format_p
 
@@ -385,6 +386,8 @@ def build_report(
     lang: str = "nl",
     versions: Mapping[str, str] | None = None,
     title: str | None = None,
+    cost_benefit: CostBenefit | None = None,
+    cost_parameters: pd.DataFrame | None = None,
     on_refusal: Callable[[str, Shortfall], None] | None = None,
     scales: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     names: Mapping[str, str] | None = None,
@@ -419,6 +422,9 @@ def build_report(
         Software versions to print; :func:`analysis_versions` when omitted.
     title : str, optional
         Report title.
+    cost_benefit, cost_parameters : optional
+        The study's :func:`analysis.cost_benefit.cost_benefit` and the parameter table it used,
+        for the section on costs and benefits (left out without).
     on_refusal : callable, optional
         Called with a section's title and the :class:`analysis.minimum_data.Shortfall` of each
         analysis that gave no estimate because there was too little data (the section says so
@@ -507,6 +513,15 @@ def build_report(
                 lambda: signal_report.signals_body(
                     signals, seen, trajectories, as_of=day, lang=lang
                 ),
+            )
+        )
+
+    if cost_benefit is not None and cost_parameters is not None:
+        sections.append(
+            _safe(
+                lang,
+                cost_benefit_report.TITLE[lang],
+                lambda: cost_benefit_report.cost_benefit_body(cost_benefit, cost_parameters, lang),
             )
         )
 

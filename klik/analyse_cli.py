@@ -99,13 +99,16 @@ def write_report(
         each analysis that gave no estimate because there was too little data).
     """
     import klik
+    from analysis.cost_benefit import cost_benefit
     from analysis.report import analysis_versions, build_report, data_snapshot_hash
+    from dashboard.mkba_jobs import HORIZONS, study_parameters
     from klik.api import resolve_study
     from klik.settings import settings_for
     from klik.wiring import build
     from questionnaires.registry import load_instruments, names_of, scales_of
     from study.access import trajectory_scope
     from study.clock import local_date
+    from study.cost_read_models import registers_frame, sick_leave_frame
     from study.report_data import analysis_frames
     from study.signal_data import study_signals
 
@@ -116,6 +119,9 @@ def write_report(
         with container.read_sessions() as session:
             chosen = resolve_study(session, study)
             frames = analysis_frames(session, trajectory_scope(chosen.id), as_of=day)
+            sick = sick_leave_frame(session, trajectory_scope(chosen.id), as_of=day)
+            registers = registers_frame(session, trajectory_scope(chosen.id))
+            cost_parameters, _version = study_parameters(session, chosen.id)
             history = study_signals(session, chosen.id, as_of=day)
             title = f"Klik: {chosen.name} ({chosen.code})"
     finally:
@@ -126,6 +132,15 @@ def write_report(
     snapshot = data_snapshot_hash(used)
     versions = {"klik": klik.__version__, **analysis_versions()}
     refusals: list[tuple[str, str]] = []
+    costs_and_benefits = cost_benefit(
+        frames["trajectories"].merge(registers, on="trajectory_id", how="left"),
+        frames["survival"],
+        frames["contacts"],
+        sick,
+        cost_parameters,
+        horizon_days=HORIZONS[12],
+        year=day.year,
+    )
     html_text = build_report(
         {**used, "signals": history.signals, "signal_acknowledgements": history.seen},
         snapshot=snapshot,
@@ -136,6 +151,8 @@ def write_report(
         on_refusal=lambda section, shortfall: refusals.append((section, shortfall.text(lang))),
         scales=scales_of(instruments),
         names=names_of(instruments, lang),
+        cost_benefit=costs_and_benefits,
+        cost_parameters=cost_parameters,
         as_of=day,
     )
     out.parent.mkdir(parents=True, exist_ok=True)

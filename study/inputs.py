@@ -129,6 +129,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "kind": ("soort gebeurtenis", "kind of event"),
     "hours": ("uren", "hours"),
     "job_end_reason": ("reden einde baan", "reason the job ended"),
+    "note": ("notitie", "note"),
+    "reason": ("reden", "reason"),
 }
 
 M = TypeVar("M", bound=Input)
@@ -170,8 +172,13 @@ def translate(exc: ValidationError) -> InvalidInput:
         nl, en = f"{nl_label} is geen geldige datum", f"{en_label} is not a valid date"
     elif kind == "string_pattern_mismatch":
         nl, en = f"{nl_label} heeft een ongeldige vorm", f"{en_label} is not in a valid form"
-    elif kind in ("string_too_short", "string_too_long"):
-        nl, en = f"{nl_label} is te kort of te lang", f"{en_label} is too short or too long"
+    elif kind == "string_too_long":
+        # the whole text is refused, never cut: the writer decides what to leave out
+        limit, given = ctx.get("max_length"), len(str(err.get("input", "")))
+        nl = f"{nl_label} is te lang: {given} tekens, hoogstens {limit} toegestaan"
+        en = f"{en_label} is too long: {given} characters, at most {limit} allowed"
+    elif kind == "string_too_short":
+        nl, en = f"{nl_label} is te kort of leeg", f"{en_label} is too short or empty"
     else:
         nl, en = f"{nl_label} is ongeldig", f"{en_label} is invalid"
     return InvalidInput(nl, en, field=field or None)

@@ -95,6 +95,10 @@ class Study(Base):
     timezone: Mapped[str] = mapped_column(String(40), default="Europe/Amsterdam")
     min_cell_size: Mapped[int] = mapped_column(Integer, default=10)
     consent_version: Mapped[str] = mapped_column(String(40), default="1.0")
+    #: days after today a contact or an employment event may be dated
+    record_days_ahead: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: days after today a trajectory may start
+    start_days_ahead: Mapped[int] = mapped_column(Integer, default=92, server_default="92")
     created_at: Mapped[dt.datetime]
 
 
@@ -312,6 +316,10 @@ class CoachingContact(Base):
     activity: Mapped[vocab.Activity] = mapped_column(choice(vocab.Activity, "activity"))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    # a correction removes a row from every count and analysis but keeps it, with who and why
+    deleted_at: Mapped[dt.datetime | None]
+    deleted_by: Mapped[str | None] = mapped_column(String(120))
+    delete_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class EmploymentEvent(Base):
@@ -334,6 +342,10 @@ class EmploymentEvent(Base):
     )
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    # a correction removes a row from every count and analysis but keeps it, with who and why
+    deleted_at: Mapped[dt.datetime | None]
+    deleted_by: Mapped[str | None] = mapped_column(String(120))
+    delete_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

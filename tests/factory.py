@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from study import services, vocab
 from study.models import Employer, Jobcoach, Participant, Study, Trajectory
 
+#: how long before its start :func:`build_cohort` enters a trajectory, at the earliest
+AHEAD = dt.timedelta(days=90)
+
 
 @dataclass
 class Cohort:
@@ -106,18 +109,22 @@ def build_cohort(
         )
         cohort.jobcoach_ids.append(coach.id)
     for i in range(n_trajectories):
-        employer = add_employer(s, study.id, at, f"Werkgever {i + 1}")
+        start_date = first_start + dt.timedelta(days=spacing_days * i)
+        # a trajectory is entered no earlier than a few months before it starts (the services
+        # refuse a start further ahead), so late starts of a long cohort are entered later
+        when = max(at, dt.datetime.combine(start_date, dt.time(8), tzinfo=dt.UTC) - AHEAD)
+        employer = add_employer(s, study.id, when, f"Werkgever {i + 1}")
         participant = enrol(
-            s, study.id, at, f"P{i + 1:04d}", benefit=rng.choice(list(vocab.Benefit))
+            s, study.id, when, f"P{i + 1:04d}", benefit=rng.choice(list(vocab.Benefit))
         )
         trajectory = start(
             s,
             study.id,
-            at,
+            when,
             participant.id,
             cohort.jobcoach_ids[i % n_coaches],
             employer.id,
-            first_start + dt.timedelta(days=spacing_days * i),
+            start_date,
             maatje=rng.random() < 0.5,
         )
         cohort.employer_ids.append(employer.id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from study import audit
 from study.errors import Conflict, ConsentWithdrawn, InvalidInput, NotFound
+from study.event_sequence import Step
 from study.inputs import (
     ContactInput,
     EmployerInput,
@@ -41,8 +42,12 @@ from study.models import (
     Study,
     Trajectory,
 )
+from study.services import rules
 from study.services.common import ENTITY_NAMES, get_in_study, utc
 from study.vocab import EventKind
+
+#: same-day order of events not yet stored: after every stored one, in the order given
+NEW_KEY = 10**15
 
 CHUNK = 5000
 
@@ -425,6 +430,9 @@ def start_trajectories(
     also not within the batch); nothing is written if one entry is bad.
     """
     parsed = [parse(TrajectoryInput, d) for d in entries]
+    limits = rules.limits(session, study_id, utc(at))
+    for inp in parsed:
+        limits.check_start(inp.start_date)
     _ids_in_study(session, Participant, [inp.participant_id for inp in parsed], study_id)
     _ids_in_study(session, Jobcoach, [inp.jobcoach_id for inp in parsed], study_id)
     _ids_in_study(session, Employer, [inp.employer_id for inp in parsed], study_id)
@@ -530,6 +538,10 @@ def record_contacts(
     """
     at = utc(at)
     parsed = [(t, parse(ContactInput, d)) for t, d in entries]
+    limits = rules.limits(session, study_id, at)
+    for _, inp in parsed:
+        limits.check_record(inp.contact_date, "contact_date")
+        rules.check_free_text(inp.note)
     spans = _trajectories(session, study_id, {t for t, _ in parsed})
     for t, inp in parsed:
         _check_dates(spans[t], inp.contact_date, "contact_date", until_end=True)
@@ -552,9 +564,19 @@ def record_employment_events(
     """
     at = utc(at)
     parsed = [(t, parse(EmploymentEventInput, d)) for t, d in entries]
+    limits = rules.limits(session, study_id, at)
+    for _, inp in parsed:
+        limits.check_record(inp.event_date, "event_date")
+        rules.check_free_text(inp.note)
     spans = _trajectories(session, study_id, {t for t, _ in parsed})
     for t, inp in parsed:
         _check_dates(spans[t], inp.event_date, "event_date", until_end=False)
         check_event_rules(inp)
+    stored = rules.stored_steps(session, spans)
+    rules.check_sequences(
+        stored,
+        stored,
+        [(t, Step(inp.event_date, inp.kind, NEW_KEY + i)) for i, (t, inp) in enumerate(parsed)],
+    )
     rows = [{"trajectory_id": t, "created_at": at, **inp.model_dump()} for t, inp in parsed]
     return _insert(session, EmploymentEvent, "employment_event", rows, actor=actor, at=at)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from study import audit
 from study.errors import InvalidInput
+from study.event_sequence import Step
 from study.inputs import (
     ContactInput,
     EmploymentEventInput,
@@ -19,7 +20,9 @@ from study.inputs import (
     parse,
 )
 from study.models import Base, CoachingContact, EmploymentEvent, Participant, Trajectory
+from study.services import rules
 from study.services.common import get_in_study, utc
+from study.vocab import EventKind
 
 #: entity -> (model, input model that validates it, correctable fields)
 CORRECTABLE: dict[str, tuple[type[Base], type[Input], tuple[str, ...]]] = {
@@ -46,12 +49,12 @@ CORRECTABLE: dict[str, tuple[type[Base], type[Input], tuple[str, ...]]] = {
     "coaching_contact": (
         CoachingContact,
         ContactInput,
-        ("contact_date", "minutes", "mode", "with_whom", "activity"),
+        ("contact_date", "minutes", "mode", "with_whom", "activity", "note"),
     ),
     "employment_event": (
         EmploymentEvent,
         EmploymentEventInput,
-        ("event_date", "hours", "job_end_reason"),
+        ("event_date", "hours", "job_end_reason", "note"),
     ),
 }
 
@@ -88,12 +91,19 @@ def correct_value(
             f"field {field} cannot be corrected",
             field=field,
         )
+    rules.check_free_text(reason, "reason")
     row = _row_in_study(session, model, entity_id, study_id)
+    if getattr(row, "deleted_at", None) is not None:
+        raise InvalidInput(
+            "deze regel is verwijderd en kan niet meer worden gecorrigeerd",
+            "this entry was deleted and can no longer be corrected",
+        )
     current = {name: getattr(row, name) for name in input_model.model_fields if hasattr(row, name)}
     current.update({k: v for k, v in _required_stubs(input_model).items() if k not in current})
     current[field] = value
     new_value = getattr(parse(input_model, current), field)
     _check_cross_field(row, field, new_value)
+    _check_rules(session, study_id, row, field, new_value, at=utc(at))
     old_value = getattr(row, field)
     setattr(row, field, new_value)
     session.flush()
@@ -139,3 +149,22 @@ def _check_cross_field(row: Any, field: str, value: Any) -> None:
                 "the end date is before the start date",
                 field=field,
             )
+
+
+def _check_rules(
+    session: Session, study_id: int, row: Any, field: str, value: Any, *, at: dt.datetime
+) -> None:
+    """The rules of a new entry, applied to the corrected value."""
+    if field == "note":
+        rules.check_free_text(value)
+    limits = rules.limits(session, study_id, at)
+    if field in ("contact_date", "event_date"):
+        limits.check_record(value, field)
+    elif field == "start_date":
+        limits.check_start(value)
+    if isinstance(row, EmploymentEvent) and field == "event_date":
+        stored = rules.stored_steps(session, [row.trajectory_id])
+        without = rules.stored_steps(session, [row.trajectory_id], without=row.id)
+        rules.check_sequences(
+            stored, without, [(row.trajectory_id, Step(value, EventKind(row.kind), row.id))]
+        )

@@ -15,6 +15,8 @@ from study.services.users import add_user, verify_password
 from tests.factory import build_cohort
 
 AT = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+# contacts and events are entered after the days they happened
+LATER = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
 def test_add_user_stores_an_argon2_hash_and_never_the_password(db) -> None:  # type: ignore[no-untyped-def]
@@ -118,8 +120,10 @@ def test_bulk_contacts_write_what_the_single_service_writes(db) -> None:  # type
     with db.sessions.begin() as s:
         cohort = build_cohort(s, AT, n_trajectories=2)
         t1, t2 = cohort.trajectory_ids
-        single = services.record_contact(s, cohort.study_id, t1, data, actor="t", at=AT)
-        ids = bulk.record_contacts(s, cohort.study_id, [(t2, data), (t1, data)], actor="t", at=AT)
+        single = services.record_contact(s, cohort.study_id, t1, data, actor="t", at=LATER)
+        ids = bulk.record_contacts(
+            s, cohort.study_id, [(t2, data), (t1, data)], actor="t", at=LATER
+        )
         assert ids == [single.id + 1, single.id + 2]
         rows = s.execute(
             select(
@@ -149,11 +153,11 @@ def test_bulk_refuses_the_whole_batch_on_one_bad_entry(db) -> None:  # type: ign
         ]:
             with pytest.raises(InvalidInput) as refused:
                 bulk.record_employment_events(
-                    s, cohort.study_id, [(t1, good), (t2, bad)], actor="t", at=AT
+                    s, cohort.study_id, [(t1, good), (t2, bad)], actor="t", at=LATER
                 )
             assert refused.value.field == field
         with pytest.raises(NotFound):
-            bulk.record_employment_events(s, cohort.study_id, [(9999, good)], actor="t", at=AT)
+            bulk.record_employment_events(s, cohort.study_id, [(9999, good)], actor="t", at=LATER)
         assert s.scalar(select(func.count(EmploymentEvent.id))) == 0
 
 
@@ -172,5 +176,5 @@ def test_bulk_refuses_after_consent_is_withdrawn(db) -> None:  # type: ignore[no
         )
         with pytest.raises(ConsentWithdrawn):
             bulk.record_contacts(
-                s, cohort.study_id, [(cohort.trajectory_ids[0], data)], actor="t", at=AT
+                s, cohort.study_id, [(cohort.trajectory_ids[0], data)], actor="t", at=LATER
             )

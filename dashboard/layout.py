@@ -18,6 +18,7 @@ themselves with :func:`dashboard.context.page_user`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,9 @@ import dash
 from dash import dcc, html
 from flask import has_request_context
 
-from dashboard import context
+from dashboard import context, demo_banner
+from study.clock import local_date
+from study.cohort_counts import cohort_counts
 from study.models import User
 from study.vocab import Role
 
@@ -129,9 +132,23 @@ def shell() -> html.Div:
         lang=language,
         children=[
             header(user, language, entries),
+            *_demo_banner(user, language),
             html.Main(dash.page_container, id="klik-content", className="klik-main"),
         ],
     )
+
+
+def _demo_banner(user: User, language: str) -> list[html.Div]:
+    clock = context.container().clock
+    if not demo_banner.is_simulated(clock):
+        return []
+    counts = None
+    if user.role != Role.VIEWER:
+        with context.read_session() as s:
+            counts = cohort_counts(s, context.scope())
+    offset = getattr(clock, "offset", dt.timedelta(0))
+    real = local_date(context.now() - offset)
+    return [demo_banner.demo_banner(context.today(), real, counts, language)]
 
 
 def _guard(layout: Any, page: dict[str, Any]) -> Callable[..., Any]:

@@ -26,6 +26,8 @@ class ShiftedClock:
     """
 
     offset: dt.timedelta
+    #: tells the dashboard to show which simulated date it serves
+    simulated: bool = True
 
     def now(self) -> dt.datetime:
         from study.clock import SystemClock
@@ -96,6 +98,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a simulated study (Trimbos-like defaults) and serve the dashboard with demo logins."""
         from klik import secret_file
+        from klik.ports import port_problem, taken_port_message
         from klik.secret_cli import demo_secret_path
         from klik.settings import Settings, database_url
         from klik.wiring import build as wire
@@ -123,6 +126,12 @@ def register(app: typer.Typer) -> None:
         settings = Settings.from_env(
             database_url=url, host=host, port=port, mail_dir=mail_dir, secret_file=own_secret
         )
+        if serve:
+            # before minutes of building, not after: the fix is to pick another port
+            taken = port_problem(settings.host, settings.port)
+            if taken is not None:
+                typer.echo(taken_port_message(settings.host, settings.port, taken), err=True)
+                raise typer.Exit(2)
         clock = SimulatedClock(local_moment(params.start_date, 9))
         container = wire(settings, clock)
         try:
@@ -150,6 +159,7 @@ def register(app: typer.Typer) -> None:
                 )
             counts = ", ".join(f"{k} {v}" for k, v in report.counts.items())
             typer.echo(f"Klaar in {report.seconds:.1f} s / done: {counts}")
+            typer.echo(explain_counts(container, report.study_id, trajectories))
             if deliver is not None:
                 typer.echo(f"Verzonden mail staat in / mail written to: {settings.mail_dir}/")
             logins = create_demo_users(container, report.study_id, clock.now())
@@ -159,6 +169,23 @@ def register(app: typer.Typer) -> None:
         _print_logins(logins, address)
         if serve:
             _serve(settings, clock.now())
+
+
+def explain_counts(container: object, study_id: int, started: int) -> str:
+    """Why the demo holds more trajectories than it enrolled: re-placements after job loss."""
+    from study.access import trajectory_scope
+    from study.cohort_counts import cohort_counts
+
+    with container.read_sessions() as s:  # type: ignore[attr-defined]
+        counts = cohort_counts(s, trajectory_scope(study_id))
+    return (
+        f"{counts.trajectories} trajecten van {counts.participants} werknemers: {started} "
+        f"ingeschreven, {counts.re_enrolments} herplaatsingen (een volgend traject van dezelfde "
+        f"werknemer bij een andere werkgever na baanverlies) / {counts.trajectories} "
+        f"trajectories of {counts.participants} employees: {started} enrolled, "
+        f"{counts.re_enrolments} re-placements (a further trajectory of the same employee with "
+        "another employer after a job loss)"
+    )
 
 
 def _deliverer(container: object, settings: object, clock: object) -> object:

@@ -202,11 +202,14 @@ def set_signal_settings(
     try:
         thresholds = Thresholds.from_mapping(settings)
     except BadInput as exc:
-        raise InvalidInput(
-            f"instelling '{exc.column}' klopt niet: {exc.problem}",
-            f"setting '{exc.column}' is wrong: {exc.problem}",
-            field=exc.column,
-        ) from exc
+        column = exc.column or ""
+        unknown = column not in Thresholds().as_dict()
+        nl = (
+            f"instelling '{column}' bestaat niet"
+            if unknown
+            else f"instelling '{column}' heeft een ongeldige waarde: {settings.get(column)!r}"
+        )
+        raise InvalidInput(nl, f"setting '{column}' is wrong: {exc.problem}", field=column) from exc
     row = session.get(SignalSettings, study_id)
     old = dict(row.settings) if row is not None else None
     if row is None:

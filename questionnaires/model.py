@@ -118,6 +118,8 @@ class Item:
     item inside its page (a REDCap section header). ``branching`` is REDCap logic that decides
     whether the item is shown (:mod:`questionnaires.branching`); ``inactive_branching`` is
     logic kept for export only, because it reads fields Klik cannot (other forms).
+    ``earliest``/``latest`` bound a date, date-time or time answer: ``Y-M-D`` (``H:M``),
+    ``today`` or ``now``.
     """
 
     id: str
@@ -141,6 +143,8 @@ class Item:
     header: Text | None = None
     calc: str | None = None
     inactive_branching: str | None = None
+    earliest: str | None = None
+    latest: str | None = None
 
     @property
     def answerable(self) -> bool:

@@ -27,6 +27,14 @@ from questionnaires.logic import LogicError
 from questionnaires.logic import parse as parse_logic
 from questionnaires.model import Instrument, Item, ShowIf
 from questionnaires.schema import DEFAULT_YESNO, REQUIRED_LANGUAGES, parse_instrument
+from questionnaires.text_types import (
+    TIME_TYPES,
+    Problem,
+    date_order,
+    is_text_type,
+    read_date,
+    read_time,
+)
 
 PageMode = Literal["form", "section"]
 """How a form is split into pages: one page, or a page per section header."""
@@ -343,6 +351,34 @@ def _usable_formulas(
     return kept
 
 
+def _moment_bounds(
+    item: dict[str, Any],
+    lo_raw: str,
+    hi_raw: str,
+    validation: str,
+    unusable: Any,
+) -> None:
+    """Date, date-time and time bounds as ``earliest``/``latest`` (Y-M-D, today or now)."""
+    order = date_order(validation)
+    for key, raw in (("earliest", lo_raw), ("latest", hi_raw)):
+        if not raw:
+            continue
+        text = raw.strip()
+        if text.lower() in ("today", "now"):
+            item[key] = text.lower()
+            continue
+        date_part, _, time_part = text.partition(" ")
+        try:
+            if order is None:
+                item[key] = read_time(text, validation)
+                continue
+            day = read_date(date_part, order).isoformat()
+        except Problem:
+            unusable(f"{text!r} is not a date in the field's order")
+            continue
+        item[key] = f"{day} {time_part.strip()}" if time_part.strip() else day
+
+
 def _pages(items: list[dict[str, Any]], form: str, pages: PageMode) -> list[dict[str, Any]]:
     """The pages of one form: all on one page, or a new page at each section header.
 
@@ -492,22 +528,25 @@ def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> 
                 item["min"], item["max"] = lo, hi
         elif validation in DATE_VALIDATIONS:
             item["type"] = "date"
-            if validation != "date_ymd":
-                item["validation"] = validation
-            bounds_unusable("Klik has no date bounds")
+            item["validation"] = validation
+            _moment_bounds(item, lo_raw, hi_raw, validation, bounds_unusable)
         else:
             item["type"] = "text"
             if validation:
                 item["validation"] = validation
-                warnings.append(
-                    RedcapWarning(
-                        row.line,
-                        name,
-                        f"text validation {validation!r} is kept for export but Klik accepts "
-                        "any text here",
+                if not is_text_type(validation):
+                    warnings.append(
+                        RedcapWarning(
+                            row.line,
+                            name,
+                            f"text validation {validation!r} is kept for export but Klik "
+                            "accepts any text here",
+                        )
                     )
-                )
-            bounds_unusable("Klik has no bounds for text")
+            if validation and (date_order(validation) or validation in TIME_TYPES):
+                _moment_bounds(item, lo_raw, hi_raw, validation, bounds_unusable)
+            else:
+                bounds_unusable("Klik has no bounds for this kind of text")
     elif ftype == "notes":
         item.update(type="text", widget="textarea")
     elif ftype in ("radio", "dropdown"):
@@ -599,6 +638,8 @@ def _choices_out(item: Item, lang: str) -> str:
 def _row(item: Item, form: str, header: str, lang: str, logic: str) -> list[str]:
     ftype, choices, validation = "text", "", item.validation or ""
     lo, hi = _fmt(item.min), _fmt(item.max)
+    if item.earliest is not None or item.latest is not None:
+        lo, hi = item.earliest or "", item.latest or ""
     if item.type in ("likert", "single"):
         ftype = "dropdown" if item.widget == "dropdown" else "radio"
         choices = _choices_out(item, lang)

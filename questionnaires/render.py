@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from questionnaires import text_types
 from questionnaires.action_tags import tags_of
 from questionnaires.branching import condition, condition_tree, hidden_items
 from questionnaires.model import Instrument, Item, Text
@@ -150,6 +151,41 @@ def _fmt_bound(x: float | None) -> str | None:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+_INPUT_TYPES = {"email": "email", "phone": "tel", "phone_australia": "tel"}
+_INPUT_MODES = {
+    "email": "email",
+    "phone": "tel",
+    "phone_australia": "tel",
+    "zipcode": "numeric",
+    "time": "numeric",
+    "time_hh_mm_ss": "numeric",
+    "time_mm_ss": "numeric",
+}
+
+
+def _in_order(value: Any, order: str) -> str:
+    """A stored (or typed) date shown in the field's order; other text as it was typed."""
+    if isinstance(value, dt.date):
+        day: dt.date | None = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value)) if value else None
+        except ValueError:
+            return _display(value)
+    if day is None:
+        return ""
+    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
+    return {"ymd": f"{y}-{m}-{d}", "mdy": f"{m}-{d}-{y}", "dmy": f"{d}-{m}-{y}"}[order]
+
+
+def _shown_text(item: Item, value: Any) -> str:
+    order = text_types.date_order(item.validation)
+    text = _display(value)
+    if order is None or not text or len(text) < 16 or text[4] != "-":
+        return text
+    return _in_order(text[:10], order) + text[10:]
+
+
 def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
     """One item as HTML (see :func:`render_section`).
 
@@ -214,6 +250,20 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
             control += Markup('<p class="klik-anchors">{}</p>').format(
                 " | ".join(plain_text(_t(a, lang)) for a in item.anchors)
             )
+    elif item.type == "date" and text_types.date_order(item.validation) is not None:
+        # The field's own order, typed: a browser's date picker would show the locale's order.
+        order = text_types.date_order(item.validation) or "ymd"
+        control = Markup("<input{}>").format(
+            _attrs(
+                type="text",
+                inputmode="numeric",
+                autocomplete="off",
+                value=_in_order(value, order),
+                placeholder=text_types.hint(item.validation, lang),
+                data_order=order,
+                **common,
+            )
+        )
     elif item.type == "date":
         control = Markup("<input{}>").format(
             _attrs(type="date", value=_display(value), placeholder=_t(DATE_HINT, lang), **common)
@@ -232,10 +282,11 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
     else:
         control = Markup("<input{}>").format(
             _attrs(
-                type="text",
-                value=_display(value),
+                type=_INPUT_TYPES.get(item.validation or "", "text"),
+                inputmode=_INPUT_MODES.get(item.validation or ""),
+                value=_shown_text(item, value),
                 maxlength=tags.charlimit,
-                placeholder=plain_text(tags.placeholder),
+                placeholder=plain_text(tags.placeholder) or text_types.hint(item.validation, lang),
                 data_wordlimit=tags.wordlimit,
                 **common,
             )

@@ -34,6 +34,9 @@ from questionnaires.model import (
 )
 
 REQUIRED_LANGUAGES: tuple[str, ...] = ("nl", "en")
+_BOUND = re.compile(
+    r"^(today|now|\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?|\d{1,2}:\d{2}(:\d{2})?)$"
+)
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 CONDITION_OPS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=", "has", "lacks")
 DEFAULT_YESNO: tuple[Option, ...] = (
@@ -69,6 +72,8 @@ _ITEM_KEYS = frozenset(
         "header",
         "calc",
         "inactive_branching",
+        "earliest",
+        "latest",
     }
 )
 _TOP_KEYS = frozenset(
@@ -397,7 +402,17 @@ def _item(
         header=header,
         calc=_opt_str(raw.get("calc")),
         inactive_branching=_opt_str(raw.get("inactive_branching")),
+        earliest=_opt_str(raw.get("earliest")),
+        latest=_opt_str(raw.get("latest")),
     )
+    for key in ("earliest", "latest"):
+        bound_text = getattr(item, key)
+        if bound_text is None:
+            continue
+        if item_type not in ("date", "text"):
+            p.add(where, f"{key} applies to date, date-time and time items, not {item_type}")
+        elif not _BOUND.match(bound_text):
+            p.add(where, f"{key} {bound_text!r} must be today, now, YYYY-MM-DD or YYYY-MM-DD HH:MM")
     if item_type == "calc" and item.calc is None:
         p.add(where, "a calc item needs a calc formula")
     if item_type != "calc" and item.calc is not None:
@@ -740,6 +755,8 @@ def _item_out(it: Item, set_names: Mapping[_OptionsKey, str]) -> dict[str, Any]:
         "inactive_branching",
         "annotation",
         "calc",
+        "earliest",
+        "latest",
     ):
         if getattr(it, key) is not None:
             d[key] = getattr(it, key)

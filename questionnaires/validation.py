@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from questionnaires import text_types
 from questionnaires.action_tags import ActionTags, tags_of
 from questionnaires.branching import condition, hidden_items
 from questionnaires.logic import Context, Expression, add_time
@@ -95,6 +96,54 @@ MESSAGES: dict[str, dict[str, str]] = {
     "word_limit": {
         "nl": "Het antwoord is te lang: ten hoogste {n} woorden (nu {m}).",
         "en": "The answer is too long: at most {n} words (now {m}).",
+    },
+    "date_order": {
+        "nl": "Vul een datum in als {pattern}, bijvoorbeeld {example}.",
+        "en": "Please enter a date as {pattern}, for example {example}.",
+    },
+    "datetime_order": {
+        "nl": "Vul een datum en tijd in als {pattern}, bijvoorbeeld {example}.",
+        "en": "Please enter a date and time as {pattern}, for example {example}.",
+    },
+    "time_format": {
+        "nl": "Vul een tijd in als {pattern}, bijvoorbeeld {example}.",
+        "en": "Please enter a time as {pattern}, for example {example}.",
+    },
+    "not_before": {
+        "nl": "Vul een moment in vanaf {bound}.",
+        "en": "Please enter a moment from {bound} on.",
+    },
+    "not_after": {
+        "nl": "Vul een moment in tot en met {bound}.",
+        "en": "Please enter a moment up to {bound}.",
+    },
+    "decimals": {
+        "nl": "Vul een getal in met {n} cijfer(s) achter de komma, bijvoorbeeld {example}.",
+        "en": "Please enter a number with {n} decimal(s), for example {example}.",
+    },
+    "pattern_email": {
+        "nl": "Vul een e-mailadres in, bijvoorbeeld naam@voorbeeld.nl.",
+        "en": "Please enter an e-mail address, for example name@example.org.",
+    },
+    "pattern_phone": {
+        "nl": "Vul een telefoonnummer in van tien cijfers, bijvoorbeeld (415) 555-1212.",
+        "en": "Please enter a ten-digit phone number, for example (415) 555-1212.",
+    },
+    "pattern_zipcode": {
+        "nl": "Vul een Amerikaanse postcode in van vijf cijfers, bijvoorbeeld 90210.",
+        "en": "Please enter a five-digit ZIP code, for example 90210.",
+    },
+    "pattern_postalcode_nl": {
+        "nl": "Vul een postcode in als 1234 AB.",
+        "en": "Please enter a Dutch postcode as 1234 AB.",
+    },
+    "pattern_alpha_only": {
+        "nl": "Vul alleen letters in, zonder cijfers of spaties.",
+        "en": "Please enter letters only, without digits or spaces.",
+    },
+    "pattern": {
+        "nl": "Dit antwoord heeft niet de vorm die hier gevraagd wordt.",
+        "en": "This answer does not have the form asked for here.",
     },
     "unknown_section": {
         "nl": "Deze pagina bestaat niet in de vragenlijst.",
@@ -179,18 +228,99 @@ _NUM_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
 
 
-def convert(item: Item, value: Any, lang: str = "nl") -> Any:
+def convert(item: Item, value: Any, lang: str = "nl", now: dt.datetime | None = None) -> Any:
     """Convert one non-empty raw answer to its typed value.
 
-    Raises ``ValueError`` with a respondent-facing message in ``lang`` when it is not valid.
+    ``now`` is the moment ``today`` and ``now`` in an item's bounds mean (without it such a
+    bound is not checked). Raises ``ValueError`` with a respondent-facing message in ``lang``
+    when the answer is not valid.
     """
     try:
-        return _convert(item, value, lang)
+        return _convert(item, value, lang, now)
     except _Invalid as exc:
         raise ValueError(message(exc.key, lang, **exc.kwargs)) from None
 
 
-def _convert(item: Item, value: Any, lang: str) -> Any:
+_EXAMPLES = {"ymd": (2025, 1, 31), "mdy": (2025, 1, 31), "dmy": (2025, 1, 31)}
+
+
+def _example_date(order: str) -> str:
+    y, m, d = _EXAMPLES[order]
+    return {
+        "ymd": f"{y}-{m:02d}-{d:02d}",
+        "mdy": f"{m:02d}-{d:02d}-{y}",
+        "dmy": f"{d:02d}-{m:02d}-{y}",
+    }[order]
+
+
+def _problem(exc: text_types.Problem, item: Item, lang: str) -> _Invalid:
+    pattern = text_types.hint(item.validation, lang) or ""
+    order = text_types.date_order(item.validation) or "ymd"
+    if exc.key == "date_order":
+        return _Invalid("date_order", pattern=pattern, example=_example_date(order))
+    if exc.key == "datetime_order":
+        seconds = ":00" if text_types.has_seconds(item.validation) else ""
+        return _Invalid(
+            "datetime_order", pattern=pattern, example=f"{_example_date(order)} 14:30{seconds}"
+        )
+    if exc.key == "time_format":
+        example = {"time": "14:30", "time_hh_mm_ss": "14:30:00", "time_mm_ss": "04:30"}
+        return _Invalid("time_format", pattern=pattern, example=example[item.validation or "time"])
+    return _Invalid(exc.key)
+
+
+def _date(item: Item, value: Any, lang: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    order = text_types.date_order(item.validation)
+    if order is not None:
+        try:
+            return text_types.read_date(text, order)
+        except text_types.Problem as exc:
+            raise _problem(exc, item, lang) from None
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise _Invalid("date")
+
+
+def _shown_bound(item: Item, bound: Any, lang: str) -> str:
+    if isinstance(bound, dt.date):
+        order = text_types.date_order(item.validation) or ("dmy" if lang == "nl" else "ymd")
+        y, m, d = bound.year, bound.month, bound.day
+        return {
+            "ymd": f"{y}-{m:02d}-{d:02d}",
+            "mdy": f"{m:02d}-{d:02d}-{y}",
+            "dmy": f"{d:02d}-{m:02d}-{y}",
+        }[order]
+    return str(bound)
+
+
+def _moment_bounds(item: Item, value: Any, kind: str, now: dt.datetime | None, lang: str) -> None:
+    for key, text in (("not_before", item.earliest), ("not_after", item.latest)):
+        if text is None:
+            continue
+        if kind == "time":
+            bound: Any = text.strip()
+        else:
+            try:
+                bound = text_types.bound(text, now, "date" if kind == "date" else "datetime")
+            except text_types.Problem:
+                continue
+        if bound is None:
+            continue
+        if kind == "datetime" and isinstance(value, str) and len(str(bound)) == 10:
+            bound = f"{bound} 00:00"
+        if (key == "not_before" and value < bound) or (key == "not_after" and value > bound):
+            raise _Invalid(key, bound=_shown_bound(item, bound, lang))
+
+
+def _convert(item: Item, value: Any, lang: str, now: dt.datetime | None = None) -> Any:
     t = item.type
     if t == "multiple":
         raw = value if isinstance(value, list | tuple) else [value]
@@ -248,26 +378,36 @@ def _convert(item: Item, value: Any, lang: str) -> Any:
             raise _Invalid("number")
         if not math.isfinite(x):
             raise _Invalid("number")
+        places = text_types.decimals(item.validation)
+        if places is not None and isinstance(value, str):
+            written = value.strip().replace(",", ".")
+            given = len(written.split(".")[1]) if "." in written else 0
+            if given != places:
+                example = f"{12.5:.{places}f}"
+                if lang != "en":
+                    example = example.replace(".", ",")
+                raise _Invalid("decimals", n=places, example=example)
         _range_check(item, x, lang)
         return x
     if t == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        text = str(value).strip()
-        for fmt in _DATE_FORMATS:
-            try:
-                return dt.datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-        raise _Invalid("date")
+        day = _date(item, value, lang)
+        _moment_bounds(item, day, "date", now, lang)
+        return day
     if t == "text":
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise _Invalid("text")
         text = str(value).strip()
         if len(text) > MAX_TEXT_LENGTH:
             raise _Invalid("text_too_long", n=MAX_TEXT_LENGTH)
+        if item.validation and text_types.is_text_type(item.validation):
+            try:
+                text = text_types.read_text(text, item.validation)
+            except text_types.Problem as exc:
+                raise _problem(exc, item, lang) from None
+            if text_types.date_order(item.validation) is not None:
+                _moment_bounds(item, text, "datetime", now, lang)
+            elif item.validation in text_types.TIME_TYPES:
+                _moment_bounds(item, text, "time", now, lang)
         return text
     raise _Invalid("choose_listed")  # descriptive items take no answer
 
@@ -472,7 +612,7 @@ def validate_answers(
             result.values[item.id] = [] if item.type == "multiple" else None
             continue
         try:
-            result.values[item.id] = convert(item, value, lang)
+            result.values[item.id] = convert(item, value, lang, now)
         except ValueError as exc:
             result.values[item.id] = None
             result.errors[item.id] = str(exc)

@@ -161,7 +161,11 @@ def trajectories_frame(
             ).label("early_minutes"),
         )
         .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
-        .where(CoachingContact.trajectory_id.in_(scope), CoachingContact.contact_date <= as_of)
+        .where(
+            CoachingContact.trajectory_id.in_(scope),
+            CoachingContact.contact_date <= as_of,
+            CoachingContact.deleted_at.is_(None),
+        )
         .group_by(CoachingContact.trajectory_id)
         .subquery()
     )
@@ -406,7 +410,7 @@ def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
             days_between(CoachingContact.contact_date, Trajectory.start_date).label("day"),
         )
         .join(Trajectory, Trajectory.id == CoachingContact.trajectory_id)
-        .where(CoachingContact.trajectory_id.in_(scope))
+        .where(CoachingContact.trajectory_id.in_(scope), CoachingContact.deleted_at.is_(None))
         .order_by(CoachingContact.trajectory_id, CoachingContact.contact_date, CoachingContact.id)
     )
     df = _frame(session, stmt)

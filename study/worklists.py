@@ -178,7 +178,7 @@ def trajectory_events(session: Session, scope: Select[tuple[int]]) -> pd.DataFra
             EmploymentEvent.hours,
             EmploymentEvent.job_end_reason,
         )
-        .where(EmploymentEvent.trajectory_id.in_(scope))
+        .where(EmploymentEvent.trajectory_id.in_(scope), EmploymentEvent.deleted_at.is_(None))
         .order_by(EmploymentEvent.event_date.desc(), EmploymentEvent.id.desc())
     )
     df = _frame(session, stmt)

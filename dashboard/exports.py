@@ -46,6 +46,7 @@ from dashboard.jobs import (
     get_runner,
     prune_files,
 )
+from dashboard.mkba_jobs import study_parameters
 from study.access import may_see_rows
 from study.models import User
 from study.read_models import person_wave_frame, trajectories_frame
@@ -269,6 +270,29 @@ def codebook(columns: list[str]) -> pd.DataFrame:
     )
 
 
+def parameter_codebook(params: pd.DataFrame) -> pd.DataFrame:
+    """The cost parameters of the MKBA as codebook rows: one per amount, with its year (code),
+    value, unit (label) and, in words, its source, payer, receiver and coach type.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`codebook`; variable ``cost_parameter:<key>``.
+    """
+    rows = []
+    for r in params.itertuples(index=False):
+        coach = r.coach_type if isinstance(r.coach_type, str) and r.coach_type else None
+        nl = f"bron: {r.source}; betaler: {r.payer or '–'}; ontvanger: {r.receiver or '–'}"
+        en = f"source: {r.source}; payer: {r.payer or '–'}; receiver: {r.receiver or '–'}"
+        if coach:
+            nl += f"; jobcoach: {coach}"
+            en += f"; jobcoach: {coach}"
+        rows.append((f"cost_parameter:{r.key}", r.unit, int(r.year), r.value, nl, en))
+    return pd.DataFrame(
+        rows, columns=["variable", "label", "code", "value", "label_nl", "label_en"]
+    )
+
+
 def _score_label(col: str) -> str:
     parts = col.split("_")
     who = {"emp": "employee", "jc": "jobcoach", "er": "employer"}.get(parts[0])
@@ -278,9 +302,13 @@ def _score_label(col: str) -> str:
 
 
 def build(
-    kind: str, trajectories: pd.DataFrame, person_wave: pd.DataFrame
+    kind: str,
+    trajectories: pd.DataFrame,
+    person_wave: pd.DataFrame,
+    parameters: pd.DataFrame | None = None,
 ) -> tuple[bytes, str, str]:
-    """The file for ``kind``: (content, file name, MIME type)."""
+    """The file for ``kind``: (content, file name, MIME type); the codebook lists the cost
+    parameters (``parameters``) after the variables."""
     long = long_frame(trajectories, person_wave)
     if kind == "csv_long":
         return to_csv(long), "klik_long.csv", "text/csv"
@@ -295,7 +323,10 @@ def build(
         return to_parquet(long), "klik_long.parquet", "application/vnd.apache.parquet"
     if kind == "codebook":
         columns = list(dict.fromkeys([*long.columns, *wide.columns]))
-        return to_csv(codebook(columns)), "klik_codebook.csv", "text/csv"
+        book = codebook(columns)
+        if parameters is not None:
+            book = pd.concat([book, parameter_codebook(parameters)], ignore_index=True)
+        return to_csv(book), "klik_codebook.csv", "text/csv"
     raise ValueError(f"unknown export kind {kind!r}")
 
 
@@ -333,6 +364,7 @@ def export_job(
     min_cell: int = 0,
     keep: int = KEEP_FILES,
     max_age: float | None = None,
+    study_id: int | None = None,
 ) -> Callable[[Progress], ExportFile]:
     """A background job that reads the frames, builds ``kind`` and writes it into ``directory``
     (then keeps the ``keep`` newest export files there, none older than ``max_age`` seconds)."""
@@ -346,8 +378,13 @@ def export_job(
             trajectories = trajectories_frame(session, rows, as_of=as_of)
             progress(0.25, "invitations")
             person_wave = person_wave_frame(session, rows, as_of=as_of, scores=None)
+            parameters = (
+                study_parameters(session, study_id)[0]
+                if kind == "codebook" and study_id is not None
+                else None
+            )
         progress(0.6, "writing")
-        content, name, mime = build(kind, trajectories, person_wave)
+        content, name, mime = build(kind, trajectories, person_wave, parameters)
         directory.mkdir(parents=True, exist_ok=True)
         suffix = Path(name).suffix
         with tempfile.NamedTemporaryFile(
@@ -441,6 +478,7 @@ def start_export(
             directory=_export_dir(),
             keep=settings.export_keep_files,
             max_age=settings.export_max_age_hours * 3600,
+            study_id=user.study_id,
         )
         status = runner.submit(key, build_job)
         if _pruned(status):  # a finished job whose file was removed since: build it again

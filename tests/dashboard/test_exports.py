@@ -177,3 +177,25 @@ def test_a_slow_export_reports_progress_and_blocks_no_one(forms_env: Env, monkey
     held.release.set()
     text = _download(c, "csv_long").get_data(as_text=True)
     assert text.startswith("study_code,")
+
+
+def test_codebook_lists_the_cost_parameters_and_their_sources(forms_env: Env) -> None:
+    from analysis.costs import default_parameters
+    from study.services.cost_parameters import save_cost_parameters
+
+    for user in ("researcher", "viewer"):
+        book = pd.read_csv(io.BytesIO(_download(forms_env.login(user), "codebook").data))
+        rows = book[book["variable"].str.startswith("cost_parameter:")]
+        assert len(rows) == len(default_parameters())
+        tariff = rows[rows["variable"] == "cost_parameter:jobcoach_tariff"].iloc[0]
+        assert tariff["code"] == 2012 and float(tariff["value"]) == 73.3
+        assert "uwvjaarverslag" in tariff["label_nl"] and tariff["label_nl"].startswith("bron:")
+        assert "jobcoach: external" in tariff["label_en"]
+    changed = default_parameters().to_dict("records")
+    changed.append({**changed[0], "year": 2030, "value": 1.5, "source": "eigen meting 2030"})
+    with forms_env.container.sessions.begin() as s:
+        save_cost_parameters(
+            s, forms_env.cohort.study_id, changed, actor="test", at=forms_env.clock.now()
+        )
+    book = pd.read_csv(io.BytesIO(_download(forms_env.login("researcher"), "codebook").data))
+    assert "eigen meting 2030" in " ".join(book["label_nl"].dropna())

@@ -137,6 +137,7 @@ def _register_commands() -> None:
         demo_cli,
         scheduler_cli,
         secret_cli,
+        signals_cli,
         users_cli,
         worker_cli,
     )
@@ -149,6 +150,7 @@ def _register_commands() -> None:
     analyse_cli.register(app)
     worker_cli.register(app)
     costs_cli.register(app)
+    signals_cli.register(app)
 
 
 _register_commands()

@@ -147,9 +147,9 @@ def actions_view(lang: str, *, researcher: bool, today: dt.date) -> html.Div:
             html.P(T["value_help"][lang], className="klik-note"),
             html.Div(
                 [
-                    html.Button(T["correct"][lang], id=ids["correct"], className="klik-button"),
+                    html.Button(T["correct"][lang], id=ids["correct"], className="klik-primary"),
                     dcc.ConfirmDialogProvider(
-                        html.Button(T["delete"][lang], className="klik-button klik-danger"),
+                        html.Button(T["delete"][lang], className="klik-danger"),
                         id=ids["delete"],
                         message=T["delete_confirm"][lang],
                     ),
@@ -172,7 +172,7 @@ def actions_view(lang: str, *, researcher: bool, today: dt.date) -> html.Div:
                 className="klik-form",
             ),
             dcc.ConfirmDialogProvider(
-                html.Button(T["end"][lang], className="klik-button"),
+                html.Button(T["end"][lang], className="klik-primary"),
                 id="record-end-confirm",
                 message=T["end_confirm"][lang],
             ),
@@ -186,7 +186,7 @@ def actions_view(lang: str, *, researcher: bool, today: dt.date) -> html.Div:
             dcc.Input(id="record-reopen-reason", type="text", maxLength=1000),
         ),
         dcc.ConfirmDialogProvider(
-            html.Button(T["reopen"][lang], className="klik-button"),
+            html.Button(T["reopen"][lang], className="klik-primary"),
             id="record-reopen",
             message=T["reopen_confirm"][lang],
         ),

@@ -98,6 +98,38 @@ def signal_quality(
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
 
 
+def base_rate(
+    trajectories: pd.DataFrame, *, as_of: dt.date, horizon_days: int = 90, every_days: int = 30
+) -> float:
+    """The share of moments (every ``every_days`` from each start, while the trajectory ran)
+    that a job loss followed within ``horizon_days``: what a signal fired at random would
+    reach as its PPV. Moments whose horizon has not passed on ``as_of`` are left out, unless
+    the loss came within it.
+
+    Needs trajectory_id, start_date, end_date, end_reason.
+    """
+    require_columns(trajectories, ["start_date", "end_date", "end_reason"], "base_rate")
+    today = pd.Timestamp(as_of)
+    horizon = pd.Timedelta(days=horizon_days)
+    hits = total = 0
+    for t in trajectories.itertuples(index=False):
+        start = pd.Timestamp(t.start_date)
+        end = (
+            pd.Timestamp(t.end_date)
+            if pd.notna(t.end_date) and pd.Timestamp(t.end_date) <= today
+            else None
+        )
+        loss = end if end is not None and t.end_reason == "job_loss" else None
+        stop = end if end is not None else today
+        moments = pd.date_range(start, stop, freq=f"{every_days}D", inclusive="left")
+        for m in moments:
+            hit = loss is not None and loss - m <= horizon
+            if hit or m + horizon <= today:
+                total += 1
+                hits += int(hit)
+    return hits / total if total else float("nan")
+
+
 def follow_up(signals: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:
     """How many of each signal's firings were seen, and how fast.
 

@@ -26,7 +26,7 @@ def one_cohort(
     trajectories: int, coaches: int, months: int, seed: int, folder: Path
 ) -> dict[str, Any]:
     """Build one simulated study and return its signal quality table and sizes."""
-    from analysis.signal_quality import signal_quality
+    from analysis.signal_quality import base_rate, signal_quality
     from study.clock import SimulatedClock
     from study.db import make_engine, make_read_sessions, make_sessions
     from study.migrate import upgrade
@@ -51,6 +51,8 @@ def one_cohort(
     computed = time.perf_counter() - began
     engine.dispose()
     quality = signal_quality(history.signals, history.trajectories, as_of=as_of)
+    rate = base_rate(history.trajectories, as_of=as_of)
+    quality = quality.assign(lift=quality["ppv"] / rate)
     return {
         "seed": seed,
         "trajectories": len(history.trajectories),
@@ -60,21 +62,25 @@ def one_cohort(
         "signals": history.signals,
         "trajectory_frame": history.trajectories,
         "as_of": as_of,
+        "base_rate": rate,
     }
 
 
 def pooled(results: list[dict[str, Any]]) -> pd.DataFrame:
-    """The quality table over all cohorts together (trajectory ids made unique per cohort)."""
-    from analysis.signal_quality import signal_quality
+    """The quality table over all cohorts together (trajectory ids made unique per cohort),
+    with each signal's lift: its PPV over the pooled base rate."""
+    from analysis.signal_quality import base_rate, signal_quality
 
     signals, trajectories = [], []
     for i, r in enumerate(results):
         offset = (i + 1) * 10_000_000
         signals.append(r["signals"].assign(trajectory_id=r["signals"]["trajectory_id"] + offset))
-        t = r["trajectory_frame"][["trajectory_id", "end_date", "end_reason"]]
+        t = r["trajectory_frame"][["trajectory_id", "start_date", "end_date", "end_reason"]]
         trajectories.append(t.assign(trajectory_id=t["trajectory_id"] + offset))
     as_of = max(r["as_of"] for r in results)
-    return signal_quality(pd.concat(signals), pd.concat(trajectories), as_of=as_of)
+    every = pd.concat(trajectories)
+    table = signal_quality(pd.concat(signals), every, as_of=as_of)
+    return table.assign(lift=table["ppv"] / base_rate(every, as_of=as_of))
 
 
 def _show(table: pd.DataFrame) -> str:
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
             r = one_cohort(args.trajectories, args.coaches, args.months, seed, Path(folder))
             print(f"cohort seed {seed}: {r['trajectories']} trajectories, built in {r['build_seconds']} s, "
                   f"signals in {r['signal_seconds']} s", file=sys.stderr, flush=True)  # fmt: skip
-            print(f"-- cohort seed {seed} (ppv and sensitivity in %) --")
+            print(f"-- cohort seed {seed} (ppv and sensitivity in %; base rate "
+                  f"{100 * r['base_rate']:.1f}% of moments followed by job loss within 90 days) --")  # fmt: skip
             print(_show(r["quality"]))
             results.append(r)
     table = pooled(results)
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 "lead_days_median": None
                 if pd.isna(row.lead_days_median)
                 else float(row.lead_days_median),
+                "lift": None if pd.isna(row.lift) else round(float(row.lift), 2),
                 "firings": int(row.firings),
                 "job_losses": int(row.job_losses),
             }

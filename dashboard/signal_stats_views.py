@@ -12,7 +12,7 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
-from analysis.signal_quality import follow_up, signal_quality
+from analysis.signal_quality import base_rate, follow_up, signal_quality
 from dashboard.disclosure import HIDDEN_MARK, viewer_count
 from dashboard.signal_views import signal_name
 from dashboard.tables import table
@@ -35,6 +35,10 @@ T = {
         "en": "Sensitivity: share of job losses with this signal in the 90 days before. "
               "Positive predictive value: share of signals followed by job loss within 90 days. "
               "A signal is a prompt for a conversation; these figures are not a validated prediction model.",
+    },
+    "base_rate": {
+        "nl": "Ter vergelijking: op {rate} van willekeurige momenten (elke 30 dagen) volgde baanverlies binnen 90 dagen.",
+        "en": "For comparison: {rate} of random moments (every 30 days) were followed by job loss within 90 days.",
     },
     "orgs": {"nl": "Per organisatie", "en": "Per organisation"},
     "orgs_hidden": {
@@ -145,10 +149,11 @@ def quality_table(
         t(k, lang)
         for k in ("signal", "firings", "ppv", "losses", "detected", "sensitivity", "lead_days")
     ]
+    base = t("base_rate", lang).format(rate=_pct(base_rate(trajectories, as_of=as_of), lang))
     return html.Div(
         [
             table(shown, heads, table_id="signal-quality"),
-            html.P(t("quality_note", lang), className="klik-note"),
+            html.P([t("quality_note", lang), " ", base], className="klik-note"),
         ]
     )
 

@@ -95,3 +95,20 @@ def test_follow_up_counts_seen_and_days() -> None:
     assert table.loc["contact", "seen"] == 0 and pd.isna(
         table.loc["contact", "days_to_seen_median"]
     )
+
+
+def test_base_rate_counts_moments_followed_by_a_loss() -> None:
+    from analysis.signal_quality import base_rate
+
+    frame = pd.DataFrame({
+        "trajectory_id": [1, 2],
+        "start_date": [pd.Timestamp(2025, 1, 1), pd.Timestamp(2025, 1, 1)],
+        "end_date": [pd.Timestamp(2025, 5, 1), pd.NaT],
+        "end_reason": ["job_loss", None],
+    })  # fmt: skip
+    # trajectory 1: moments on days 0, 30, 60, 90 of 120; the last three lie within 90 days of
+    # the loss. trajectory 2: moments every 30 days until 2 October (90 days before as_of).
+    rate = base_rate(frame, as_of=dt.date(2025, 12, 31))
+    n2 = len(pd.date_range("2025-01-01", "2025-10-02", freq="30D"))
+    assert rate == pytest.approx(3 / (4 + n2))
+    assert base_rate(frame.iloc[1:], as_of=dt.date(2025, 12, 31)) == 0

@@ -31,6 +31,7 @@ def test_researcher_sees_follow_up_and_predictive_value(env: Env) -> None:
     body = _page(env.login("researcher"))
     assert "Afgegaan en gezien" in body and "signal-follow-up" in body
     assert "signal-quality" in body and "Voorspellende waarde" in body
+    assert "Ter vergelijking" in body  # the base rate beside the predictive values
     assert "Verzuim" in body
     # no jobcoach is named or ranked
     assert "JC01" not in body and "Coach Een" not in body and "JC02" not in body

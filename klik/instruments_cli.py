@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from questionnaires.errors import InstrumentError
 from questionnaires.redcap import import_redcap, write_redcap
+from questionnaires.redcap_project import import_project
 from questionnaires.registry import (
     dump_instrument,
     instrument_files,
@@ -80,13 +83,30 @@ def check(
 
 @app.command("import-redcap")
 def import_redcap_cmd(
-    file: Annotated[Path, typer.Argument(help="REDCap data dictionary CSV.")],
+    file: Annotated[
+        Path, typer.Argument(help="REDCap data dictionary CSV, or the project XML (ODM).")
+    ],
     out: Annotated[
         Path, typer.Option("--out", help="Directory to write the instrument files to.")
     ] = Path("."),
     respondent: Annotated[
-        str, typer.Option(help="Respondent role: employee, jobcoach or employer.")
+        str, typer.Option(help="Respondent role of every form: employee, jobcoach or employer.")
     ] = "employee",
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="Respondent role of one form: FORM=ROLE (repeatable; wins over --respondent).",
+        ),
+    ] = None,
+    events: Annotated[Path | None, typer.Option(help="REDCap events CSV.")] = None,
+    arms: Annotated[Path | None, typer.Option(help="REDCap arms CSV.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="REDCap instrument-event mapping CSV.")
+    ] = None,
+    language: Annotated[
+        str, typer.Option(help="Language the project is written in: nl or en.")
+    ] = "nl",
     version: Annotated[str, typer.Option(help="Version given to the instruments.")] = "1",
     pages: Annotated[
         str,
@@ -96,30 +116,80 @@ def import_redcap_cmd(
     ] = "form",
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
-    """Import a REDCap data dictionary: one instrument file per form, warnings listed."""
+    """Import a REDCap dictionary or project: one instrument file per form, a protocol
+    (protocol.yaml, one wave per event) for a longitudinal project, and a report per field
+    (import-report.tsv: kept, changed, not supported)."""
     if pages not in ("form", "section"):
         typer.echo(f"--pages must be 'form' or 'section', not {pages!r}", err=True)
         raise typer.Exit(1)
     try:
-        result = import_redcap(
-            file,
-            respondent=respondent,
-            version=version,
-            pages="section" if pages == "section" else "form",
-        )
-    except InstrumentError as exc:
+        roles = _roles(role or [])
+        text = file.read_text(encoding="utf-8-sig")
+        is_xml = text.lstrip().startswith("<")
+        longitudinal = is_xml or events is not None or mapping is not None
+        if longitudinal:
+            project = import_project(
+                dictionary=None if is_xml else text,
+                project_xml=text if is_xml else None,
+                events=events.read_text(encoding="utf-8-sig") if events else None,
+                arms=arms.read_text(encoding="utf-8-sig") if arms else None,
+                mapping=mapping.read_text(encoding="utf-8-sig") if mapping else None,
+                roles=roles,
+                respondent=respondent,
+                language=language,
+                version=version,
+                origin=str(file),
+            )
+            instruments, report = project.instruments, [str(r) for r in project.report]
+        else:
+            result = import_redcap(
+                file,
+                respondent=respondent,
+                version=version,
+                pages="section" if pages == "section" else "form",
+                language=language,
+            )
+            instruments = [
+                dataclasses.replace(i, respondent=roles[i.id]) if i.id in roles else i
+                for i in result.instruments
+            ]
+            report = [f"warning: {w}" for w in result.warnings]
+    except (InstrumentError, OSError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
-    for inst in result.instruments:
-        target = out / f"{inst.id}.yaml"
+    targets = [(out / f"{inst.id}.yaml", dump_instrument(inst)) for inst in instruments]
+    if longitudinal:
+        targets.append(
+            (
+                out / "protocol.yaml",
+                yaml.safe_dump(project.protocol(), sort_keys=False, allow_unicode=True),
+            )
+        )
+        targets.append(
+            (out / "import-report.tsv", "status\twhere\tnote\n" + "\n".join(report) + "\n")
+        )
+    for target, _ in targets:
         if target.exists() and not force:
             typer.echo(f"{target} exists; use --force to overwrite", err=True)
             raise typer.Exit(1)
-        target.write_text(dump_instrument(inst), encoding="utf-8")
-        typer.echo(f"wrote {target} ({len(inst.answerable_items)} items)")
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+    for target, content in targets:
+        target.write_text(content, encoding="utf-8")
+        typer.echo(f"wrote {target}")
+    for line in report:
+        typer.echo(line, err=True)
+
+
+def _roles(pairs: list[str]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for pair in pairs:
+        form, sep, name = pair.partition("=")
+        if not sep or not form.strip() or not name.strip():
+            raise InstrumentError(
+                f"--role {pair!r}: write FORM=ROLE, e.g. --role baseline=jobcoach"
+            )
+        roles[form.strip()] = name.strip()
+    return roles
 
 
 @app.command("export-redcap")

@@ -7,8 +7,8 @@ What Klik cannot represent (sql fields, file uploads, formulas that read other f
 bounds, branching logic that is not a simple comparison) is reported as a :class:`RedcapWarning`, field by field. A malformed
 file raises :class:`InstrumentError` with the line number.
 
-Labels are copied into every language (a dictionary holds one language): translate the
-resulting instrument files before use in a bilingual study.
+Labels go in as the dictionary's language only (``language``); add the other language to the
+instrument files for a bilingual study.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def import_redcap(
     respondent: str = "employee",
     version: str = "1",
     pages: PageMode = "form",
+    language: str = "nl",
 ) -> RedcapImport:
     """Import a REDCap data dictionary CSV file (a UTF-8 BOM is accepted).
 
@@ -147,6 +148,9 @@ def import_redcap(
         ``form``: each form is one page (REDCap's "all on one page"); ``section``: each
         section header starts a new page (REDCap's "one section per page"). Section headers
         are headings inside the page either way.
+    language
+        The language the dictionary is written in (``nl`` or ``en``): its texts go in as that
+        language only.
 
     Raises
     ------
@@ -163,7 +167,9 @@ def import_redcap(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    return parse_redcap(text, str(path), respondent=respondent, version=version, pages=pages)
+    return parse_redcap(
+        text, str(path), respondent=respondent, version=version, pages=pages, language=language
+    )
 
 
 def _humanise(name: str) -> str:
@@ -379,6 +385,17 @@ def _moment_bounds(
         item[key] = f"{day} {time_part.strip()}" if time_part.strip() else day
 
 
+def _only(data: Any, language: str) -> Any:
+    """The import's texts (made in both languages) in the dictionary's language alone."""
+    if isinstance(data, dict):
+        if set(data) == set(REQUIRED_LANGUAGES) and all(isinstance(v, str) for v in data.values()):
+            return {language: data[language]}
+        return {k: _only(v, language) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_only(v, language) for v in data]
+    return data
+
+
 def _pages(items: list[dict[str, Any]], form: str, pages: PageMode) -> list[dict[str, Any]]:
     """The pages of one form: all on one page, or a new page at each section header.
 
@@ -403,10 +420,15 @@ def parse_redcap(
     respondent: str = "employee",
     version: str = "1",
     pages: PageMode = "form",
+    language: str = "nl",
 ) -> RedcapImport:
     """Import the text of a REDCap data dictionary (see :func:`import_redcap`)."""
     if pages not in ("form", "section"):
         raise InstrumentError(f"{origin}: pages must be 'form' or 'section', not {pages!r}")
+    if language not in REQUIRED_LANGUAGES:
+        raise InstrumentError(
+            f"{origin}: language must be {' or '.join(REQUIRED_LANGUAGES)}, not {language!r}"
+        )
     rows = _read_rows(text, origin)
     warnings: list[RedcapWarning] = []
     forms: dict[str, list[tuple[_Row, dict[str, Any], str | None]]] = {}
@@ -479,7 +501,7 @@ def parse_redcap(
             "version": version,
             "respondent": respondent,
             "title": _both(_humanise(form)),
-            "languages": list(REQUIRED_LANGUAGES),
+            "languages": [language],
             "source": f"REDCap data dictionary, form {form!r}",
             "licence": "Imported from a REDCap data dictionary: check the licence of the "
             "original instrument before use. Labels are in the dictionary's language only.",
@@ -487,7 +509,7 @@ def parse_redcap(
         }
         if any(item["id"] == first_field for _, item, _ in entries):
             data["record_id"] = first_field
-        instruments.append(parse_instrument(data, f"{origin} (form {form!r})"))
+        instruments.append(parse_instrument(_only(data, language), f"{origin} (form {form!r})"))
     return RedcapImport(instruments, warnings)
 
 

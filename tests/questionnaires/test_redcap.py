@@ -112,15 +112,16 @@ def test_longitudinal_details():
     assert demo.item("gym").matrix == "weekly_schedule"
     assert demo.item("first_name").identifier
     assert demo.item("height").min == 130 and demo.item("height").max == 215
-    assert [s.title["en"] for s in demo.sections] == ["Demographics"]  # one page per form
-    assert demo.item("date_enrolled").header == {
-        "nl": "Consent Information",
-        "en": "Consent Information",
-    }
+    assert [s.title["nl"] for s in demo.sections] == ["Demographics"]  # one page per form
+    assert demo.item("date_enrolled").header == {"nl": "Consent Information"}
     assert demo.item("study_id").header is None
     assert demo.record_id == "study_id"
     assert all(i.record_id is None for i in result.instruments if i.id != "demographics")
-    assert demo.item("specify_mood").anchors[0]["en"] == "Very sad"
+    assert demo.item("specify_mood").anchors[0] == {"nl": "Very sad"}
+    english = import_redcap(REDCAP_DIR / "redcapr_longitudinal.csv", language="en")
+    demo_en = next(i for i in english.instruments if i.id == "demographics")
+    assert demo_en.languages == ("en",) and demo_en.item("sex").text == {"en": "Gender"}
+    assert demo_en.item("sex").options[0].label == {"en": "Female"}
     assert demo.item("bmi").type == "calc" and demo.item("bmi").calc is not None
     assert "bmi" not in {w.field for w in result.warnings}
 

@@ -34,11 +34,10 @@ Rules, for a table of counts with row, column and grand totals:
 Researchers and jobcoaches see their numbers as they are.
 ``tests/dashboard/test_viewer_attack.py`` is the check: a viewer over HTTP collects every answer
 and subtracts and solves. The survival release is solved together with the monitor release
-by :mod:`dashboard.disclosure_audit`, in pairs of a stratification and a characteristic. The
+by :mod:`dashboard.disclosure_audit`, each stratification with every characteristic at once. The
 people of a selection minus its forms of one wave (those not yet sent that form) are a cell of
 their own (a breakdown's ``totals_of``). Not covered: differences between two data snapshots
-(a dashboard that is live shows the change a new answer makes) and a stratification solved
-with several characteristics at once.
+(a dashboard that is live shows the change a new answer makes).
 """
 
 from __future__ import annotations

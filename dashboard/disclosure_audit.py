@@ -2,21 +2,21 @@
 
 Both releases are protected on their own (:mod:`dashboard.disclosure`); a viewer sees both, so
 a stratum's size or job losses could be a sum of monitor cells the monitor hides. This module
-solves what a viewer can: for every stratification of the curves and every characteristic of
-the monitor, the unknowns are the numbers of people per combination of the characteristic's
-value, the stratum, the monitor's cell (an end reason, or the status of a baseline form) and
-what the curves show of the person (a job loss on the curve, censored before the horizon, or
-still at risk at the horizon); the equations are every number both releases show. A hidden
+solves what a viewer can: for every stratification of the curves, the unknowns are the numbers
+of people per combination of the characteristics' values, the stratum, the monitor's cells (an
+end reason and the status of a baseline form) and what the curves show of the person (a job
+loss on the curve, censored before the horizon, or still at risk at the horizon); the equations are every number both releases show. A hidden
 monitor number, or a combination of stratum and cell or of value and stratum, is *exposed*
 when the equations place it within 1 .. k-1.
 
 Why these unknowns suffice: the monitor shows no number per month, so a viewer who knows one
 stratification's counts per interval learns, beyond the totals per stratum used here, nothing
 the monitor's numbers constrain (any split of those totals over the intervals fits them).
-A stratification and a monitor characteristic are taken two at a time, as the attacker test
-does; two stratifications together (e.g. everyone's curve, which stops at a later horizon,
-beside a stratified one) are held by the grid rules of :func:`dashboard.disclosure.survival_release`
-alone.
+A stratification is solved with every characteristic of the monitor at once, end reasons and
+first forms together (:func:`_joint_system` says why a system per characteristic, tied by
+shared counts, has the bounds of the full table of combinations); two stratifications
+together (e.g. everyone's curve, which stops at a later horizon, beside a stratified one) are
+held by the grid rules of :func:`dashboard.disclosure.survival_release` alone.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from dashboard.disclosure import ProtectedCounts, ReleasedCurves
 from dashboard.linear_bounds import LinearBounds
@@ -115,12 +116,13 @@ class _System:
 
     def __init__(self) -> None:
         self.index: dict[tuple, int] = {}
-        self.rows: list[list[int]] = []
+        self.rows: list[list[tuple[int, float]]] = []
         self.rhs: list[float] = []
         self.targets: list[tuple[tuple, list[int]]] = []
         #: per target, the same cells over every stratum: a group the monitor gives away on
         #: its own is not the curves' doing, and merging strata would not hide it
         self.whole: dict[tuple, list[int]] = {}
+        self._by_position: dict[tuple[int, object], set[int]] | None = None
 
     def add(self, key: tuple) -> None:
         self.index.setdefault(key, len(self.index))
@@ -128,8 +130,20 @@ class _System:
     def where(self, test: Callable[[tuple], bool]) -> list[int]:
         return [i for key, i in self.index.items() if test(key)]
 
-    def equation(self, unknowns: list[int], value: float) -> None:
-        self.rows.append(unknowns)
+    def having(self, **at: object) -> list[int]:
+        """The unknowns whose key holds each value at its position (``p0=``, ``p3=``, ...),
+        from an index of every (position, value) built once all unknowns are added."""
+        if self._by_position is None:
+            self._by_position = {}
+            for key, i in self.index.items():
+                for position, value in enumerate(key):
+                    self._by_position.setdefault((position, value), set()).add(i)
+        found = [self._by_position.get((int(p[1:]), v), set()) for p, v in at.items()]
+        return sorted(set.intersection(*found))
+
+    def equation(self, unknowns: list[int], value: float, minus: Sequence[int] = ()) -> None:
+        """sum(unknowns) - sum(minus) == value."""
+        self.rows.append([(i, 1.0) for i in unknowns] + [(i, -1.0) for i in minus])
         self.rhs.append(float(value))
 
     def fact(self, unknowns: list[int], value: float, name: tuple) -> None:
@@ -145,11 +159,12 @@ class _System:
         lines are sums of their own)."""
         if not self.targets or not self.rows:
             return []
-        a = np.zeros((len(self.rows), len(self.index)))
-        for r, unknowns in enumerate(self.rows):
-            a[r, unknowns] = 1.0
+        a = sp.lil_matrix((len(self.rows), len(self.index)))
+        for r, terms in enumerate(self.rows):
+            for i, coefficient in terms:
+                a[r, i] = coefficient
         try:
-            bounds = LinearBounds(a, np.array(self.rhs))
+            bounds = LinearBounds(a.tocsc(), np.array(self.rhs))
         except ValueError:
             # the data break an assumption of the model (e.g. a score without a submitted
             # form): nothing can be vouched for
@@ -157,7 +172,7 @@ class _System:
 
         def small(unknowns: list[int]) -> bool:
             # below 0.5 the sum may be 0: nobody to find
-            return bounds.lowest(unknowns) >= 0.5 and bounds.highest(unknowns) < k - 0.5
+            return bounds.within(unknowns, 0.5, k - 0.5)
 
         return [
             name
@@ -167,31 +182,24 @@ class _System:
 
 
 def _monitor(
-    system: _System, table: ProtectedCounts, cell_of: Callable[[object, object], list[int]]
-) -> None:
+    system: _System, table: ProtectedCounts, cell_of: Callable[[object, object], list[int]],
+    name: str,
+) -> None:  # fmt: skip
     """The monitor's numbers of one table by one characteristic: cells, row totals, column
     totals and the total, each over the unknowns ``cell_of`` assigns to (value, cell)."""
     values, cells = list(table.cells.index), list(table.cells.columns)
     for v in values:
         for c in cells:
-            system.fact(cell_of(v, c), table.cells.loc[v, c], ("monitor", v, c))
-        system.fact([i for c in cells for i in cell_of(v, c)], table.row_totals.loc[v], ("n", v))
+            system.fact(cell_of(v, c), table.cells.loc[v, c], (name, "monitor", v, c))
+        system.fact([i for c in cells for i in cell_of(v, c)], table.row_totals.loc[v],
+                    (name, "n", v))  # fmt: skip
     for c in cells:
-        system.fact(
-            [i for v in values for i in cell_of(v, c)], table.col_totals.loc[c], ("total", c)
-        )
+        system.fact([i for v in values for i in cell_of(v, c)], table.col_totals.loc[c],
+                    (name, "total", c))  # fmt: skip
     system.fact(
-        [i for v in values for c in cells for i in cell_of(v, c)], table.grand_total, ("all",)
-    )
-
-
-def _curves(
-    system: _System, s: Stratification, unknowns_of: Callable[[str, str], list[int]]
-) -> None:
-    """The curves' counts per stratum and kind."""
-    for stratum, row in s.facts.iterrows():
-        for kind in KINDS:
-            system.equation(unknowns_of(stratum, kind), row[kind])
+        [i for v in values for c in cells for i in cell_of(v, c)], table.grand_total,
+        (name, "all"),
+    )  # fmt: skip
 
 
 def _strata_of(s: Stratification, dimension: str, value: object) -> list[str]:
@@ -205,79 +213,97 @@ def _strata_of(s: Stratification, dimension: str, value: object) -> list[str]:
     return [st for st in strata if st == s.stratum_of.get(value) or st not in mapped]
 
 
-def _endings_system(
-    endings: ProtectedCounts, dimension: str, s: Stratification, monitor: MonitorTables, k: int
-) -> list[tuple]:
+#: the form status of people whose first form is not counted (no stratification by a score
+#: of it), and of people not sent it
+UNCOUNTED = "__uncounted__"
+
+
+def _joint_system(s: Stratification, monitor: MonitorTables, k: int) -> list[tuple]:
+    """One stratification against every characteristic of the monitor at once.
+
+    The unknowns of all characteristics together would be the people per combination of every
+    characteristic's value: too many at national scale. The same system is solved with, per
+    characteristic, the people per (value, stratum, end reason, curve kind, first-form
+    status), tied by one equation per (stratum, end reason, kind, status) to a shared
+    count: every number either release shows, and every sum bounded here, is a sum of one
+    characteristic's unknowns or of the shared counts, and any set of per-characteristic
+    counts that agree on the shared ones is the margin of some table of combinations (spread
+    each shared count over the combinations in proportion), so the bounds are those of the
+    full table.
+    """
     event_cell = monitor.event_cell
-    system = _System()
-    for v, stratum, cell in itertools.product(
-        endings.cells.index, s.facts.index, endings.cells.columns
-    ):
-        if stratum not in _strata_of(s, dimension, v):
-            continue
-        for kind in ("event", "rest") if cell == event_cell else ("early", "rest"):
-            system.add((v, stratum, cell, kind))
-    _monitor(system, endings, lambda v, c: system.where(lambda key: key[0] == v and key[2] == c))
-    _curves(system, s, lambda st, kind: system.where(lambda key: key[1] == st and key[3] == kind))
-    cells = list(endings.cells.columns)
-    groups = {str(c): [c] for c in cells}
-    groups["ended"] = [c for c in cells if c != monitor.active_cell]
-    _intersections(system, s, dimension, list(endings.cells.index), groups)
-    return system.exposed(k)
+    endings = monitor.endings
+    forms = monitor.baseline_forms.get(s.submitted or "", {})
+    first_cells = list(next(iter(forms.values())).cells.columns) if forms else []
+    statuses: list[object] = [*first_cells, None] if forms else [UNCOUNTED]
+    cells = list(next(iter(endings.values())).cells.columns)
 
+    def possible(stratum: str, cell: object, kind: str, status: object) -> bool:
+        if kind not in (("event", "rest") if cell == event_cell else ("early", "rest")):
+            return False
+        return not (forms and stratum in s.scored and status not in SUBMITTED)
 
-def _forms_system(
-    forms: ProtectedCounts, people: pd.Series, dimension: str, s: Stratification, k: int
-) -> list[tuple]:
-    """A baseline form's counts: known strata only among submitted forms; people not invited
-    (no form) are a cell of their own, ``None``."""
+    shared = [
+        key for key in itertools.product(s.facts.index, cells, KINDS, statuses) if possible(*key)
+    ]
     system = _System()
-    cells = [*forms.cells.columns, None]
-    for v, stratum, cell in itertools.product(forms.cells.index, s.facts.index, cells):
-        if stratum not in _strata_of(s, dimension, v):
-            continue
-        if stratum in s.scored and cell not in SUBMITTED:
-            continue
-        system.add((v, stratum, cell))
-    _monitor(system, forms, lambda v, c: system.where(lambda key: key[0] == v and key[2] == c))
-    for v, n in people.items():
-        system.fact(system.where(lambda key, v=v: key[0] == v), n, ("n", v))
+    for key in shared:
+        system.add(("shared", *key))
+    for dimension, table in endings.items():
+        for v in table.cells.index:
+            for stratum, cell, kind, status in shared:
+                if stratum in _strata_of(s, dimension, v):
+                    system.add((dimension, v, stratum, cell, kind, status))
+    by_dimension: dict[str, dict[tuple, list[int]]] = {}
+    for key, i in system.index.items():
+        if key[0] != "shared":
+            by_dimension.setdefault(key[0], {}).setdefault(key[2:], []).append(i)
+    for per_shared in by_dimension.values():
+        for key in shared:
+            system.equation(per_shared.get(key, []), 0.0, minus=[system.index[("shared", *key)]])
+    for dimension, table in endings.items():
+        _monitor(
+            system, table,
+            lambda v, c, d=dimension: system.having(p0=d, p1=v, p3=c),
+            f"endings:{dimension}",
+        )  # fmt: skip
+        if dimension in forms:
+            _monitor(
+                system, forms[dimension],
+                lambda v, c, d=dimension: system.having(p0=d, p1=v, p5=c),
+                f"first form:{dimension}",
+            )  # fmt: skip
     for stratum, row in s.facts.iterrows():
-        system.equation(system.where(lambda key, st=stratum: key[1] == st), row.sum())
-    groups = {str(c): [c] for c in cells}
-    groups["submitted"] = list(SUBMITTED)
-    groups["not submitted"] = [c for c in cells if c not in SUBMITTED]
-    _intersections(system, s, dimension, list(forms.cells.index), groups)
-    return system.exposed(k)
-
-
-def _intersections(
-    system: _System,
-    s: Stratification,
-    dimension: str,
-    values: Sequence[object],
-    cell_groups: Mapping[str, Sequence[object]],
-) -> None:
-    """Groups neither release shows: a stratum with a group of cells, a value with a
-    stratum."""
+        for kind in KINDS:
+            system.equation(system.having(p0="shared", p1=stratum, p3=kind), row[kind])
+    # tests on a shared key: ("shared", stratum, end reason, kind, first-form status)
+    groups: dict[str, Callable[[tuple], bool]] = {
+        **{f"end {c}": (lambda key, c=c: key[2] == c) for c in cells},
+        "ended": lambda key: key[2] != monitor.active_cell,
+    }
+    if forms:
+        groups |= {f"form {c}": (lambda key, c=c: key[4] == c) for c in statuses}
+        groups["submitted"] = lambda key: key[4] in SUBMITTED
+        groups["not submitted"] = lambda key: key[4] not in SUBMITTED
     for stratum in s.facts.index:
-        for name, cells in cell_groups.items():
+        for name, test in groups.items():
             target = ("stratum", stratum, name)
             system.targets.append(
-                (
-                    target,
-                    system.where(lambda key, st=stratum, cs=cells: key[1] == st and key[2] in cs),
-                )
-            )
-            system.whole[target] = system.where(lambda key, cs=cells: key[2] in cs)
-        if s.mirrors != dimension:
-            for v in values:
+                (target, system.where(lambda key, st=stratum, t=test: key[0] == "shared"
+                                      and key[1] == st and t(key)))
+            )  # fmt: skip
+            system.whole[target] = system.where(lambda key, t=test: key[0] == "shared" and t(key))
+        for dimension, table in endings.items():
+            if s.mirrors == dimension:
+                continue
+            for v in table.cells.index:
                 system.targets.append(
                     (
-                        ("value", v, stratum),
-                        system.where(lambda key, st=stratum, v=v: key[0] == v and key[1] == st),
+                        ("value", dimension, v, stratum),
+                        system.having(p0=dimension, p1=v, p2=stratum),
                     )
                 )
+    return system.exposed(k)
 
 
 def exposing_stratifications(
@@ -301,15 +327,10 @@ def exposing_stratifications(
         sum); stratifications that expose nothing are absent.
     """
     out: dict[str, list[tuple]] = {}
-    for (name, s), (dimension, table) in itertools.product(
-        stratifications.items(), monitor.endings.items()
-    ):
-        found = _endings_system(table, dimension, s, monitor, min_size)
-        forms = monitor.baseline_forms.get(s.submitted or "", {})
-        if dimension in forms:
-            found += _forms_system(forms[dimension], table.row_totals, dimension, s, min_size)
+    for name, s in stratifications.items():
+        found = _joint_system(s, monitor, min_size)
         if found:
-            out.setdefault(name, []).extend((dimension, *f) for f in found)
+            out[name] = found
     return out
 
 

@@ -12,6 +12,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+#: how many solutions :meth:`LinearBounds.within` keeps to answer from
+MAX_WITNESSES = 256
+
 
 class LinearBounds:
     """Bounds of sums of non-negative unknowns ``x`` with ``a @ x == b``.
@@ -40,6 +43,8 @@ class LinearBounds:
         lp.a_matrix_.value_ = matrix.data
         self._highs.passModel(lp)
         self._columns = np.arange(self.n, dtype=np.int32)
+        #: solutions found so far: each is a witness that a sum can take its value there
+        self._seen: list[np.ndarray] = []
         if self._solve(np.zeros(self.n), highspy.ObjSense.kMinimize) is None:
             raise ValueError("the shown numbers do not add up")
 
@@ -48,6 +53,8 @@ class LinearBounds:
         self._highs.changeObjectiveSense(sense)
         self._highs.run()
         if self._highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            if len(self._seen) < MAX_WITNESSES:
+                self._seen.append(np.asarray(self._highs.getSolution().col_value))
             return float(self._highs.getInfo().objective_function_value)
         return None  # infeasible, or unbounded (only a maximum can be)
 
@@ -60,6 +67,17 @@ class LinearBounds:
         """The smallest value of the sum of ``unknowns``."""
         found = self._solve(self._cost(unknowns), highspy.ObjSense.kMinimize)
         return 0.0 if found is None else found
+
+    def within(self, unknowns: np.ndarray | list[int], low: float, high: float) -> bool:
+        """Whether the sum of ``unknowns`` is at least ``low`` and below ``high`` in every
+        solution. A solution found for an earlier sum that already falls outside answers
+        without solving, which spares most of the solves when many sums are checked."""
+        columns = np.asarray(unknowns, dtype=int)
+        if self._seen:
+            sums = np.stack(self._seen)[:, columns].sum(axis=1)
+            if (sums < low).any() or (sums >= high).any():
+                return False
+        return self.lowest(columns) >= low and self.highest(columns) < high
 
     def highest(self, unknowns: np.ndarray | list[int]) -> float:
         """The largest value of the sum of ``unknowns`` (``inf`` when unbounded)."""

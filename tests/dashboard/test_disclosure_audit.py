@@ -9,14 +9,23 @@ without the joint check and as it is.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.optimize import linprog
 
 from analysis.frames import SURVIVAL
 from dashboard import analysis_views as views
 from dashboard.disclosure import breakdown, protect_release
-from dashboard.disclosure_audit import MonitorTables, curve_facts
+from dashboard.disclosure_audit import (
+    KINDS,
+    MonitorTables,
+    Stratification,
+    curve_facts,
+    exposing_stratifications,
+)
 
 K = 10
 UNSCORED = {"Onbekend", "Overige", "Iedereen"}
@@ -160,3 +169,106 @@ def test_a_release_renamed_for_another_language_is_the_release_made_in_it() -> N
         assert renamed.curves[by].strata.tolist() == curves.strata.tolist(), by
         assert renamed.curves[by].durations.equals(curves.durations)
         assert renamed.curves[by].horizon == curves.horizon
+
+
+# -- every characteristic at once -------------------------------------------------------------
+
+CELLS = ["__active__", "job_loss", "moved"]
+CHARACTERISTICS = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2"], "c": ["c1", "c2", "c3", "c4"]}
+
+
+def three_characteristics(seed: int) -> tuple[Stratification, MonitorTables, pd.DataFrame]:
+    """A small cohort with three characteristics, one stratification in three strata and the
+    monitor's protected endings by each characteristic."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 160))
+    frame = pd.DataFrame({d: rng.choice(v, n, p=None if d != "c" else [0.5, 0.3, 0.15, 0.05])
+                          for d, v in CHARACTERISTICS.items()})  # fmt: skip
+    # the rare value c4 mostly in the small stratum S3: the curves say something about it
+    frame["stratum"] = np.where(
+        (frame["c"] == "c4") & (rng.random(n) < 0.9),
+        "S3",
+        rng.choice(["S1", "S2", "S3"], n, p=[0.5, 0.4, 0.1]),
+    )
+    loss = rng.random(n) < 0.3
+    frame["ending"] = np.where(loss, "job_loss", np.where(rng.random(n) < 0.2, "moved", CELLS[0]))
+    frame["kind"] = np.where(loss, "event", np.where(rng.random(n) < 0.5, "early", "rest"))
+    release = protect_release(
+        [breakdown(frame, d, "ending", table="endings", unit="people", cells=CELLS,
+                   values=sorted(frame[d].unique())) for d in CHARACTERISTICS],
+        K,
+    )  # fmt: skip
+    monitor = MonitorTables(
+        {d: release[("endings", d)] for d in CHARACTERISTICS}, {}, "job_loss", "__active__"
+    )
+    facts = pd.crosstab(frame["stratum"], frame["kind"]).reindex(columns=list(KINDS), fill_value=0)
+    return Stratification(facts.astype(float)), monitor, frame
+
+
+def full_table_attack(s: Stratification, monitor: MonitorTables) -> set[tuple]:
+    """The attacker with one unknown per combination of all three characteristics' values,
+    stratum, end reason and curve kind (scipy, not the release's solver): the strata with an
+    end reason, and the values with a stratum, placed within 1..k-1."""
+    dims = list(monitor.endings)
+    values = [list(monitor.endings[d].cells.index) for d in dims]
+    keys = [
+        (*combo, st, c, kind)
+        for combo in itertools.product(*values)
+        for st in s.facts.index
+        for c in CELLS
+        for kind in (("event", "rest") if c == "job_loss" else ("early", "rest"))
+    ]
+
+    def row(test) -> np.ndarray:
+        return np.array([1.0 if test(key) else 0.0 for key in keys])
+
+    a, b = [], []
+    for at, d in enumerate(dims):
+        table = monitor.endings[d]
+        for v in table.cells.index:
+            for c in CELLS:
+                if table.cells.loc[v, c] == table.cells.loc[v, c]:
+                    a.append(row(lambda key, at=at, v=v, c=c: key[at] == v and key[-2] == c))
+                    b.append(table.cells.loc[v, c])
+            if table.row_totals[v] == table.row_totals[v]:
+                a.append(row(lambda key, at=at, v=v: key[at] == v))
+                b.append(table.row_totals[v])
+        for c in CELLS:
+            if table.col_totals[c] == table.col_totals[c]:
+                a.append(row(lambda key, c=c: key[-2] == c))
+                b.append(table.col_totals[c])
+    for st, counts in s.facts.iterrows():
+        for kind in KINDS:
+            a.append(row(lambda key, st=st, kind=kind: key[-3] == st and key[-1] == kind))
+            b.append(counts[kind])
+    a_eq = np.array(a)
+
+    def small(test) -> bool:
+        c = row(test)
+        lo = linprog(c, A_eq=a_eq, b_eq=b, method="highs")
+        assert lo.status == 0
+        if lo.fun < 0.5:
+            return False
+        hi = linprog(-c, A_eq=a_eq, b_eq=b, method="highs")
+        return hi.status == 0 and -hi.fun < K - 0.5
+
+    found = set()
+    for st in s.facts.index:
+        for c in CELLS:
+            if small(lambda key, st=st, c=c: key[-3] == st and key[-2] == c) and not small(
+                lambda key, c=c: key[-2] == c
+            ):
+                found.add(("stratum", st, f"end {c}"))
+        for at, d in enumerate(dims):
+            for v in values[at]:
+                if small(lambda key, at=at, v=v, st=st: key[at] == v and key[-3] == st):
+                    found.add(("value", d, v, st))
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 6, 9])
+def test_all_characteristics_at_once_are_solved_as_the_full_table_would_be(seed: int) -> None:
+    s, monitor, _ = three_characteristics(seed)
+    audit = exposing_stratifications({"x": s}, monitor, min_size=K).get("x", [])
+    kinds = {f for f in audit if f[0] == "value" or (f[0] == "stratum" and f[2].startswith("end"))}
+    assert kinds == full_table_attack(s, monitor)

@@ -170,3 +170,31 @@ def test_researcher_changes_parameters_audited(rich_env: Env) -> None:  # noqa: 
         event = s.scalars(select(AuditEvent).where(AuditEvent.entity == "cost_parameters")).one()
         assert event.actor == "researcher" and event.reason == "nieuw tarief"
         assert event.new_values["jobcoach_tariff/external/2012"]["value"] == 80.1
+
+
+def test_a_viewer_gets_no_balance_against_a_small_arm(env: Env) -> None:
+    from types import SimpleNamespace
+
+    from analysis.cost_benefit import cost_benefit
+    from analysis.mkba import Comparison
+    from dashboard.analysis_page import Outcome
+    from dashboard.jobs import DONE
+    from dashboard.pages import mkba as page
+    from tests.analysis.test_cost_benefit import frames
+
+    trajectories, survival, contacts, sick = frames(120)
+    arm = trajectories["method"] == "none"
+    keep = trajectories[~arm | (arm.cumsum() <= 5)]  # an arm of 5 people
+    cb = cost_benefit(keep, survival, contacts, sick, default_parameters(), horizon_days=365.25,
+                      year=2025, comparison=Comparison("arm", "controle"), replicates=20,
+                      dose_replicates=0)  # fmt: skip
+    assert cb.arm_n == 5 and cb.result is not None
+    status = SimpleNamespace(state=DONE, done=True, cached=True, seconds=None,
+                             result={"analysis": cb, "snapshot": "abc"})  # fmt: skip
+    for rows_allowed, shown in ((True, True), (False, False)):
+        outcome = Outcome(None, "nl", rows_allowed, 10, status)  # type: ignore[arg-type]
+        _summary, balance, _dose, _note, stop = page.render(outcome)
+        text = json.dumps([c.to_plotly_json() for c in balance], default=str, ensure_ascii=False)
+        assert stop is True
+        assert ("mkba-balance-table" in text) is shown
+        assert ("Minder dan 10 deelnemers" in text) is not shown

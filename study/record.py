@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from study.models import (
@@ -83,6 +83,31 @@ def participant_of_code(session: Session, scope: Select[tuple[int]], code: str) 
         .where(Participant.study_code == code, Trajectory.id.in_(scope))
         .limit(1)
     )
+
+
+def record_conditions(participant_id: int, tids: list[int]) -> list[ColumnElement[bool]]:
+    """Conditions on ``AuditEvent`` that pick the events about one participant's record: the
+    participant, the trajectories ``tids``, their contacts, events and responses."""
+    response_ids = select(Response.id).where(
+        Response.invitation_id.in_(select(Invitation.id).where(Invitation.trajectory_id.in_(tids)))
+    )
+    return [
+        and_(AuditEvent.entity == "participant", AuditEvent.entity_id == participant_id),
+        and_(AuditEvent.entity == "trajectory", AuditEvent.entity_id.in_(tids)),
+        and_(
+            AuditEvent.entity == "coaching_contact",
+            AuditEvent.entity_id.in_(
+                select(CoachingContact.id).where(CoachingContact.trajectory_id.in_(tids))
+            ),
+        ),
+        and_(
+            AuditEvent.entity == "employment_event",
+            AuditEvent.entity_id.in_(
+                select(EmploymentEvent.id).where(EmploymentEvent.trajectory_id.in_(tids))
+            ),
+        ),
+        and_(AuditEvent.entity == "response", AuditEvent.entity_id.in_(response_ids)),
+    ]
 
 
 def participant_record(
@@ -210,26 +235,7 @@ def participant_record(
         .where(EmploymentEvent.trajectory_id.in_(tids))
         .order_by(EmploymentEvent.event_date, EmploymentEvent.id),
     )
-    response_ids = select(Response.id).where(
-        Response.invitation_id.in_(select(Invitation.id).where(Invitation.trajectory_id.in_(tids)))
-    )
-    entities = [
-        and_(AuditEvent.entity == "participant", AuditEvent.entity_id == participant_id),
-        and_(AuditEvent.entity == "trajectory", AuditEvent.entity_id.in_(tids)),
-        and_(
-            AuditEvent.entity == "coaching_contact",
-            AuditEvent.entity_id.in_(
-                select(CoachingContact.id).where(CoachingContact.trajectory_id.in_(tids))
-            ),
-        ),
-        and_(
-            AuditEvent.entity == "employment_event",
-            AuditEvent.entity_id.in_(
-                select(EmploymentEvent.id).where(EmploymentEvent.trajectory_id.in_(tids))
-            ),
-        ),
-        and_(AuditEvent.entity == "response", AuditEvent.entity_id.in_(response_ids)),
-    ]
+    entities = record_conditions(participant_id, tids)
     history = _frame(
         session,
         select(

@@ -32,7 +32,6 @@ clients who are not on track, and for vocational outcomes it is thin (see the st
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -645,39 +644,56 @@ def missed_forms(person_wave: pd.DataFrame, thresholds: Thresholds | None = None
         .drop_duplicates(["trajectory_id", "wave_index"])
         .sort_values(["trajectory_id", "wave_index"])
     )
-    rows = []
-    for tid, group in waves.groupby("trajectory_id", sort=True):
-        run = 0
-        last = group["wave_index"].max()
-        for w in group.itertuples(index=False):
-            if w.status != "missing":
-                run = 0
-                continue
-            run += 1
-            on = getattr(w, "closes_on", None)
-            if on is None or pd.isna(on):
-                on = getattr(w, "due_date", None)
-            red = run >= th.missed_red_in_a_row
-            rows.append(_row(tid, "missed_forms", "red" if red else "amber",
-                             "missed_in_a_row" if red else "missed_one", {"in_a_row": run},
-                             on, w.wave, w.wave_index == last))  # fmt: skip
-    return _frame(rows)
+    waves = waves.reset_index(drop=True)
+    missing = waves["status"] == "missing"
+    # a run of missed forms: consecutive missing rows between two forms that came in
+    run_id = (~missing).groupby(waves["trajectory_id"]).cumsum()
+    run = missing.astype(int).groupby([waves["trajectory_id"], run_id]).cumsum()
+    last = waves["wave_index"] == waves.groupby("trajectory_id")["wave_index"].transform("max")
+    on = pd.Series(pd.NaT, index=waves.index, dtype="datetime64[ns]")
+    for col in ("closes_on", "due_date"):
+        if col in waves.columns:
+            on = on.fillna(pd.to_datetime(waves[col]))
+    hit = waves[missing]
+    red = run[missing] >= th.missed_red_in_a_row
+    out = pd.DataFrame(
+        {
+            "trajectory_id": hit["trajectory_id"].astype("int64"),
+            "signal": "missed_forms",
+            "level": np.where(red, "red", "amber"),
+            "rule": np.where(red, "missed_in_a_row", "missed_one"),
+            "values": [{"in_a_row": int(n)} for n in run[missing]],
+            "fired_on": on[missing].dt.normalize(),
+            "wave": hit["wave"].astype(str),
+            "current": last[missing].astype(bool),
+        },
+        columns=SIGNAL_COLUMNS,
+    )
+    return out.reset_index(drop=True) if not out.empty else _frame([])
 
 
-def _worked_hours(
-    start: pd.Timestamp, stop: pd.Timestamp, hours: float, changes: list[tuple[pd.Timestamp, float]]
-) -> float:
-    """Hours worked between ``start`` and ``stop`` at ``hours`` a week, changed on the given days."""
-    total, at, rate = 0.0, start, hours
-    for day, new in changes:
+def _worked_curve(
+    start: int, hours: float, changes: list[tuple[int, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Breakpoints (days) and hours worked up to each: the integral of the weekly hours, which
+    is piecewise linear, so any day's hours worked follow by linear interpolation."""
+    days, worked, rate, total, at = [start], [0.0], hours, 0.0, start
+    for day, new in sorted(changes):
         if day <= at:
             rate = new
             continue
-        if day >= stop:
-            break
-        total += (day - at).days / 7 * rate
+        total += (day - at) / 7 * rate
+        days.append(day)
+        worked.append(total)
         at, rate = day, new
-    return total + max((stop - at).days, 0) / 7 * rate
+    # extend the last rate far ahead, so interpolation beyond the last change stays linear
+    days.append(at + 100_000)
+    worked.append(total + 100_000 / 7 * rate)
+    return np.asarray(days, dtype=float), np.asarray(worked)
+
+
+def _day_numbers(values: Any) -> np.ndarray:
+    return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def contact(
@@ -701,60 +717,77 @@ def contact(
     th = thresholds or Thresholds()
     require_columns(trajectories, ["trajectory_id", "start_date", "contract_hours"], "contact")
     require_columns(contacts, ["trajectory_id", "date", "minutes"], "contact")
-    today = pd.Timestamp(as_of)
-    c = contacts.assign(date=pd.to_datetime(contacts["date"]))
-    c = c[c["date"] <= today].sort_values(["trajectory_id", "date"], kind="stable")
-    by_tid = {tid: g for tid, g in c.groupby("trajectory_id", sort=False)}
+    today = int(_day_numbers([as_of])[0])
+    c = contacts[["trajectory_id", "date", "minutes"]].copy()
+    c["day"] = _day_numbers(c["date"]) if len(c) else np.array([], dtype=np.int64)
+    c = c[c["day"] <= today].sort_values(["trajectory_id", "day"], kind="stable")
+    by_tid = {
+        int(tid): (g["day"].to_numpy(), g["minutes"].to_numpy(dtype=float) / 60)
+        for tid, g in c.groupby("trajectory_id", sort=False)
+    }
     hours_ev = _events(events, ("hours_change",), as_of)
     if "hours" in hours_ev.columns:
         hours_ev = hours_ev[hours_ev["hours"].notna()]
     changes_of = {
-        tid: list(zip(g["event_date"], g["hours"].astype(float), strict=True))
+        int(tid): list(
+            zip(_day_numbers(g["event_date"]).tolist(), g["hours"].astype(float), strict=True)
+        )
         for tid, g in hours_ev.groupby("trajectory_id", sort=False)
     }
+    starts = _day_numbers(trajectories["start_date"])
+    ends = (
+        trajectories["end_date"]
+        if "end_date" in trajectories.columns
+        else pd.Series(pd.NaT, index=trajectories.index)
+    )
+    end_days = np.where(pd.notna(ends), _day_numbers(ends.fillna(pd.Timestamp(as_of))), today)
+    epoch = np.datetime64("1970-01-01", "D")
+    day_of = lambda n: pd.Timestamp(epoch + np.timedelta64(int(n), "D"))  # noqa: E731
+    gap, grace = th.contact_gap_days, th.regime_grace_days
+    recent = th.event_current_weeks * 7
     rows = []
-    gap = pd.Timedelta(days=th.contact_gap_days)
-    for t in trajectories.itertuples(index=False):
-        start = pd.Timestamp(t.start_date)
+    for i, t in enumerate(trajectories.itertuples(index=False)):
+        start = int(starts[i])
         if start > today:
             continue
-        end = getattr(t, "end_date", None)
-        stop = min(today, pd.Timestamp(end)) if end is not None and pd.notna(end) else today
-        year_one_end = start + pd.Timedelta(days=365)
-        g = by_tid.get(t.trajectory_id)
-        days = list(g["date"]) if g is not None else []
-        seen_days = [d for d in days if start <= d <= stop]
-        marks = [start, *seen_days, stop]
-        last = len(marks) - 2
-        for i, (prev, nxt) in enumerate(itertools.pairwise(marks)):
-            fire = prev + gap + pd.Timedelta(days=1)
-            if nxt - prev > gap and fire < year_one_end and fire <= stop:
-                current = i == last and stop == today
-                rows.append(_row(t.trajectory_id, "contact", "amber", "no_contact",
-                                 {"days": int((nxt - prev).days),
-                                  "last_contact": prev.date().isoformat() if i > 0 else None},
-                                 fire, None, current))  # fmt: skip
-        if g is None:
+        tid = int(t.trajectory_id)
+        stop = int(min(today, end_days[i]))
+        days, hours = by_tid.get(tid, (np.array([], dtype=np.int64), np.array([])))
+        inside = (days >= start) & (days <= stop)
+        marks = np.concatenate([[start], days[inside], [stop]])
+        prev, nxt = marks[:-1], marks[1:]
+        fire = prev + gap + 1
+        hit = np.flatnonzero((nxt - prev > gap) & (fire < start + 365) & (fire <= stop))
+        for j in hit:
+            current = j == len(prev) - 1 and stop == today
+            last_contact = day_of(prev[j]).date().isoformat() if j > 0 else None
+            rows.append(_row(tid, "contact", "amber", "no_contact",
+                             {"days": int(nxt[j] - prev[j]), "last_contact": last_contact},
+                             day_of(fire[j]), None, current))  # fmt: skip
+        if not len(days):
             continue
-        changes = changes_of.get(t.trajectory_id, [])
+        curve_days, curve_worked = _worked_curve(
+            start, float(t.contract_hours), changes_of.get(tid, [])
+        )
         for year, share in enumerate(th.regime_shares, start=1):
-            y0 = start + pd.Timedelta(days=365 * (year - 1))
-            y1 = y0 + pd.Timedelta(days=365)
-            in_year = g[(g["date"] >= y0) & (g["date"] < y1) & (g["date"] <= stop)]
-            spent = 0.0
-            for d, minutes in zip(in_year["date"], in_year["minutes"], strict=True):
-                spent += float(minutes) / 60
-                judged_to = max(
-                    d + pd.Timedelta(days=1), y0 + pd.Timedelta(days=th.regime_grace_days)
-                )
-                worked = _worked_hours(y0, judged_to, float(t.contract_hours), changes)
-                if worked > 0 and spent > share * worked + EPS:
-                    current = (today < y1 and stop == today) and _recent(d, as_of, th)
-                    rows.append(_row(t.trajectory_id, "contact", "amber", "above_regime",
-                                     {"year": year, "coaching_hours": spent, "worked_hours": worked,
-                                      "share": spent / worked, "limit": share},
-                                     d, None, current))  # fmt: skip
-                    break
+            y0 = start + 365 * (year - 1)
+            y1 = y0 + 365
+            sel = (days >= y0) & (days < y1) & (days <= stop)
+            if not sel.any():
+                continue
+            d, spent = days[sel], np.cumsum(hours[sel])
+            judged_to = np.maximum(d + 1, y0 + grace)
+            worked = np.interp(judged_to, curve_days, curve_worked) - np.interp(
+                y0, curve_days, curve_worked
+            )
+            over = np.flatnonzero((worked > 0) & (spent > share * worked + EPS))
+            if len(over):
+                k = over[0]
+                current = today < y1 and stop == today and today - d[k] < recent
+                rows.append(_row(tid, "contact", "amber", "above_regime",
+                                 {"year": year, "coaching_hours": float(spent[k]), "worked_hours": float(worked[k]),
+                                  "share": float(spent[k] / worked[k]), "limit": share},
+                                 day_of(d[k]), None, current))  # fmt: skip
     return _frame(rows)
 
 

@@ -25,7 +25,6 @@ from study.read_models import (
     response_items_frame,
     trajectories_frame,
 )
-from study.report_data import data_version
 from study.vocab import Respondent
 from study.worklists import trajectory_events
 
@@ -143,16 +142,19 @@ def signal_frames(session: Session, scope: Select[tuple[int]], *, as_of: dt.date
     return SignalFrames(person, trajectories, events, contacts_frame(session, scope))
 
 
-#: cohort references by (database, study, data version, day): recomputed only when the data
-#: changed; a handful of small objects per process, so a plain bounded dict suffices
+#: cohort references by (database, study, thresholds, day), a handful of small objects per
+#: process: the cohort's SDs, alphas, percentiles and expected course move slowly, and fitting
+#: them takes seconds in a large study, so each process computes them once a day rather than
+#: after every form or contact that comes in
 _REFERENCES: OrderedDict[tuple[str, int, str, dt.date], sg.CohortReference] = OrderedDict()
 _REFERENCES_KEPT = 8
 
 
 def cohort_reference(session: Session, study_id: int, *, as_of: dt.date) -> sg.CohortReference:
     """The study's reference values for the rules, from every trajectory of the study
-    (the same data version and day give the same reference without computing it again)."""
-    key = (str(session.get_bind().url), study_id, data_version(session, study_id), as_of)
+    (computed once per process and day; see ``_REFERENCES``)."""
+    settings = repr(sorted(study_thresholds(session, study_id).as_dict().items()))
+    key = (str(session.get_bind().url), study_id, settings, as_of)
     found = _REFERENCES.get(key)
     if found is None:
         found = _compute_reference(session, study_id, as_of=as_of)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
@@ -13,6 +14,7 @@ from dashboard.i18n import label_of
 from dashboard.mail_views import mail_trouble_banner
 from dashboard.tables import kpi, table
 from study.mail.compose import KIND_INVITATION, KIND_REMINDER
+from study.mail.messages import outbox_messages
 from study.mail.resend import resend_failed
 from study.mail.status import mail_trouble, outbox_failures, outbox_status
 from study.vocab import OutboxStatus, Respondent, Role
@@ -33,6 +35,7 @@ CONTENT, REFRESH = "outbox-content", "outbox-refresh"
 PICK, KIND = "outbox-resend-pick", "outbox-resend-kind"
 RESEND_PICKED, RESEND_KIND = "outbox-resend-picked", "outbox-resend-all"
 RESEND_MSG = "outbox-resend-msg"
+MESSAGES, RESEND_ROWS, ROWS_MSG = "outbox-messages", "outbox-resend-rows", "outbox-rows-msg"
 T = {
     "title": {"nl": "Verzending en planner", "en": "Outbox and scheduler"},
     "status": {"nl": "Status", "en": "Status"},
@@ -75,7 +78,36 @@ T = {
         "en": "{queued} queued again; {without_address} still without an address; {closed} not, as the invitation is closed.",
     },
     "nothing": {"nl": "Kies eerst berichten.", "en": "Choose mails first."},
+    "messages": {"nl": "Berichten", "en": "Messages"},
+    "messages_help": {
+        "nl": "De nieuwste berichten, zonder adres. Sorteer en filter per kolom; vink mislukte "
+        "berichten aan om ze opnieuw te versturen.",
+        "en": "The newest messages, without address. Sort and filter per column; tick failed "
+        "messages to send them again.",
+    },
+    "resend_rows": {
+        "nl": "Aangevinkte berichten opnieuw versturen",
+        "en": "Send ticked messages again",
+    },
+    "outbox_id": {"nl": "Nr.", "en": "No."},
+    "study_code": {"nl": "Studiecode", "en": "Study code"},
+    "next_attempt_at": {"nl": "Volgende poging (UTC)", "en": "Next attempt (UTC)"},
+    "created_at": {"nl": "Aangemaakt (UTC)", "en": "Created (UTC)"},
+    "sent_at": {"nl": "Verzonden (UTC)", "en": "Sent (UTC)"},
+    "last_error": {"nl": "Laatste fout", "en": "Last error"},
 }
+
+
+def message_columns(lang: str) -> list[dict[str, Any]]:
+    """The message grid's columns (sortable and filterable), the first with a tick box."""
+    keys = ("outbox_id", "kind", "study_code", "wave", "respondent", "status", "attempts",
+            "next_attempt_at", "last_error", "created_at", "sent_at")  # fmt: skip
+    fields = {"wave": "wave_code"}
+    return [
+        {"field": fields.get(k, k), "headerName": T[k][lang], "filter": True, "sortable": True,
+         **({"checkboxSelection": True, "headerCheckboxSelection": True} if i == 0 else {})}
+        for i, k in enumerate(keys)
+    ]  # fmt: skip
 
 
 def layout(**_query: Any) -> html.Div:
@@ -99,9 +131,32 @@ def layout(**_query: Any) -> html.Div:
                 ],
                 className="klik-card",
             ),
+            html.Div(
+                [
+                    html.H2(T["messages"][lang]),
+                    html.P(T["messages_help"][lang], className="klik-muted"),
+                    dag.AgGrid(id=MESSAGES, columnDefs=message_columns(lang), rowData=[],
+                               getRowId="params.data.outbox_id",
+                               defaultColDef={"resizable": True, "minWidth": 100},
+                               dashGridOptions={"rowSelection": "multiple", "pagination": True,
+                                                "paginationPageSize": 50, "suppressRowClickSelection": True},
+                               style={"height": "520px"}),
+                    html.Button(T["resend_rows"][lang], id=RESEND_ROWS, className="klik-primary"),
+                    html.Div(id=ROWS_MSG, role="status"),
+                ],
+                className="klik-card",
+            ),
         ],
         className="klik-page",
     )  # fmt: skip
+
+
+@dash.callback(Output(MESSAGES, "rowData"), Input(REFRESH, "n_intervals"))
+def messages(_n: Any) -> list[dict[str, Any]]:
+    context.page_user(*ROLES)
+    with context.read_session() as s:
+        frame = outbox_messages(s)
+    return frame.to_dict("records")
 
 
 def outbox_view(
@@ -218,3 +273,28 @@ def resend(_picked: Any, _all: Any, picked: Any, kind: Any) -> tuple[html.P, int
         queued=report.queued, without_address=report.without_address, closed=report.closed
     )
     return html.P(done, className="klik-info"), 0
+
+
+@dash.callback(
+    Output(ROWS_MSG, "children"),
+    Output(MESSAGES, "rowData", allow_duplicate=True),
+    Input(RESEND_ROWS, "n_clicks"),
+    State(MESSAGES, "selectedRows"),
+    prevent_initial_call=True,
+)
+def resend_rows(_n: Any, rows: Any) -> tuple[html.P, Any]:
+    """Queue the ticked failed messages again; the rows are only a wish (their ids, checked)."""
+    user = context.page_user(*ROLES)
+    lang = context.lang()
+    picked = [r.get("outbox_id") for r in rows or [] if isinstance(r, dict)] if isinstance(rows, list) else []  # fmt: skip
+    ids = [v for v in picked if isinstance(v, int) and not isinstance(v, bool)]
+    if not ids:
+        return html.P(T["nothing"][lang], className="klik-alert"), dash.no_update
+    with context.container().sessions.begin() as s:
+        report = resend_failed(s, actor=user.username, at=context.now(), within=context.scope(), outbox_ids=ids)  # fmt: skip
+    with context.read_session() as s:
+        fresh = outbox_messages(s).to_dict("records")
+    done = T["done"][lang].format(
+        queued=report.queued, without_address=report.without_address, closed=report.closed
+    )
+    return html.P(done, className="klik-info"), fresh

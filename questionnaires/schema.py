@@ -1,8 +1,10 @@
 """Instrument files as data: parse a YAML mapping into an :class:`Instrument`, and back.
 
-The format is described in ``questionnaires/FORMAT.md``. :func:`parse_instrument` checks every
-rule and raises one :class:`InstrumentError` listing all problems, each naming the file, the
-item (or score, or section) and the problem.
+The format is described in ``questionnaires/FORMAT.md`` and, as a JSON Schema made from the
+pydantic models of :mod:`questionnaires.file_models`, in ``questionnaires/instrument.schema.json``.
+:func:`parse_instrument` checks a file's shape against those models, then every rule that needs
+the whole instrument, and raises one :class:`InstrumentError` listing all problems, each naming
+the file, the item (or score, or section) and the problem.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from questionnaires.errors import InstrumentError
+from questionnaires.file_models import structure_problems
 from questionnaires.logic import Expression, LogicError
 from questionnaires.logic import parse as parse_logic
 from questionnaires.model import (
@@ -50,51 +53,6 @@ _WIDGETS: dict[str, frozenset[str]] = {
     "truefalse": frozenset({"yesno"}),
     "textarea": frozenset({"text"}),
 }
-_ITEM_KEYS = frozenset(
-    {
-        "id",
-        "type",
-        "text",
-        "options",
-        "min",
-        "max",
-        "required",
-        "reverse",
-        "help",
-        "widget",
-        "validation",
-        "matrix",
-        "show_if",
-        "branching",
-        "identifier",
-        "annotation",
-        "anchors",
-        "header",
-        "calc",
-        "inactive_branching",
-        "earliest",
-        "latest",
-    }
-)
-_TOP_KEYS = frozenset(
-    {
-        "id",
-        "version",
-        "respondent",
-        "title",
-        "description",
-        "languages",
-        "source",
-        "licence",
-        "option_sets",
-        "sections",
-        "scores",
-        "record_id",
-    }
-)
-_SCORE_KEYS = frozenset(
-    {"id", "label", "rule", "items", "max_missing", "scale", "bands", "multiplier", "threshold"}
-)
 
 
 class _Problems:
@@ -132,8 +90,11 @@ def parse_instrument(data: Any, origin: str = "<instrument>") -> Instrument:
     if not isinstance(data, Mapping):
         p.add("", "an instrument file must be a mapping (id, version, sections, ...)")
         p.raise_if_any()
-    for key in sorted(set(data) - _TOP_KEYS):
-        p.add("", f"unknown key {key!r}")
+    # The file's shape (keys, types, ids, literals) is the published models' to check; the
+    # rules below need the whole instrument.
+    for where, problem in structure_problems(dict(data)):
+        p.add(where, problem)
+    p.raise_if_any()
     inst_id = _ident(data.get("id"), p, "instrument id")
     version = data.get("version")
     if version is None or str(version).strip() == "":
@@ -323,8 +284,6 @@ def _item(
         )
         return None
     where = f"item {item_id!r}"
-    for key in sorted(set(raw) - _ITEM_KEYS):
-        p.add(where, f"unknown key {key!r}")
     item_type = raw.get("type")
     if item_type not in get_args(ItemType):
         p.add(where, f"type must be one of {', '.join(get_args(ItemType))}, not {item_type!r}")
@@ -542,8 +501,6 @@ def _score(
         return None
     score_id = str(raw["id"])
     where = f"score {score_id!r}"
-    for key in sorted(set(raw) - _SCORE_KEYS):
-        p.add(where, f"unknown key {key!r}")
     rule = raw.get("rule")
     if rule not in get_args(ScoreRule):
         p.add(where, f"rule must be one of {', '.join(get_args(ScoreRule))}, not {rule!r}")

@@ -380,7 +380,8 @@ def course_graphs(
             own[["wave", "months", "value"]], courses.get(score), events, start, score, lang
         )
         parts.append(dcc.Graph(figure=fig, config={"displayModeBar": False, "responsive": True, "staticPlot": static},
-                               className="klik-course", id=f"workspace-course-{score}"))  # fmt: skip
+                               className="klik-course",
+                style={"width": "100%"}, id=f"workspace-course-{score}"))  # fmt: skip
         if courses.get(score) is None:
             parts.append(html.P(t("band_none", lang), className="klik-muted"))
     return html.Div(parts, className="klik-course-wrap")

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import access_log, auth, context, exports, jobs, layout
 from dashboard.forms import coach_forms_blueprint, forms_blueprint
+from dashboard.reset_routes import reset_blueprint
 from klik.wiring import Container
 from study.errors import Forbidden
 from study.vocab import Respondent, Role
@@ -43,6 +44,7 @@ def create_app(container: Container, *, log_requests: bool = False) -> Flask:
 
     auth.init_auth(server)
     server.register_blueprint(forms_blueprint(container))
+    server.register_blueprint(reset_blueprint())
 
     @server.get("/health")
     def health() -> dict[str, str]:

@@ -136,4 +136,65 @@ def register(app: typer.Typer) -> None:
         finally:
             container.dispose()
 
+    register_account_commands(users)
     app.add_typer(users, name="users")
+
+
+def _run(database: str | None, change: object) -> None:
+    """Run ``change(session, study_id, container)`` on the login's study, in one transaction."""
+    from sqlalchemy import select
+
+    from klik.settings import settings_for
+    from klik.wiring import build
+    from study.errors import KlikError
+    from study.models import Study
+
+    container = build(settings_for(database))
+    try:
+        with container.sessions.begin() as s:
+            studies = list(s.scalars(select(Study.id)))
+            if len(studies) != 1:
+                typer.echo("Deze database heeft niet precies een studie / not exactly one study.", err=True)  # fmt: skip
+                raise typer.Exit(2)
+            typer.echo(change(s, studies[0], container))  # type: ignore[operator]
+    except KlikError as exc:
+        typer.echo(f"{exc.message('nl')} / {exc.message('en')}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.dispose()
+
+
+def register_account_commands(users: typer.Typer) -> None:
+    """``klik users disable``, ``enable``, ``role`` and ``reset-link``."""
+    from study.services import accounts
+
+    @users.command("disable")
+    def disable(username: Annotated[str, typer.Argument(help="Login name")], database: DatabaseOption = None) -> None:  # fmt: skip
+        """Disable a login; its open sessions end at once."""
+        _run(database, lambda s, sid, c: (accounts.set_active(s, sid, username, False, actor="cli", at=c.clock.now()), f"Login {username} uitgeschakeld / disabled.")[1])  # fmt: skip
+
+    @users.command("enable")
+    def enable(username: Annotated[str, typer.Argument(help="Login name")], database: DatabaseOption = None) -> None:  # fmt: skip
+        """Enable a disabled login again."""
+        _run(database, lambda s, sid, c: (accounts.set_active(s, sid, username, True, actor="cli", at=c.clock.now()), f"Login {username} ingeschakeld / enabled.")[1])  # fmt: skip
+
+    @users.command("role")
+    def role(
+        username: Annotated[str, typer.Argument(help="Login name")],
+        new_role: Annotated[str, typer.Option("--role", help="researcher, jobcoach or viewer")],
+        jobcoach: Annotated[str | None, typer.Option("--jobcoach", help="Code of the jobcoach (role jobcoach)")] = None,
+        database: DatabaseOption = None,
+    ) -> None:  # fmt: skip
+        """Change a login's role (and jobcoach); its open sessions end."""
+        _run(database, lambda s, sid, c: (accounts.change_role(s, sid, username, new_role, jobcoach, actor="cli", at=c.clock.now()), f"Login {username}: rol {new_role} / role {new_role}.")[1])  # fmt: skip
+
+    @users.command("reset-link")
+    def reset_link(username: Annotated[str, typer.Argument(help="Login name")], database: DatabaseOption = None) -> None:  # fmt: skip
+        """Print a one-time link (48 hours) with which the login sets a new password."""
+
+        def issue(s: object, sid: int, c: object) -> str:
+            settings = c.settings  # type: ignore[attr-defined]
+            token = accounts.reset_link_token(s, sid, username, settings.secret_key, actor="cli", at=c.clock.now())  # type: ignore[arg-type, attr-defined]  # fmt: skip
+            return f"{settings.base_url.rstrip('/')}/login/reset/{token}"
+
+        _run(database, issue)

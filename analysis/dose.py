@@ -171,7 +171,8 @@ def dose_contrasts(
     DataFrame
         contrast (intensity, klik), high, low (what was compared, in words), high_level,
         low_level (the klik values compared; NaN for intensity, set per person), rmst_high,
-        rmst_low, difference, lower, upper (days), n, events, replicates, label.
+        rmst_low, difference, lower, upper (the percentile interval, days), se (the bootstrap
+        standard deviation), n, events, replicates, label.
 
     Raises
     ------
@@ -221,10 +222,11 @@ def dose_contrasts(
         )
         high, low = words[name][lang]
         levels = klik[::-1] if name == "klik" else (np.nan, np.nan)
+        se = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
         rows.append(
-            (name, high, low, *levels, a, b_, diff, float(lo), float(hi), len(data),
+            (name, high, low, *levels, a, b_, diff, float(lo), float(hi), se, len(data),
              int(data["event"].sum()), len(values), LABEL[lang])
         )  # fmt: skip
     columns = ["contrast", "high", "low", "high_level", "low_level", "rmst_high", "rmst_low", "difference", "lower",
-               "upper", "n", "events", "replicates", "label"]  # fmt: skip
+               "upper", "se", "n", "events", "replicates", "label"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)

@@ -49,6 +49,9 @@ def outbox_messages(session: Session, *, limit: int = LIMIT) -> pd.DataFrame:
     for col in ("respondent", "status"):
         frame[col] = [getattr(v, "value", v) for v in frame[col]]
     for col in ("next_attempt_at", "created_at", "sent_at"):
-        frame[col] = ["" if v is None else v.strftime("%Y-%m-%d %H:%M") for v in frame[col]]
+        # a column with some missing moments comes back from pandas with NaT in them
+        frame[col] = [
+            "" if v is None or pd.isna(v) else v.strftime("%Y-%m-%d %H:%M") for v in frame[col]
+        ]
     frame["last_error"] = frame["last_error"].fillna("")
     return frame

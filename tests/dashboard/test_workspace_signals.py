@@ -247,3 +247,14 @@ def test_a_contract_end_within_eight_weeks_is_a_signal(env: Env) -> None:
     # saved empty, the date is gone and so is the signal
     assert "Einddatum gewist" in _save_contract(coach, tid, None)
     assert "Contract eindigt" not in _detail(coach, tid)
+
+
+def test_a_researcher_sees_a_chosen_coachs_caseload_and_the_read_is_audited(sick_env: Env) -> None:
+    body = _overview(sick_env.login("researcher"), sick_env.cohort.jobcoach_ids[0])
+    own = _clients(sick_env, 0)
+    order = re.findall(r'"data-trajectory": ?"(\d+)"', body)
+    assert sorted(map(int, order)) == sorted(tid for tid, _ in own)
+    assert "Verzuim" in body
+    with sick_env.container.read_sessions() as s:
+        reasons = s.scalars(select(AuditEvent.reason).where(AuditEvent.entity == "jobcoach")).all()
+    assert "workspace: clients of a jobcoach" in reasons

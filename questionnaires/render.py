@@ -19,9 +19,10 @@ from markupsafe import Markup
 from questionnaires import text_types
 from questionnaires.action_tags import tags_of
 from questionnaires.branching import condition, condition_tree, hidden_items
+from questionnaires.logic import to_json
 from questionnaires.model import Instrument, Item, Text
 from questionnaires.richtext import plain_text, rich_html
-from questionnaires.validation import default_value
+from questionnaires.validation import default_value, expression
 
 REQUIRED_MARK: Text = {"nl": "verplicht", "en": "required"}
 CHOOSE: Text = {"nl": "Maak een keuze", "en": "Choose an answer"}
@@ -204,11 +205,18 @@ def render_item(item: Item, value: Any, error: str | None, lang: str) -> Markup:
             _field_id(item.id), rich_html(_t(item.text, lang), "block")
         )
     if item.type == "calc":
-        # Shown, never an input: the server computes the value from the other answers.
+        # Shown, never an input: the server computes the value from the other answers; the
+        # branching script shows it as the page is answered (data-calc, the formula's tree).
         return Markup(
             '<div class="klik-item klik-calc" id="{}"><span class="klik-question-text">{}</span>'
-            ' <output class="klik-calc-value" data-item="{}">{}</output></div>'
-        ).format(_field_id(item.id), rich_html(_t(item.text, lang)), item.id, _display(value))
+            ' <output class="klik-calc-value" data-item="{}" data-calc="{}">{}</output></div>'
+        ).format(
+            _field_id(item.id),
+            rich_html(_t(item.text, lang)),
+            item.id,
+            _json(to_json(expression(item.calc or "0").tree)),
+            _display(value),
+        )
     if item.type in ("likert", "yesno") or (item.type == "single" and item.widget != "dropdown"):
         return _choice_group(item, value, error, lang, multiple=False)
     if item.type == "multiple":
@@ -382,7 +390,7 @@ def render_section(
             if default is not None:
                 values[it.id] = default
     hidden = hidden_items(instrument, values, now=now, events=events)
-    conditional = any(condition(it) is not None for it in items)
+    conditional = any(condition(it) is not None or it.type == "calc" for it in items)
 
     def block(it: Item) -> Markup:
         html_block = render_item(it, values.get(it.id), errors.get(it.id), lang)

@@ -28,6 +28,8 @@ ROWS = [
     "hours,werk,,text,Hoeveel uur per week?,,,integer,0,60,,[works] = '1',y,,,,,",
     "extra,werk,,yesno,Werk je meer dan 32 uur?,,,,,,,\"[hours] > 32 and [works] = '1'\",,,,,,",
     "why_not,werk,,notes,Wat is de reden dat je niet werkt?,,,,,,,\"[works] = '0'\",,,,,,",
+    'days,werk,,calc,Uren per maand (ongeveer),"round([hours] * 52 / 12, 1)",,,,,,,,,,,,',
+    'many,werk,,yesno,Is dat veel?,,,,,,,"[days] > 150",,,,,,',
 ]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -87,10 +89,15 @@ def test_questions_follow_the_answers_with_the_script(served, db: Database) -> N
             assert not page.is_visible("#q-why_not")
             page.fill("#q-hours", "36")
             page.wait_for_selector("#q-extra", state="visible")
+            # the calculated field follows the answer, and a condition on it too
+            assert page.text_content("#q-days output") == "156"
+            page.wait_for_selector("#q-many", state="visible")
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(ARTIFACTS / "branching-01-script.png"), full_page=True)
             page.fill("#q-hours", "20")
             page.wait_for_selector("#q-extra", state="hidden")
+            assert page.text_content("#q-days output") == "86.7"
+            page.wait_for_selector("#q-many", state="hidden")
             page.check("#q-works-1")  # nee: hours hides, and with it its value
             page.wait_for_selector("#q-why_not", state="visible")
             assert not page.is_visible("#q-hours")
@@ -103,6 +110,7 @@ def test_questions_follow_the_answers_with_the_script(served, db: Database) -> N
             browser.close()
     saved = _answers(db, link.invitation_id)
     assert saved["works"] == 0 and saved["hours"] is None and saved["why_not"] == "Ik zoek nog"
+    assert saved["days"] is None  # computed on the server from the (erased) hours
 
 
 def test_the_form_works_without_javascript(served, db: Database) -> None:
@@ -131,9 +139,11 @@ def test_the_form_works_without_javascript(served, db: Database) -> None:
             # "extra" became relevant: the page comes back once instead of skipping it
             assert page.is_visible("#q-extra") and "Controleren" not in page.content()
             page.check("#q-extra-0")
+            page.check("#q-many-1")
             page.click("button[value=next]")
             page.wait_for_selector("text=Controleren en verzenden")
         finally:
             browser.close()
     saved = _answers(db, link.invitation_id)
     assert saved["hours"] == 36 and saved["extra"] == 1 and saved["why_not"] is None
+    assert saved["days"] == 156.0 and saved["many"] == 0

@@ -76,6 +76,9 @@
       raw = ((ctx.events || {})[event] || {})[name];
     } else {
       raw = pageValue(name);
+      if (raw === undefined && Object.prototype.hasOwnProperty.call(calcValues, name)) {
+        raw = calcValues[name];
+      }
       if (raw === undefined) { raw = (ctx.values || {})[name]; }
     }
     if (code !== null) {
@@ -224,6 +227,30 @@
     return null;
   }
 
+  var calcValues = {};
+  var outputs = Array.prototype.slice.call(form.querySelectorAll("output[data-calc]"));
+  var calcTrees = outputs.map(function (o) { return JSON.parse(o.getAttribute("data-calc")); });
+
+  function shownNumber(v) {
+    if (blank(v) || v === false || v === true) { return ""; }
+    var n = num(v);
+    if (n === null) { return ""; }
+    return String(Number(n.toPrecision(12)));
+  }
+
+  function updateCalcs() {
+    for (var pass = 0; pass <= outputs.length; pass++) {
+      var changed = false;
+      for (var i = 0; i < outputs.length; i++) {
+        var value = num(ev(calcTrees[i]));
+        var name = outputs[i].getAttribute("data-item");
+        if (calcValues[name] !== value) { calcValues[name] = value; changed = true; }
+        outputs[i].textContent = shownNumber(value);
+      }
+      if (!changed) { break; }
+    }
+  }
+
   var branches = Array.prototype.slice.call(form.querySelectorAll(".klik-branch[data-show]"));
   var trees = branches.map(function (b) { return JSON.parse(b.getAttribute("data-show")); });
   branches.forEach(function (b) {
@@ -246,6 +273,7 @@
   }
 
   function update() {
+    updateCalcs();
     for (var pass = 0; pass <= branches.length; pass++) {
       var changed = false;
       for (var i = 0; i < branches.length; i++) {
@@ -253,6 +281,7 @@
         if (shown === branches[i].hidden) { setShown(branches[i], shown); changed = true; }
       }
       if (!changed) { break; }
+      updateCalcs();
     }
     if (shownField) {
       var ids = baseShown.slice();

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from questionnaires.errors import InstrumentError
 from questionnaires.redcap import import_redcap, write_redcap
@@ -117,7 +117,7 @@ def import_redcap_cmd(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Import a REDCap dictionary or project: one instrument file per form, a protocol
-    (protocol.yaml, one wave per event) for a longitudinal project, and a report per field
+    (protocol.json, one wave per event) for a longitudinal project, and a report per field
     (import-report.tsv: kept, changed, not supported)."""
     if pages not in ("form", "section"):
         typer.echo(f"--pages must be 'form' or 'section', not {pages!r}", err=True)
@@ -160,10 +160,11 @@ def import_redcap_cmd(
     out.mkdir(parents=True, exist_ok=True)
     targets = [(out / f"{inst.id}.yaml", dump_instrument(inst)) for inst in instruments]
     if longitudinal:
+        # JSON, not YAML: the folder is also an instrument folder, which reads every *.yaml.
         targets.append(
             (
-                out / "protocol.yaml",
-                yaml.safe_dump(project.protocol(), sort_keys=False, allow_unicode=True),
+                out / "protocol.json",
+                json.dumps(project.protocol(), indent=2, ensure_ascii=False) + "\n",
             )
         )
         targets.append(

@@ -81,7 +81,7 @@ class RedcapProject:
     report: list[ReportLine] = field(default_factory=list)
 
     def protocol(self) -> dict[str, Any]:
-        """The waves as the mapping written to ``protocol.yaml``."""
+        """The waves as the mapping written to ``protocol.json``."""
         return {
             "source": "REDCap project",
             "waves": [

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from klik.instruments_cli import app
@@ -135,10 +135,13 @@ def test_cli_writes_instruments_protocol_and_report(tmp_path: Path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert load_instrument(out / "coach.yaml").respondent == "jobcoach"
-    protocol = yaml.safe_load((out / "protocol.yaml").read_text(encoding="utf-8"))
+    protocol = json.loads((out / "protocol.json").read_text(encoding="utf-8"))
     assert [w["code"] for w in protocol["waves"]] == ["t0_arm_1", "t1_arm_1"]
     assert protocol["waves"][1]["offset_days"] == 91
     report = (out / "import-report.tsv").read_text(encoding="utf-8")
     assert "not supported\twerk.file" in report
+    # the folder is an instrument folder as it is
+    listed = runner.invoke(app, ["list", "--dir", str(out)])
+    assert listed.exit_code == 0 and "werk" in listed.output and "coach" in listed.output
     bad = runner.invoke(app, ["import-redcap", str(XML), "--out", str(out), "--role", "coach"])
     assert bad.exit_code == 1 and "FORM=ROLE" in bad.output

@@ -50,7 +50,7 @@ def layout(**_query: Any) -> html.Div:
     parts += [
         html.Div([html.H2(t("follow", lang)), follow_up_table(found.signals, found.seen, lang)], className="klik-card"),
         html.Div([html.H2(t("quality", lang)), quality_table(found.signals, found.trajectories, as_of, lang)], className="klik-card"),
-        html.Div([html.H2(t("orgs", lang)), organisation_table(found.signals, found.seen, found.trajectories, names, lang, min_clients=k)],
+        html.Div([html.H2(t("orgs", lang)), organisation_table(found.signals, found.seen, found.trajectories, names, lang, min_clients=max(k, 10))],
                  className="klik-card"),
     ]  # fmt: skip
     return html.Div(parts, className="klik-page", id="signal-stats")

@@ -207,10 +207,7 @@ def overview(coach: Any, *_changes: Any) -> tuple[Any, list[dict]]:
     )  # fmt: skip
     # the client picker follows the caseload's order: the most urgent client comes first
     client_options = [
-        {
-            "label": f"{codes[int(r.trajectory_id)]} – {st('light_' + r.light, lang)}",
-            "value": int(r.trajectory_id),
-        }
+        {"label": codes[int(r.trajectory_id)], "value": int(r.trajectory_id)}
         for r in found.caseload.itertuples(index=False)
     ]
     return content, client_options

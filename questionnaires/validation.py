@@ -550,6 +550,7 @@ def validate_answers(
     known: Mapping[str, Any] | None = None,
     events: Mapping[str, Mapping[str, Any]] | None = None,
     now: dt.datetime | None = None,
+    saved: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """Check raw answers against an instrument and convert them to typed values.
 
@@ -575,6 +576,10 @@ def validate_answers(
         Answers of earlier waves by wave code, for ``[T0][field]`` in conditions and formulas.
     now
         The moment of saving: ``today`` and ``now`` in formulas.
+    saved
+        The answers stored before (the draft): a hidden or read-only item keeps its stored
+        value, so that ``@NOW`` is the moment it was first saved; only an empty one gets its
+        default.
 
     Returns
     -------
@@ -605,7 +610,14 @@ def validate_answers(
         if item.computed:
             continue
         if item.id in fixed:
-            result.values[item.id] = default_value(item, now, lang)
+            prior = (saved or {}).get(item.id)
+            kept = None
+            if not _is_empty(prior):
+                try:
+                    kept = convert(item, prior, lang)
+                except ValueError:
+                    kept = None
+            result.values[item.id] = kept if kept is not None else default_value(item, now, lang)
             continue
         value = raw.get(item.id)
         if _is_empty(value):

@@ -237,6 +237,7 @@ def save_section(
         known={k: v for k, v in saved.items() if k not in ids},
         events=earlier_waves(session, invitation),
         now=at,
+        saved=saved,
     )
     if not result.ok:
         return result
@@ -345,11 +346,13 @@ def check_answers(
     *,
     now: dt.datetime | None = None,
     events: Mapping[str, Mapping[str, Any]] | None = None,
+    saved: Mapping[str, Any] | None = None,
 ) -> CheckedAnswers:
     """Validate and score a full answer set without touching the database.
 
     ``now`` and ``events`` (earlier waves' answers, :func:`earlier_waves`) are what formulas
-    and conditions read besides the answers.
+    and conditions read besides the answers; ``saved`` is the stored draft (hidden and
+    read-only items keep its values).
 
     Scoring is the slowest step of a submission; a caller that does it before opening the write
     transaction (and hands the result to :func:`submit` as ``checked``) keeps the write lock short.
@@ -359,7 +362,9 @@ def check_answers(
     AnswersInvalid
         When the answers break the instrument's rules.
     """
-    result = validate_answers(instrument, raw, lang, partial=False, now=now, events=events)
+    result = validate_answers(
+        instrument, raw, lang, partial=False, now=now, events=events, saved=saved
+    )
     if not result.ok:
         raise AnswersInvalid(result.errors)
     return CheckedAnswers(
@@ -428,7 +433,12 @@ def submit(
         raw = dict(raw_or_none)
     if checked is None or checked.instrument_key != instrument.key or checked.source != raw:
         checked = check_answers(
-            instrument, raw, lang, now=at, events=earlier_waves(session, invitation)
+            instrument,
+            raw,
+            lang,
+            now=at,
+            events=earlier_waves(session, invitation),
+            saved=raw if raw_or_none is None else None,
         )
     values = checked.values
     scores = checked.scores

@@ -166,7 +166,9 @@ class FormFlow:
     ) -> responses.CheckedAnswers:
         with self.read_sessions() as s:
             events = responses.earlier_waves(s, invitation)
-        return responses.check_answers(instrument, draft, lang, now=self.clock.now(), events=events)
+        return responses.check_answers(
+            instrument, draft, lang, now=self.clock.now(), events=events, saved=draft
+        )
 
     @staticmethod
     def csrf_ok(state: FormState, form: Mapping[str, Any]) -> bool:

@@ -131,3 +131,17 @@ def test_annotations_export_unchanged():
     text, _ = export_redcap(result.instruments, "nl")
     assert parse_redcap(text, "again").instruments == result.instruments
     assert "@CALCTEXT(if([hours] >= 32, 'voltijd', 'deeltijd'))" in text
+
+
+def test_a_saved_value_of_a_fixed_item_is_kept():
+    inst = _instrument().instruments[0]
+    later = NOW + dt.timedelta(days=2)
+    first = validate_answers(inst, {}, partial=True, now=NOW)
+    assert first.values["stamp"] == "2026-01-10 09:30"
+    again = validate_answers(
+        inst, {"stamp": "1999-01-01 00:00"}, partial=True, now=later, saved=first.values
+    )
+    assert again.values["stamp"] == "2026-01-10 09:30"  # not the forged one, not the new moment
+    assert validate_answers(inst, {}, partial=True, now=later).values["stamp"] == (
+        "2026-01-12 09:30"
+    )

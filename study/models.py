@@ -639,3 +639,30 @@ class SignalAcknowledgement(Base):
         choice(vocab.SignalAction, "signal_action")
     )
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DataQuery(Base):
+    """A researcher's question about one stored value (a data query, as in an EDC), its answer
+    by the jobcoach and its closing by the researcher."""
+
+    __tablename__ = "data_query"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'answered', 'closed')", name="status"),
+        Index("ix_data_query_participant_status", "participant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[int]
+    field: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    opened_by: Mapped[str] = mapped_column(String(120))
+    opened_at: Mapped[dt.datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(120))
+    answered_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    closed_at: Mapped[dt.datetime | None]

@@ -14,12 +14,16 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
+from dashboard.query_views import query_card, query_list, query_options
+from dashboard.query_views import t as qt
 from dashboard.record_actions import T as A
 from dashboard.record_actions import actions_view, entry_options, field_options
 from dashboard.record_views import record_view, t
 from study import services
 from study.errors import Forbidden, KlikError
+from study.query_list import queries_frame
 from study.record import participant_of_code, participant_record, visible_participants
+from study.services import queries as data_queries
 from study.services.entries import entry_trajectory
 from study.vocab import Role
 from study.worklists import is_visible
@@ -80,6 +84,7 @@ def layout(code: str | None = None, **_query: Any) -> html.Div:
             ),
             dcc.Loading(html.Div(id=CONTENT), type="dot"),
             html.Div(actions_view(lang, researcher=user.role == Role.RESEARCHER, today=context.today()), id=ACTIONS),
+            query_card(lang, researcher=user.role == Role.RESEARCHER),
             dcc.Store(id=CHANGED, data=None),
             dcc.Store(id=ENDED, data=None),
         ],
@@ -217,3 +222,79 @@ def end_or_reopen(_e: Any, _r: Any, trajectory: Any, day: Any, end_reason: Any, 
         return html.P(exc.message(lang), className="klik-alert"), dash.no_update
     done = A["reopened" if reopening else "ended"][lang]
     return html.P(done, className="klik-info"), f"t{tid}@{context.now().isoformat()}"
+
+
+@dash.callback(
+    Output("record-queries", "children"),
+    Output("record-query-pick", "options"),
+    Input(PICK, "value"),
+    Input("record-query-changed", "data"),
+)
+def queries(participant: Any, _changed: Any) -> tuple[Any, list[dict]]:
+    """The queries of the shown record (none for a record the user may not see)."""
+    context.page_user(*ROLES)
+    lang = context.lang()
+    pid = _int(participant)
+    if pid is None or _record(pid) is None:
+        return None, []
+    with context.read_session() as s:
+        frame = queries_frame(s, context.scope(), participant_id=pid)
+    return query_list(frame, lang), query_options(frame, lang)
+
+
+@dash.callback(
+    Output("record-query-msg", "children"),
+    Output("record-query-changed", "data"),
+    Input("record-query-open", "n_clicks"),
+    Input("record-query-reply", "n_clicks"),
+    Input("record-query-close", "n_clicks"),
+    State(PICK, "value"),
+    State(ENTRY, "value"),
+    State(FIELD, "value"),
+    State("record-query-text", "value"),
+    State("record-query-pick", "value"),
+    State("record-query-answer", "value"),
+    prevent_initial_call=True,
+)
+def query_step(_o: Any, _r: Any, _c: Any, participant: Any, entry: Any, field: Any, text: Any, picked: Any, answer: Any) -> tuple[Any, Any]:  # fmt: skip
+    """Open (researchers), answer (researchers and the client's jobcoach) or close (researchers)
+    a query. The ids come from the browser and are checked against the user's scope."""
+    step = dash.ctx.triggered_id
+    user = context.page_user(Role.RESEARCHER) if step != "record-query-reply" else context.page_user(*ROLES)  # fmt: skip
+    lang = context.lang()
+    at, actor, sid = context.now(), user.username, user.study_id
+    try:
+        with context.container().sessions.begin() as s:
+            if step == "record-query-open":
+                record = _record(participant)
+                if record is None:
+                    raise Forbidden(qt("not_yours", "nl"), qt("not_yours", "en"))
+                chosen = _entry(entry)
+                entity, entity_id = chosen or (
+                    "participant",
+                    int(record.participant["participant_id"]),
+                )
+                if chosen is not None:
+                    _visible_entry(s, user, entity, entity_id)
+                data_queries.open_query(s, sid, entity, entity_id, field if isinstance(field, str) and chosen else None,
+                                        text if isinstance(text, str) else "", actor=actor, at=at)  # fmt: skip
+                done = "asked"
+            else:
+                qid = _int(picked)
+                if qid is None:
+                    return html.P(qt("choose_query", lang), className="klik-alert"), dash.no_update
+                try:
+                    tids = data_queries.query_trajectories(s, sid, qid)
+                except KlikError:
+                    tids = []
+                if not any(is_visible(s, context.scope(), tid) for tid in tids):
+                    raise Forbidden(qt("not_yours", "nl"), qt("not_yours", "en"))
+                if step == "record-query-reply":
+                    data_queries.answer_query(s, sid, qid, answer if isinstance(answer, str) else "", actor=actor, at=at)  # fmt: skip
+                    done = "replied"
+                else:
+                    data_queries.close_query(s, sid, qid, actor=actor, at=at)
+                    done = "shut"
+    except KlikError as exc:
+        return html.P(exc.message(lang), className="klik-alert"), dash.no_update
+    return html.P(qt(done, lang), className="klik-info"), f"{step}@{at.isoformat()}"

@@ -121,3 +121,40 @@ def open_queries_notice(queries: pd.DataFrame, lang: str) -> html.Div | None:
         className="klik-warn",
         id="workspace-open-queries",
     )
+
+
+def monitor_queries_line(queries: pd.DataFrame, lang: str) -> html.Div | None:
+    """For the researcher's monitor: how many queries are open or answered (awaiting closing),
+    each linking to its record; None when every query is closed."""
+    waiting = queries[queries["status"] != "closed"] if not queries.empty else queries
+    if waiting.empty:
+        return None
+    answered = int((waiting["status"] == "answered").sum())
+    text = {
+        "nl": f"{len(waiting)} vragen over gegevens staan open ({answered} beantwoord, te sluiten):",
+        "en": f"{len(waiting)} data queries are open ({answered} answered, to be closed):",
+    }[lang]
+    links = [
+        html.Li(dcc.Link(f"#{q.query_id} {q.study_code} ({t(q.status, lang)})", href=f"/record?code={q.study_code}"))
+        for q in waiting.head(20).itertuples(index=False)
+    ]  # fmt: skip
+    return html.Div(
+        [html.P(text), html.Ul(links)], className="klik-warn", id="monitor-open-queries"
+    )
+
+
+def query_notice(role: str, lang: str) -> html.Div | None:
+    """The notice of open queries for the current user (jobcoach: their clients; researcher: the
+    study); nothing for a viewer, who never sees a record."""
+    from dashboard import context
+    from study.query_list import queries_frame
+
+    if role not in ("jobcoach", "researcher"):
+        return None
+    with context.read_session() as s:
+        frame = queries_frame(s, context.scope(), open_only=True)
+    return (
+        open_queries_notice(frame, lang)
+        if role == "jobcoach"
+        else monitor_queries_line(frame, lang)
+    )

@@ -20,6 +20,7 @@ from dashboard.monitor_views import (
     viewer_monitor_view,
     viewer_selection,
 )
+from dashboard.query_views import query_notice
 from study.access import CohortFilter
 from study.mail.status import mail_trouble
 from study.vocab import Benefit, CoachType, Method, Role
@@ -79,6 +80,7 @@ def layout(**_query: Any) -> html.Div:
         [
             html.H1(T["title"][lang]),
             mail_trouble_banner(trouble, lang) if trouble else None,
+            query_notice(str(user.role), lang),
             html.Div(
                 [
                     _dropdown(ORG, org_options, lang, multi=multi),

@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboard import context
 from dashboard.enrol_views import end_form, enrol_form, tx, withdraw_form
 from dashboard.i18n import label_of
+from dashboard.query_views import query_notice
 from dashboard.signal_views import (
     caseload_list,
     checklist,
@@ -132,6 +133,7 @@ def layout(**_query: Any) -> html.Div:
     return html.Div(
         [
             html.H1(t("title", lang)),
+            query_notice(str(user.role), lang) if user.role == Role.JOBCOACH else None,
             coach_picker,
             html.Div(id=RESEND_MSG, role="status"),
             dcc.Loading(html.Div(id=OVERVIEW), type="dot"),

@@ -20,7 +20,14 @@ Each cohort has ``--trajectories`` coached employees spread over ``--coaches`` j
   a dose spread around the UWV regime; censoring uniform between 6 and 24 months. Fitted with
   :func:`analysis.dose.dose_contrasts` (``--bootstrap`` replicates clustered by jobcoach); the
   truth of each contrast is the population mean of the closed-form RMST of the exponential
-  (by Monte Carlo over the covariates, the klik levels those of the cohort).
+  (by Monte Carlo over the covariates, the klik levels those of the cohort). Measured
+  (``--only-gformula --cohorts 200 --bootstrap 200``, 300 trajectories, 40 jobcoaches, about
+  67 job losses per cohort, two seeds, 200 cohorts each): the regime-vs-half contrast (truth
+  23.7 days) has mean estimates 24.6 and 24.0 and percentile coverage 0.950 and 0.920; the
+  high-vs-low klik contrast (truth about 21.3 days) 20.5 and 21.7, coverage 0.915 and 0.930
+  (normal intervals from the bootstrap SD: 0.920 and 0.940). Pooled over the 400 cohorts:
+  0.935 and 0.923 (Monte Carlo SE about 0.013) — at or just under the 93% floor with this
+  few events per covariate.
 
 The script prints, per parameter, the share of cohorts whose 95% interval holds the true value
 (it should lie within 93–97% for 200+ cohorts) and the mean estimate; for the crossed model

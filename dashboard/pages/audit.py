@@ -11,6 +11,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
+from dashboard.grid_text import grid_options
 from study.audit_log import LIMIT, AuditFilter, audit_choices, audit_events
 from study.vocab import Role
 
@@ -93,7 +94,7 @@ def layout(**_query: Any) -> html.Div:
             dag.AgGrid(
                 id=GRID, columnDefs=columns(lang), rowData=[],
                 defaultColDef={"resizable": True, "minWidth": 110},
-                dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=50),
                 style={"height": "560px"},
             ),
             dcc.Download(id=DOWNLOAD),

@@ -10,6 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
+from dashboard.grid_text import grid_options
 from dashboard.i18n import label_of
 from dashboard.mail_views import mail_trouble_banner
 from dashboard.tables import kpi, table
@@ -138,8 +139,7 @@ def layout(**_query: Any) -> html.Div:
                     dag.AgGrid(id=MESSAGES, columnDefs=message_columns(lang), rowData=[],
                                getRowId="params.data.outbox_id",
                                defaultColDef={"resizable": True, "minWidth": 100},
-                               dashGridOptions={"rowSelection": "multiple", "pagination": True,
-                                                "paginationPageSize": 50, "suppressRowClickSelection": True},
+                               dashGridOptions=grid_options(lang, rowSelection="multiple", pagination=True, paginationPageSize=50, suppressRowClickSelection=True),
                                style={"height": "520px"}),
                     html.Button(T["resend_rows"][lang], id=RESEND_ROWS, className="klik-primary"),
                     html.Div(id=ROWS_MSG, role="status"),

@@ -12,6 +12,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
+from dashboard.grid_text import grid_options
 from study.enrolment_lists import study_jobcoaches
 from study.errors import KlikError
 from study.services import accounts
@@ -97,7 +98,7 @@ def layout(**_query: Any) -> html.Div:
             ),
             html.Div(html.Button(_t("go", lang), id=GO, className="klik-primary"), className="klik-actions"),
             html.Div(id=MSG, role="status"),
-            dag.AgGrid(id=GRID, columnDefs=cols, rowData=[], defaultColDef={"resizable": True, "minWidth": 110}, style={"height": "420px"}),
+            dag.AgGrid(id=GRID, columnDefs=cols, rowData=[], defaultColDef={"resizable": True, "minWidth": 110}, dashGridOptions=grid_options(lang), style={"height": "420px"}),
             dcc.Store(id=DONE, data=None),
         ],
         className="klik-page",

@@ -32,6 +32,22 @@ POLL_MS = 800
 TEXT = {
     "computing": {"nl": "Bezig met berekenen", "en": "Computing"},
     "failed": {"nl": "De berekening is mislukt", "en": "The computation failed"},
+    "release_month": {
+        "nl": "Cijfers tot en met {day}. Kijkers zien de studie zoals die aan het eind van een "
+        "hele maand was; de cijfers worden maandelijks bijgewerkt.",
+        "en": "Figures up to and including {day}. Viewers see the study as it stood at the end "
+        "of a whole month; the figures are updated monthly.",
+    },
+    "release_week": {
+        "nl": "Cijfers tot en met {day}. Kijkers zien de studie zoals die op de laatste zondag "
+        "was; de cijfers worden wekelijks bijgewerkt.",
+        "en": "Figures up to and including {day}. Viewers see the study as it stood last "
+        "Sunday; the figures are updated weekly.",
+    },
+    "release_day": {
+        "nl": "Cijfers tot en met vandaag, {day}.",
+        "en": "Figures up to and including today, {day}.",
+    },
     "stopped": {
         "nl": "De berekening is gestopt: ze duurde langer dan de grens van {limit} seconden. "
         "Kies een kleinere selectie of vraag de beheerder de grens te verhogen.",
@@ -136,8 +152,7 @@ def run_analysis(
         # a viewer's computations are always over the whole study: a selection that could be
         # subtracted from another is never computed (see dashboard.disclosure)
         filters = CohortFilter()
-    scope = context.scope(filters)
-    as_of = context.today()
+    scope, as_of = context.released(user, context.scope(filters))
     container = context.container()
     with context.read_session() as session:
         key = job_key(session, user.study_id, scope, as_of, analysis, **params)
@@ -154,6 +169,16 @@ def run_analysis(
     if not status.done:
         status = runner.wait(key, QUICK_WAIT) or status
     return Outcome(user, language, may_see_rows(user), min_cell, status)
+
+
+def release_note(user: User, language: str) -> html.P | None:
+    """For a viewer: which day the figures show and how often they move on."""
+    if may_see_rows(user):
+        return None
+    day = context.as_of(user)
+    cadence = context.container().settings.viewer_release
+    shown = day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
+    return html.P(tx(f"release_{cadence}", language, day=shown), className="klik-footnote")
 
 
 def polled() -> bool:

@@ -19,9 +19,16 @@ from flask import current_app, g, request
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from dashboard.disclosure import release_day
 from klik.wiring import Container
 from study import audit
-from study.access import CohortFilter, require_role, visible_trajectories
+from study.access import (
+    CohortFilter,
+    entered_by,
+    may_see_rows,
+    require_role,
+    visible_trajectories,
+)
 from study.clock import local_date
 from study.errors import Forbidden
 from study.models import User
@@ -78,6 +85,22 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in the study's timezone, from the container's clock."""
     return local_date(now())
+
+
+def as_of(user: User) -> dt.date:
+    """The day a user's figures show: today, or for a viewer the last release day
+    (:func:`dashboard.disclosure.release_day`, ``KLIK_VIEWER_RELEASE``)."""
+    if may_see_rows(user):
+        return today()
+    return release_day(today(), container().settings.viewer_release)
+
+
+def released(user: User, trajectories: Select[tuple[int]]) -> tuple[Select[tuple[int]], dt.date]:
+    """What a user's computations read: the scope and the day (:func:`as_of`). A viewer's scope
+    is the study as it stood on the release day: trajectories entered since wait for the
+    next."""
+    day = as_of(user)
+    return (trajectories, day) if may_see_rows(user) else (entered_by(trajectories, day), day)
 
 
 def scope(filters: CohortFilter | None = None) -> Select[tuple[int]]:

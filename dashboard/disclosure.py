@@ -36,12 +36,14 @@ Researchers and jobcoaches see their numbers as they are.
 and subtracts and solves. The survival release is solved together with the monitor release
 by :mod:`dashboard.disclosure_audit`, each stratification with every characteristic at once. The
 people of a selection minus its forms of one wave (those not yet sent that form) are a cell of
-their own (a breakdown's ``totals_of``). Not covered: differences between two data snapshots
-(a dashboard that is live shows the change a new answer makes).
+their own (a breakdown's ``totals_of``). A viewer's snapshot is that of a release day
+(:func:`release_day`), so the change one new answer makes cannot be watched; not covered: the
+differences between two release days, and data entered late for days before a release day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -263,6 +265,23 @@ def _break_exposed(full: np.ndarray, hidden: np.ndarray, k: int) -> bool:
             hidden[grand] = True
             return True
     return changed
+
+
+def release_day(today: dt.date, cadence: str) -> dt.date:
+    """The day whose end a viewer's figures show: the end of the last whole month (``month``),
+    the last Sunday before today (``week``), or today (``day``).
+
+    Why: a dashboard that is live shows the change one new answer makes; a viewer who knows
+    who just answered would learn that answer from two views a minute apart. Between two
+    release days the figures stay as they are, whatever is entered.
+    """
+    if cadence == "day":
+        return today
+    if cadence == "week":
+        return today - dt.timedelta(days=today.isoweekday())
+    if cadence == "month":
+        return today.replace(day=1) - dt.timedelta(days=1)
+    raise ValueError(f"viewer release must be day, week or month, not {cadence!r}")
 
 
 # --------------------------------------------------------------------------------------------

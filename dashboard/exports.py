@@ -454,8 +454,7 @@ def start_export(
         raise ExportRefused(404, "onbekend exportformaat", "unknown export format")
     if kind not in allowed_kinds(user):
         raise ExportRefused(403, "u mag alleen totalen zien", "you may see aggregates only")
-    as_of = context.today()
-    scope = context.scope()
+    scope, as_of = context.released(user, context.scope())
     runner = get_runner()
     mine = JobKey.make("", scope_fingerprint(scope), "export", kind=kind)
     status: JobStatus | None = None

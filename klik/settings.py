@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, model_validator
 from sqlalchemy import URL
@@ -92,6 +93,9 @@ class Settings(BaseModel):
     data_dir: Path | None = None
     #: the export files' folder, the same for every process; default: ``klik-exports`` in data_dir
     export_dir: Path | None = None
+    #: how often viewers' figures move on: ``month`` (the study as it stood at the end of the
+    #: last whole month), ``week`` (at the end of last Sunday) or ``day`` (today: live)
+    viewer_release: Literal["day", "week", "month"] = "month"
     #: export files kept at most, and for how long
     export_keep_files: PositiveInt = 24
     export_max_age_hours: float = 24.0

@@ -5,10 +5,12 @@ Every page, route, callback and download asks these functions; none decides on i
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
+from study.clock import AMSTERDAM
 from study.errors import Forbidden
 from study.models import Jobcoach, Participant, Trajectory, User
 from study.vocab import Role
@@ -63,6 +65,12 @@ def visible_trajectories(user: User, filters: CohortFilter | None = None) -> Sel
             )
         return trajectory_scope(user.study_id, jobcoach_id=user.jobcoach_id, filters=filters)
     return trajectory_scope(user.study_id, filters=filters)
+
+
+def entered_by(scope: Select[tuple[int]], day: dt.date) -> Select[tuple[int]]:
+    """The trajectories of ``scope`` entered by the end of ``day`` (the study's timezone)."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
+    return scope.where(Trajectory.created_at < end.astimezone(dt.UTC))
 
 
 def may_see_rows(user: User) -> bool:

@@ -8,7 +8,14 @@ import dash
 from dash import Input, Output, dcc, html
 
 from dashboard import context
-from dashboard.analysis_page import POLL_MS, done, how_obtained, progress_line, run_analysis
+from dashboard.analysis_page import (
+    POLL_MS,
+    done,
+    how_obtained,
+    progress_line,
+    release_note,
+    run_analysis,
+)
 from dashboard.i18n import options
 from dashboard.mail_views import mail_trouble_banner
 from dashboard.monitor_views import (
@@ -134,4 +141,5 @@ def _viewer_update(orgs: Any, coach_types: Any, methods: Any, benefits: Any) -> 
     if not done(outcome):
         return dash.no_update, progress_line(outcome.status, language), outcome.status.done
     # how and how fast it was computed says something about a selection's size and use
-    return viewer_monitor_view(outcome.status.result, selection, lang=language), None, True
+    view = viewer_monitor_view(outcome.status.result, selection, lang=language)
+    return html.Div([view, release_note(outcome.user, language)]), None, True

@@ -44,6 +44,9 @@ class Env:
 
 
 def make_container(db: Database, clock: SimulatedClock, **settings: object) -> Container:
+    # viewers see the live study here, as researchers do: these tests enter their cohort at
+    # the clock's moment (test_viewer_release checks the release day itself)
+    settings = {"viewer_release": "day", **settings}
     return Container(
         settings=Settings(database_url=db.url, secret_key="k" * 64, **settings),
         engine=db.engine,

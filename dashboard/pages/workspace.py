@@ -384,7 +384,8 @@ def _save(client: Any, write: Any) -> html.P:
 
 
 def _text(value: Any) -> str | None:
-    return str(value)[:2000] if value not in (None, "") else None
+    # never cut here: the services refuse an over-long text with its limit
+    return str(value) if value not in (None, "") else None
 
 
 @dash.callback(

@@ -88,3 +88,13 @@ def test_event_in_2099_refused_in_english_too(env):
     body = _event(client, _own(env), "2099-01-01", "hours_change", hours=10).get_data(as_text=True)
     assert "is in the future" in body
     assert _count(env, EmploymentEvent) == 0
+
+
+def test_a_100_kb_note_is_refused_with_its_limit_not_cut(env):
+    client = env.login("coach1")
+    body = _contact(client, _own(env), "2026-01-02", "lang verslag " * 8000).get_data(as_text=True)
+    assert "klik-alert" in body and "2000" in body, body[:500]
+    assert _count(env, CoachingContact) == 0
+    _contact(client, _own(env), "2026-01-02", "x" * 2000)
+    with env.container.read_sessions() as s:
+        assert len(s.scalar(select(CoachingContact.note))) == 2000

@@ -49,6 +49,9 @@ def test_waves_requiring_an_active_trajectory_stop_at_its_end():
     assert codes == {"T0", "T1", "T2", "FU"}
 
 
+MONTH = dt.timedelta(days=30)
+
+
 def test_trajectories_around_the_dst_sundays_open_once_on_their_local_day(db, tmp_path):
     """Hourly ticks through both DST weekends of 2026 (29 March, 25 October): each invitation opens
     once, on the Amsterdam calendar day it is due, and gets exactly one invitation mail."""
@@ -67,7 +70,9 @@ def test_trajectories_around_the_dst_sundays_open_once_on_their_local_day(db, tm
         for i, start in enumerate(starts):
             employer = factory.add_employer(s, study.id, at, f"W{i}")
             person = factory.enrol(s, study.id, at, f"P{i}")
-            factory.start(s, study.id, at, person.id, coach.id, employer.id, start)
+            # entered a month before it starts: the services refuse a start further ahead
+            entered = max(at, dt.datetime.combine(start, dt.time(9), tzinfo=dt.UTC) - MONTH)
+            factory.start(s, study.id, entered, person.id, coach.id, employer.id, start)
     settings = settings_for(tmp_path)
     opened_on: dict[int, dt.date] = {}
     for first, last in [

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from study.models import CostParameter, CostParameterSet, EmploymentEvent, Participant, Trajectory
+from study.read_models import rows_frame
 from study.services.cost_parameters import PARAMETER_FIELDS
 from study.sqldates import days_between
 from study.vocab import EventKind
@@ -22,11 +23,6 @@ __all__ = [
     "registers_frame",
     "sick_leave_frame",
 ]
-
-
-def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.connection().execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def _latest_set(study_id: int) -> Select:
@@ -54,7 +50,7 @@ def cost_parameters_frame(session: Session, study_id: int) -> tuple[pd.DataFrame
         .where(CostParameter.set_id == latest.id)
         .order_by(CostParameter.key, CostParameter.coach_type, CostParameter.year)
     )
-    frame = _frame(session, stmt)
+    frame = rows_frame(session, stmt)
     frame["value"] = frame["value"].astype(float)
     frame["year"] = frame["year"].astype(int)
     return frame, int(latest.version)
@@ -78,7 +74,7 @@ def cost_parameter_history(session: Session, study_id: int) -> pd.DataFrame:
         .where(CostParameterSet.study_id == study_id)
         .order_by(CostParameterSet.version.desc())
     )
-    return _frame(session, stmt)
+    return rows_frame(session, stmt)
 
 
 def _live(stmt: Select) -> Select:
@@ -114,7 +110,7 @@ def sick_leave_frame(
         )
         .order_by(EmploymentEvent.trajectory_id, EmploymentEvent.event_date, EmploymentEvent.id)
     )
-    events = _frame(session, stmt)
+    events = rows_frame(session, stmt)
     columns = ["trajectory_id", "start_days", "end_days"]
     if events.empty:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
@@ -148,6 +144,6 @@ def registers_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame
         .where(Trajectory.id.in_(scope))
         .order_by(Trajectory.id)
     )
-    frame = _frame(session, stmt)
+    frame = rows_frame(session, stmt)
     frame["doelgroepregister"] = frame["doelgroepregister"].astype(bool)
     return frame

@@ -13,13 +13,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from study.models import Employer, Jobcoach, Participant, Study, Trajectory
+from study.read_models import rows_frame
 
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
-
-
-def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def study_jobcoaches(session: Session, study_id: int) -> pd.DataFrame:
@@ -41,7 +37,7 @@ def study_jobcoaches(session: Session, study_id: int) -> pd.DataFrame:
         .where(Jobcoach.study_id == study_id)
         .order_by(Jobcoach.code)
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     for col in ("coach_type", "method"):
         if not df.empty:
             df[col] = df[col].map(str)
@@ -61,7 +57,7 @@ def study_employers(session: Session, study_id: int) -> pd.DataFrame:
         .where(Employer.study_id == study_id)
         .order_by(Employer.name)
     )
-    return _frame(session, stmt)
+    return rows_frame(session, stmt)
 
 
 def jobcoach_profile(session: Session, study_id: int, jobcoach_id: int) -> tuple[str, str] | None:

@@ -88,7 +88,8 @@ def _end_of_day(as_of: dt.date) -> dt.datetime:
     return nxt.astimezone(dt.UTC)
 
 
-def _frame(session: Session, stmt: Select) -> pd.DataFrame:
+def rows_frame(session: Session, stmt: Select) -> pd.DataFrame:
+    """The rows of ``stmt`` as a table, one column per selected column (by its label)."""
     # Core execution: rows as tuples, without the ORM's per-row bookkeeping
     result = session.connection().execute(stmt)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -201,7 +202,7 @@ def trajectories_frame(
         .where(Trajectory.id.in_(scope))
         .order_by(Trajectory.id)
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     if df.empty:
         return TRAJECTORIES.empty()
     for col in (
@@ -333,7 +334,7 @@ def person_wave_frame(
         stmt = stmt.outerjoin(ResponseScore, score_join)
     if respondent is not None:
         stmt = stmt.where(Invitation.respondent == respondent)
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     if df.empty:
         out = PERSON_WAVE.empty()
         out["anchor"] = pd.Series([], dtype=object)
@@ -413,7 +414,7 @@ def contacts_frame(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
         .where(CoachingContact.trajectory_id.in_(scope), CoachingContact.deleted_at.is_(None))
         .order_by(CoachingContact.trajectory_id, CoachingContact.contact_date, CoachingContact.id)
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     if df.empty:
         out = CONTACTS.empty()
         out["day"] = pd.Series([], dtype=float)
@@ -463,7 +464,7 @@ def response_items_frame(
     )
     if instrument_id is not None:
         stmt = stmt.where(Response.instrument_id == instrument_id)
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     if df.empty:
         return RESPONSE_ITEMS.empty().assign(reversed=pd.Series([], dtype=bool))
     df["respondent"] = _text(df["respondent"])

@@ -26,11 +26,12 @@ from study.models import (
     Response,
     Trajectory,
 )
+from study.read_models import rows_frame
 
 
 def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.execute(stmt)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    """:func:`rows_frame` with enum members as their stored values."""
+    frame = rows_frame(session, stmt)
     for col in frame.columns:
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: v.value if hasattr(v, "value") else v)

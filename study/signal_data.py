@@ -23,15 +23,11 @@ from study.read_models import (
     contacts_frame,
     person_wave_frame,
     response_items_frame,
+    rows_frame,
     trajectories_frame,
 )
 from study.vocab import Respondent
 from study.worklists import trajectory_events
-
-
-def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.connection().execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def study_thresholds(session: Session, study_id: int) -> sg.Thresholds:
@@ -45,7 +41,7 @@ def contract_ends(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
     stmt = select(ContractEnd.trajectory_id, ContractEnd.ends_on.label("contract_end_date")).where(
         ContractEnd.trajectory_id.in_(scope)
     )
-    out = _frame(session, stmt)
+    out = rows_frame(session, stmt)
     if out.empty:
         return pd.DataFrame(
             {
@@ -81,7 +77,7 @@ def acknowledgements(session: Session, scope: Select[tuple[int]]) -> pd.DataFram
         .where(a.trajectory_id.in_(scope))
         .order_by(a.trajectory_id, a.fired_on, a.id)
     )
-    out = _frame(session, stmt)
+    out = rows_frame(session, stmt)
     cols = [
         "trajectory_id",
         "signal",
@@ -106,7 +102,7 @@ def _closes_on(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
     stmt = select(Invitation.trajectory_id, Invitation.wave_index, Invitation.closes_on).where(
         Invitation.trajectory_id.in_(scope), Invitation.respondent == Respondent.EMPLOYEE
     )
-    out = _frame(session, stmt).drop_duplicates(["trajectory_id", "wave_index"])
+    out = rows_frame(session, stmt).drop_duplicates(["trajectory_id", "wave_index"])
     if out.empty:
         return pd.DataFrame({"trajectory_id": pd.Series(dtype="int64"), "wave_index": pd.Series(dtype="int64"),
                              "closes_on": pd.Series(dtype="datetime64[ns]")})  # fmt: skip

@@ -13,12 +13,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from study.models import Invitation, Jobcoach, Organisation, Participant, Trajectory
+from study.read_models import rows_frame
 from study.vocab import InvitationStatus
-
-
-def _frame(session: Session, stmt: Select) -> pd.DataFrame:
-    result = session.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def organisations(session: Session, study_id: int) -> pd.DataFrame:
@@ -34,7 +30,7 @@ def organisations(session: Session, study_id: int) -> pd.DataFrame:
         .where(Organisation.study_id == study_id)
         .order_by(Organisation.name)
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     df["kind"] = df["kind"].map(str) if not df.empty else pd.Series([], dtype=object)
     return df
 
@@ -62,7 +58,7 @@ def jobcoaches(session: Session, scope: Select[tuple[int]]) -> pd.DataFrame:
         .group_by(Jobcoach.id, Jobcoach.code, Jobcoach.name, Jobcoach.organisation_id)
         .order_by(Jobcoach.code)
     )
-    return _frame(session, stmt)
+    return rows_frame(session, stmt)
 
 
 def open_forms(
@@ -108,7 +104,7 @@ def open_forms(
         )
         .order_by(Invitation.due_on, Participant.study_code, Invitation.respondent)
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     for col in ("respondent", "status"):
         if not df.empty:
             df[col] = df[col].map(str)
@@ -154,7 +150,7 @@ def scheduler_leases(session: Session) -> pd.DataFrame:
     """
     from study.models import SchedulerLease
 
-    return _frame(
+    return rows_frame(
         session,
         select(SchedulerLease.name, SchedulerLease.holder, SchedulerLease.expires_at),
     )
@@ -181,7 +177,7 @@ def trajectory_events(session: Session, scope: Select[tuple[int]]) -> pd.DataFra
         .where(EmploymentEvent.trajectory_id.in_(scope), EmploymentEvent.deleted_at.is_(None))
         .order_by(EmploymentEvent.event_date.desc(), EmploymentEvent.id.desc())
     )
-    df = _frame(session, stmt)
+    df = rows_frame(session, stmt)
     for col in ("kind", "job_end_reason"):
         if not df.empty:
             df[col] = df[col].map(lambda v: None if v is None else str(v))

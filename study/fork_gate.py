@@ -7,13 +7,22 @@ web process whose request threads use SQLite all the time, so every SQLite call 
 the connections of :func:`gated_connection` holds the gate shared, and :func:`forking` holds it
 exclusively while the child is forked. A fork waits for the calls in progress (at most a
 busy timeout); new calls wait for the fork (microseconds).
+
+Python's sqlite3 also calls into SQLite, without the interpreter lock, when it frees a cursor
+that still holds a statement (``sqlite3_reset``, ``sqlite3_finalize``) or a connection never
+closed (``sqlite3_close_v2``). Those calls cannot be gated: a finaliser runs wherever the
+garbage collector happens to run, inside the gate's own bookkeeping too, and waiting there for
+a fork deadlocks. So a gated connection closes its open cursors when it is closed, and its
+owner closes it (SQLAlchemy's pool does; so do Klik's own scripts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -99,6 +108,11 @@ def _gated(method: Callable) -> Callable:
 class GatedCursor(sqlite3.Cursor):
     """A cursor whose calls into SQLite hold the gate."""
 
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        super().__init__(connection)
+        if isinstance(connection, GatedConnection):
+            connection._cursors.add(self)
+
     execute = _gated(sqlite3.Cursor.execute)
     executemany = _gated(sqlite3.Cursor.executemany)
     executescript = _gated(sqlite3.Cursor.executescript)
@@ -110,20 +124,43 @@ class GatedCursor(sqlite3.Cursor):
 
 
 class GatedConnection(sqlite3.Connection):
-    """A connection whose calls into SQLite (opening included) hold the gate."""
+    """A connection whose calls into SQLite (opening and closing included) hold the gate."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
         with GATE.shared():
             super().__init__(*args, **kwargs)
+
+    def close(self) -> None:
+        """Close the open cursors, then the connection, all inside the gate.
+
+        A cursor left open would keep its statement after the connection closed, and finalise
+        it, outside the gate, whenever Python frees the cursor.
+        """
+        with GATE.shared():
+            for cursor in list(self._cursors):
+                with contextlib.suppress(sqlite3.ProgrammingError):  # another thread's cursor
+                    cursor.close()
+            super().close()
 
     def cursor(self, factory: type[sqlite3.Cursor] = GatedCursor) -> sqlite3.Cursor:  # type: ignore[override]
         with GATE.shared():
             return super().cursor(factory)
 
-    execute = _gated(sqlite3.Connection.execute)
-    executemany = _gated(sqlite3.Connection.executemany)
-    executescript = _gated(sqlite3.Connection.executescript)
+    # sqlite3's own shortcuts make a plain, ungated cursor: the rows would be read outside the gate
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executemany(*args)
+
+    def executescript(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executescript(*args)
+
     commit = _gated(sqlite3.Connection.commit)
     rollback = _gated(sqlite3.Connection.rollback)
-    close = _gated(sqlite3.Connection.close)
     create_function = _gated(sqlite3.Connection.create_function)
+    create_aggregate = _gated(sqlite3.Connection.create_aggregate)
+    create_collation = _gated(sqlite3.Connection.create_collation)
+    backup = _gated(sqlite3.Connection.backup)
+    __exit__ = _gated(sqlite3.Connection.__exit__)

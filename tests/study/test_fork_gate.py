@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from study.fork_gate import GatedConnection, forking
+from study.fork_gate import GatedConnection, GatedCursor, forking
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -20,7 +20,11 @@ def _hammer(path: Path, factory: type[sqlite3.Connection], stop: threading.Event
         # opening and closing takes SQLite's process-wide locks most often
         con = sqlite3.connect(path, factory=factory)
         con.execute("SELECT count(*) FROM t").fetchall()
+        # a cursor left half-read: closing the connection must finalise its statement
+        half_read = con.execute("SELECT x FROM t")
+        half_read.fetchone()
         con.close()
+        del half_read
 
 
 def _forks_that_hang(path: Path, factory: type[sqlite3.Connection], gate: bool) -> int:
@@ -62,6 +66,19 @@ def _forks_that_hang(path: Path, factory: type[sqlite3.Connection], gate: bool) 
         for t in threads:
             t.join()
     return hung
+
+
+def test_every_cursor_of_a_gated_connection_is_gated() -> None:
+    con = GatedConnection(":memory:")
+    con.execute("CREATE TABLE t (x)")
+    shortcuts = [
+        con.execute("SELECT 1"),
+        con.executemany("INSERT INTO t VALUES (?)", [(1,)]),
+        con.executescript("SELECT 1;"),
+        con.cursor(),
+    ]
+    assert all(isinstance(c, GatedCursor) for c in shortcuts)
+    con.close()
 
 
 def test_a_child_forked_through_the_gate_never_hangs(tmp_path: Path) -> None:

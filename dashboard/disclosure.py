@@ -685,6 +685,48 @@ def viewer_count(n: int, min_size: int) -> str:
     return f"≈ {int(min_size * round(n / min_size))}"
 
 
+def viewer_follow_up(marked: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """Per signal, what a viewer may know of how often it fired and was seen.
+
+    ``marked`` holds one row per firing: signal, trajectory_id, fired_on and seen_day (NaT when
+    not seen). The clients a signal fired for, and those of whom one firing was seen, are
+    rounded to a multiple of ``min_size`` and hidden under it (:func:`viewer_count`); the share
+    seen and the median days to seen only when both the seen and the unseen clients number
+    ``min_size`` or more, so that neither group can be a small one.
+
+    Returns
+    -------
+    DataFrame
+        signal, clients (text), seen (text), share (float or NaN), days (float or NaN).
+    """
+    rows = []
+    for name, g in marked.groupby("signal", sort=False):
+        per_client = g.groupby("trajectory_id")["seen_day"].apply(lambda d: d.notna().any())
+        n, n_seen = len(per_client), int(per_client.sum())
+        safe = n_seen >= min_size and n - n_seen >= min_size
+        days = (g["seen_day"] - g["fired_on"]).dt.days.median() if safe else float("nan")
+        rows.append((
+            name, viewer_count(n, min_size),
+            viewer_count(n_seen, min_size) if safe else HIDDEN_MARK,
+            n_seen / n if safe else float("nan"), float(days),
+        ))  # fmt: skip
+    return pd.DataFrame(rows, columns=["signal", "clients", "seen", "share", "days"])
+
+
+def viewer_cost_benefit(
+    summary: pd.DataFrame, *, n: int, arm_n: int, comparison: str | None, min_size: int
+) -> tuple[pd.DataFrame | None, bool]:
+    """What a viewer may see of the cost-benefit analysis: the summary with its number of
+    trajectories rounded (None when fewer than ``min_size``), and whether the balance may be
+    shown (not against a comparison arm of fewer than ``min_size``: its means would be those of
+    a small group). The means, intervals and balance are of the whole group."""
+    if n < min_size:
+        return None, False
+    shown = summary.astype(object)
+    shown.loc[shown["measure"] == "n", "value"] = viewer_count(n, min_size)
+    return shown, not (comparison == "arm" and arm_n < min_size)
+
+
 VIEWER_REFUSAL = {
     "nl": "{analysis}: niet te schatten, te weinig gegevens voor de regel van deze analyse.",
     "en": "{analysis}: not estimated, too little data for this analysis's rule.",

@@ -13,7 +13,7 @@ import pandas as pd
 from dash import html
 
 from analysis.signal_quality import base_rate, follow_up, signal_quality
-from dashboard.disclosure import HIDDEN_MARK, viewer_count
+from dashboard.disclosure import HIDDEN_MARK, viewer_follow_up
 from dashboard.signal_views import signal_name
 from dashboard.tables import table
 
@@ -118,18 +118,13 @@ def viewer_follow_up_table(
     marked["seen_day"] = (
         pd.to_datetime(marked["seen_at"], utc=True).dt.tz_localize(None).dt.normalize()
     )
-    rows = []
-    for name, g in marked.groupby("signal", sort=False):
-        per_client = g.groupby("trajectory_id")["seen_day"].apply(lambda d: d.notna().any())
-        n, n_seen = len(per_client), int(per_client.sum())
-        safe = n_seen >= k and n - n_seen >= k
-        days = (g["seen_day"] - g["fired_on"]).dt.days.median() if safe else None
-        rows.append((
-            _name(name, lang), viewer_count(n, k), viewer_count(n_seen, k) if safe else HIDDEN_MARK,
-            _pct(n_seen / n, lang) if safe else HIDDEN_MARK,
-            f"{days:.0f}" if days is not None and days == days else HIDDEN_MARK,
-        ))  # fmt: skip
-    shown = pd.DataFrame(rows, columns=["signal", "clients", "seen", "share", "days"])
+    released = viewer_follow_up(marked, k)
+    shown = pd.DataFrame({
+        "signal": [_name(v, lang) for v in released["signal"]],
+        "clients": released["clients"], "seen": released["seen"],
+        "share": [HIDDEN_MARK if v != v else _pct(v, lang) for v in released["share"]],
+        "days": [HIDDEN_MARK if v != v else f"{v:.0f}" for v in released["days"]],
+    })  # fmt: skip
     heads = [t(k_, lang) for k_ in ("signal", "clients", "seen", "seen_share", "days")]
     return table(shown, heads, table_id="signal-follow-up")
 

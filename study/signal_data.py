@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from analysis import signals as sg
 from study.access import trajectory_scope
+from study.clock import AMSTERDAM
 from study.models import ContractEnd, Invitation, SignalAcknowledgement, SignalSettings
 from study.read_models import (
     contacts_frame,
@@ -221,15 +222,22 @@ class StudySignals:
     person_wave: pd.DataFrame
 
 
-def study_signals(session: Session, study_id: int, *, as_of: dt.date) -> StudySignals:
-    """Every firing of every signal in the study up to ``as_of``, the acknowledgements and the
-    trajectories (with organisation_id, end_date and end_reason).
+def study_signals(
+    session: Session,
+    study_id: int,
+    *,
+    as_of: dt.date,
+    scope: Select[tuple[int]] | None = None,
+) -> StudySignals:
+    """Every firing of every signal in the study up to ``as_of``, the acknowledgements made by
+    the end of that day and the trajectories (with organisation_id, end_date and end_reason).
 
-    The history is computed as of ``as_of`` with today's cohort reference: a rule that compares
+    ``scope`` narrows the trajectories (a viewer's: those entered by a release day). The
+    history is computed as of ``as_of`` with that day's cohort reference: a rule that compares
     with the cohort (low alliance, reliable change, not on track) is judged against what the
-    cohort looks like now, not what it looked like on the day of the firing.
+    cohort looks like on ``as_of``, not what it looked like on the day of the firing.
     """
-    scope = trajectory_scope(study_id)
+    scope = trajectory_scope(study_id) if scope is None else scope
     thresholds = study_thresholds(session, study_id)
     frames = signal_frames(session, scope, as_of=as_of)
     reference = cohort_reference(session, study_id, as_of=as_of)
@@ -242,6 +250,9 @@ def study_signals(session: Session, study_id: int, *, as_of: dt.date) -> StudySi
         as_of=as_of,
         thresholds=thresholds,
     )
-    return StudySignals(
-        found, acknowledgements(session, scope), frames.trajectories, frames.person_wave
-    )
+    seen = acknowledgements(session, scope)
+    if not seen.empty:
+        # stored in UTC; the day ends at midnight in the study's timezone
+        end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
+        seen = seen[pd.to_datetime(seen["seen_at"], utc=True) < pd.Timestamp(end)]
+    return StudySignals(found, seen, frames.trajectories, frames.person_wave)

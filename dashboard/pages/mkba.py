@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboard import context
 from dashboard.analysis_page import POLL_MS, Outcome, done, footnote, progress_line, run_analysis
-from dashboard.disclosure import HIDDEN_MARK, viewer_count, viewer_refusal
+from dashboard.disclosure import HIDDEN_MARK, viewer_cost_benefit, viewer_refusal
 from dashboard.mkba_jobs import HORIZONS, mkba_job, study_parameters
 from dashboard.mkba_views import (
     balance_table,
@@ -315,13 +315,16 @@ def render(outcome: Outcome) -> tuple:
     viewer = not outcome.rows_allowed
     k = outcome.min_cell
     note = footnote(result, outcome.status, language, cb.n, min_cell=k if viewer else 0)
-    if viewer and cb.n < k:
+    summary: pd.DataFrame | None = cb.summary
+    balance_allowed = True
+    if viewer:
+        kind = cb.result.comparison.kind if cb.result is not None else None
+        summary, balance_allowed = viewer_cost_benefit(
+            cb.summary, n=cb.n, arm_n=cb.arm_n, comparison=kind, min_size=k
+        )
+    if summary is None:
         refusal = html.P(_t("too_few", language, k=k), className="klik-alert")
         return [refusal], [], [], note, True
-    summary = cb.summary
-    if viewer:
-        summary = summary.astype(object)
-        summary.loc[summary["measure"] == "n", "value"] = viewer_count(cb.n, k)
     summary_part = [
         html.H2(_t("costs_outcomes", language)),
         _table(
@@ -335,7 +338,7 @@ def render(outcome: Outcome) -> tuple:
             html.H2(_t("balance", language)),
             html.P(cb.reason[language], className="klik-note"),
         ]
-    elif viewer and cb.result.comparison.kind == "arm" and cb.arm_n < k:
+    elif not balance_allowed:
         balance_part = [
             html.H2(_t("balance", language)),
             html.P(_t("too_few", language, k=k), className="klik-alert"),

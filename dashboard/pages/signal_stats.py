@@ -9,6 +9,7 @@ import dash
 from dash import html
 
 from dashboard import context
+from dashboard.analysis_page import release_note
 from dashboard.signal_stats_views import (
     follow_up_table,
     organisation_table,
@@ -16,6 +17,7 @@ from dashboard.signal_stats_views import (
     t,
     viewer_follow_up_table,
 )
+from study.access import trajectory_scope
 from study.signal_data import study_signals
 from study.vocab import Role
 from study.worklists import min_cell_size, organisations
@@ -35,15 +37,17 @@ dash.register_page(
 def layout(**_query: Any) -> html.Div:
     user = context.page_user(*ROLES)
     lang = context.lang()
-    as_of = context.today()
+    # a viewer's figures are those of the last release day, like every other page's
+    scope, as_of = context.released(user, trajectory_scope(user.study_id))
     with context.read_session() as s:
         k = min_cell_size(s, user.study_id)
-        found = study_signals(s, user.study_id, as_of=as_of)
+        found = study_signals(s, user.study_id, as_of=as_of, scope=scope)
         names = organisations(s, user.study_id) if user.role == Role.RESEARCHER else None
     parts: list[Any] = [html.H1(t("title", lang)), html.P(t("lead", lang), className="klik-lead")]
     if user.role == Role.VIEWER:
         parts += [
             html.P(t("viewer_note", lang).format(k=k), className="klik-note"),
+            release_note(user, lang),
             html.Div([html.H2(t("follow", lang)), viewer_follow_up_table(found.signals, found.seen, lang, k)], className="klik-card"),
         ]  # fmt: skip
         return html.Div(parts, className="klik-page", id="signal-stats")

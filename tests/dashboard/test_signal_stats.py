@@ -9,8 +9,12 @@ import datetime as dt
 import pandas as pd
 from dash import html
 
+from dashboard.disclosure import release_day
 from dashboard.signal_stats_views import organisation_table
 from study import services
+from study.access import entered_by, trajectory_scope
+from study.services.signals import acknowledge_signal
+from study.signal_data import study_signals
 from tests.dashboard.conftest import Env, body_text, route_to
 
 
@@ -86,3 +90,36 @@ def test_organisations_only_when_each_holds_ten_clients_listed_by_name() -> None
     assert "signal-orgs-table" not in _text(
         organisation_table(signals, SEEN, trajectories, NAMES, "nl", min_clients=10)
     )
+
+
+def test_a_viewers_signals_are_those_of_the_release_day(env: Env) -> None:
+    """What a viewer's page counts is the study as it stood on the release day: trajectories
+    entered later, firings after that day and acknowledgements made after it wait."""
+    assert "Cijfers tot en met vandaag" in _page(env.login("viewer"))
+    tid, today = env.cohort.trajectory_ids[0], env.clock.now().date()
+    _sick(env, tid, today - dt.timedelta(days=1))
+    with env.container.read_sessions() as s:
+        now = study_signals(s, env.cohort.study_id, as_of=today)
+    fired = now.signals[
+        (now.signals["trajectory_id"] == tid) & (now.signals["signal"] == "sick_leave")
+    ]
+    assert len(fired) == 1
+    first = fired.iloc[0]
+    with env.container.sessions.begin() as s:
+        acknowledge_signal(
+            s, trajectory_scope(env.cohort.study_id),
+            {"trajectory_id": tid, "signal": "sick_leave", "rule": first["rule"],
+             "level": first["level"], "fired_on": first["fired_on"].date(), "action": None},
+            actor="test", at=env.clock.now(),
+        )  # fmt: skip
+    scope = trajectory_scope(env.cohort.study_id)
+    with env.container.read_sessions() as s:
+        seen_today = study_signals(s, env.cohort.study_id, as_of=today).seen
+        day_before = study_signals(s, env.cohort.study_id, as_of=today - dt.timedelta(days=1))
+        month = release_day(today, "month")
+        released = study_signals(
+            s, env.cohort.study_id, as_of=month, scope=entered_by(scope, month)
+        )
+    assert len(seen_today) == 1 and day_before.seen.empty  # marked today, not yet the day before
+    # the cohort was entered today: on the last month's release day there was nobody yet
+    assert released.trajectories.empty and released.signals.empty and released.seen.empty

@@ -13,7 +13,9 @@ answers it then tries what the issue of small groups is about:
   once (the unknowns are the counts of every combination of their values, cell by cell): no
   hidden number is pinned to one value, nor known to lie within 1..k-1;
 * with a small minimum (3, so that the curves are stratified), every stratification of the
-  survival curves beside every characteristic of the monitor: nothing placed within 1..k-1.
+  survival curves beside every characteristic of the monitor: nothing placed within 1..k-1;
+* the signal statistics and the costs and benefits (every comparison, crafted horizons): counts
+  only as multiples of k or hidden, no balance against a comparison arm of fewer than k.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pytest
 import requests
 from scipy import sparse
 from scipy.optimize import linprog
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from analysis.presentation import column_label
 from analysis.study_models import LEVEL_TEXT
@@ -44,7 +46,7 @@ from dashboard.i18n import label_of
 from klik.settings import Settings
 from klik.wiring import Container
 from study.clock import SimulatedClock
-from study.models import Study
+from study.models import Study, Trajectory
 from study.services.users import add_user
 from study.simulator.build import build, local_moment
 from study.simulator.params import SimulationParams
@@ -67,6 +69,8 @@ CRAFTED = 600
 class Served:
     url: str
     organisations: list[int]
+    #: trajectories without a coaching method: the cost-benefit page's comparison arm
+    arm: int
 
 
 @contextmanager
@@ -99,8 +103,12 @@ def serve(db: Database, k: int) -> Iterator[Served]:
 
     with db.read_sessions() as s:
         orgs = [int(v) for v in organisations(s, report.study_id)["organisation_id"]]
+        arm = s.scalar(
+            select(func.count()).where(Trajectory.study_id == report.study_id,
+                                       Trajectory.method == Method.NONE.value)
+        )  # fmt: skip
     try:
-        yield Served(f"http://127.0.0.1:{server.effective_port}", orgs)
+        yield Served(f"http://127.0.0.1:{server.effective_port}", orgs, int(arm or 0))
     finally:
         server.close()
 
@@ -123,13 +131,18 @@ class Viewer:
         assert resp.status_code == 302, resp.text
         self.seen: list[str] = []
 
-    def callback(self, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]]):
+    def callback(
+        self,
+        outputs: list[tuple[str, str]],
+        inputs: list[tuple[str, str, object]],
+        state: list[tuple[str, str, object]] = (),  # type: ignore[assignment]
+    ):
         body = {
             "output": "..{}..".format("...".join(f"{i}.{p}" for i, p in outputs)),
             "outputs": [{"id": i, "property": p} for i, p in outputs],
             "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
             "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
-            "state": [],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
         }
         headers = {"X-CSRFToken": self.http.cookies.get("_csrf_token", "")}
         resp = self.http.post(f"{self.url}/_dash-update-component", json=body, headers=headers,
@@ -138,9 +151,9 @@ class Viewer:
         self.seen.append(resp.text)
         return resp.json()["response"] if resp.status_code == 200 else {}
 
-    def until_done(self, outputs, inputs, poll: str) -> dict:
+    def until_done(self, outputs, inputs, poll: str, state=()) -> dict:
         for tick in range(400):
-            answer = self.callback(outputs, [*inputs, (poll, "n_intervals", tick)])
+            answer = self.callback(outputs, [*inputs, (poll, "n_intervals", tick)], state)
             if answer.get(poll, {}).get("disabled", True):
                 return answer
             threading.Event().wait(0.25)
@@ -509,8 +522,63 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
     for trace in traces:
         for y in values_of(trace.get("y")):
             assert y is None or y != y or abs(y * 100 - round(y * 100)) < 1e-6, y
+    signals_and_costs(viewer, served.arm)
     # nothing the viewer received names a person
     assert not any("P000" in body for body in viewer.seen)
+
+
+def shown_count(text: str) -> float | None:
+    """A count as a viewer may see it beside a statistic: "≈ 140" (a multiple of k) or hidden."""
+    if text == HIDDEN_MARK:
+        return None
+    assert text.startswith("≈ "), text
+    value = float(text[2:].replace(".", ""))
+    assert value >= K and value % K == 0, text
+    return value
+
+
+def signals_and_costs(viewer: Viewer, arm: int) -> None:
+    """The signal statistics and the costs and benefits: counts rounded to a multiple of k or
+    hidden, a share seen only beside a rounded count, no balance against a small arm."""
+    page = viewer.callback(
+        [("_pages_content", "children"), ("_pages_store", "data")],
+        [("_pages_location", "pathname", "/signals"), ("_pages_location", "search", "")],
+    )["_pages_content"]["children"]
+    text = json.dumps(page, ensure_ascii=False)
+    assert "signal-follow-up" in text and "signal-quality" not in text and "signal-orgs" not in text
+    rows = table_rows(page, "signal-follow-up")
+    assert rows
+    for _name, clients, seen, share, days in rows:
+        shown_count(clients)
+        if shown_count(seen) is None:
+            assert share == HIDDEN_MARK and days == HIDDEN_MARK, (share, days)
+
+    outputs = [("mkba-summary", "children"), ("mkba-balance", "children"),
+               ("mkba-dose", "children"), ("mkba-status", "children"), ("mkba-poll", "disabled"),
+               ("mkba-choice-error", "children")]  # fmt: skip
+    arms = {"none": 0, "arm": 0, "scenario": 0}
+    counted = 0
+    for kind, horizon in itertools.product(arms, (6, 12, "12; DROP", None)):
+        state = [("mkba-kind", "value", kind), ("mkba-label", "value", "vergelijking"),
+                 ("mkba-source", "value", None), ("mkba-curve", "value", None),
+                 ("mkba-days", "value", "10"), ("mkba-sick", "value", None)]  # fmt: skip
+        answer = viewer.until_done(
+            outputs, [("mkba-compute", "n_clicks", 1), ("mkba-horizon", "value", horizon)],
+            "mkba-poll", state,
+        )  # fmt: skip
+        summary = answer["mkba-summary"]["children"]
+        for c in components(summary):
+            for row in c["props"].get("data") or []:
+                measure, value = list(row.values())[:2]
+                if measure == "Trajecten":
+                    shown_count(value)
+                    counted += 1
+        balance = json.dumps(answer["mkba-balance"]["children"], ensure_ascii=False)
+        if kind == "arm" and "mkba-balance-table" in balance:
+            arms[kind] += 1
+    assert counted >= len(arms)  # the number of trajectories was shown, and checked
+    # against the trajectories without a coaching method, a balance only when they are k or more
+    assert arms["arm"] == 0 or arm >= K, arm
 
 
 # -- the survival curves beside the monitor ------------------------------------------------------

@@ -1,8 +1,9 @@
 """The disclosure gate: every number a viewer (aggregates only) receives passes through here.
 
-Guarantee, per data snapshot: *no number a viewer can receive, alone or combined with
-everything else a viewer can receive from the same data by any selection, pins down the size
-of a group of 1 to k-1 people (k = the study's minimum cell size) or places it within 1..k-1.*
+Guarantee, per release day (:func:`release_day`): *no number a viewer can receive, alone or
+combined with everything else a viewer can receive of the same release day by any selection,
+pins down the size of a group of 1 to k-1 people (k = the study's minimum cell size) or places
+it within 1..k-1.*
 
 Method, and why: query-set-size control on a closed set of queries, with complementary cell
 suppression (the rules below, as statistical offices apply them to published tables).
@@ -17,6 +18,9 @@ can be protected together:
 * survival curves come on grids of whole months, each step resting on at least k at risk, and
   0 or at least k events and 0 or at least k censorings (:func:`survival_release`), and are
   checked against the monitor release (:mod:`dashboard.disclosure_audit`);
+* counts beside a statistic are rounded to a multiple of k (:func:`viewer_count`), and what
+  the signal statistics and the cost-benefit page show a viewer is decided here
+  (:func:`viewer_follow_up`, :func:`viewer_cost_benefit`);
 * hidden numbers are one mark (:data:`HIDDEN_MARK`), never 0 and never left out.
 
 Rules, for a table of counts with row, column and grand totals:
@@ -38,7 +42,8 @@ by :mod:`dashboard.disclosure_audit`, each stratification with every characteris
 people of a selection minus its forms of one wave (those not yet sent that form) are a cell of
 their own (a breakdown's ``totals_of``). A viewer's snapshot is that of a release day
 (:func:`release_day`), so the change one new answer makes cannot be watched; not covered: the
-differences between two release days, and data entered late for days before a release day.
+differences between two release days, data entered late for days before a release day, and
+two survival stratifications held against each other (they rest on the grid's rules).
 """
 
 from __future__ import annotations

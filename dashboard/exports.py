@@ -499,7 +499,7 @@ def init_routes(server: Flask) -> None:
     def export(kind: str) -> Response | tuple[Response, int]:
         lang = context.lang()
         try:
-            _user, status = start_export(kind, ROUTE_WAIT, job=request.args.get("job"))
+            user, status = start_export(kind, ROUTE_WAIT, job=request.args.get("job"))
         except ExportRefused as refused:
             return jsonify(error=refused.texts[lang]), refused.status
         if status.state == FAILED:
@@ -529,6 +529,6 @@ def init_routes(server: Flask) -> None:
         context.audit_record(
             "export", None,
             what={"kind": kind, "trajectories": file.trajectories, "rows": file.rows,
-                  "as_of": context.today().isoformat()},
+                  "as_of": context.as_of(user).isoformat()},
         )  # fmt: skip
         return send_file(handle, mimetype=file.mime, as_attachment=True, download_name=file.name)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from dashboard.app import create_app
 from dashboard.disclosure import release_day
 from study.clock import SimulatedClock
-from study.models import Study
+from study.models import AuditEvent, Study
 from tests.conftest import Database
-from tests.dashboard.conftest import Env, add_logins, make_container
+from tests.dashboard.conftest import Env, add_logins, body_text, make_container, route_to
+from tests.dashboard.test_exports import _download
 from tests.dashboard.test_monitor import _monitor
 from tests.dashboard.test_viewer_attack import components, number
 from tests.factory import add_employer, build_cohort, enrol, start
@@ -87,3 +88,18 @@ def test_a_new_trajectory_reaches_viewers_at_the_next_release_day(entered_earlie
     viewer = env.login("viewer")  # a month later: a new session
     assert _people(viewer) == 7
     assert "Cijfers tot en met 31-01-2026" in _monitor(viewer).get_data(as_text=True)
+
+
+def test_a_viewers_signals_and_downloads_are_of_the_release_day(entered_earlier: Env) -> None:
+    env = entered_earlier
+    viewer = env.login("viewer")
+    signals = body_text(route_to(viewer, "/signals"))
+    assert "Cijfers tot en met 31-12-2025" in signals
+    assert _download(viewer, "codebook").status_code == 200
+    with env.container.read_sessions() as s:
+        days = s.scalars(
+            select(AuditEvent.new_values).where(
+                AuditEvent.action == "export", AuditEvent.actor == "viewer"
+            )
+        ).all()
+    assert [d["as_of"] for d in days] == ["2025-12-31"]  # the day the file shows, not today

@@ -15,7 +15,9 @@ answers it then tries what the issue of small groups is about:
 * with a small minimum (3, so that the curves are stratified), every stratification of the
   survival curves beside every characteristic of the monitor: nothing placed within 1..k-1;
 * the signal statistics and the costs and benefits (every comparison, crafted horizons): counts
-  only as multiples of k or hidden, no balance against a comparison arm of fewer than k.
+  only as multiples of k or hidden, no balance against a comparison arm of fewer than k;
+* every page, also with a record's id in the query: the pages of rows refuse, and nothing the
+  viewer received names a person.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ MONITOR_OUTPUTS = [
     ("monitor-poll", "disabled"),
 ]
 DIMENSIONS = ("organisation", "coach_type", "method", "benefit")
-CRAFTED = 600
+CRAFTED = 2000
 
 
 @dataclass
@@ -523,8 +525,31 @@ def test_a_viewer_derives_no_small_group(served: Served) -> None:
         for y in values_of(trace.get("y")):
             assert y is None or y != y or abs(y * 100 - round(y * 100)) < 1e-6, y
     signals_and_costs(viewer, served.arm)
+    every_page(viewer)
     # nothing the viewer received names a person
     assert not any("P000" in body for body in viewer.seen)
+
+
+#: every page of the dashboard, with a crafted record and client as the query
+PAGES = ("/", "/audit", "/exports", "/mkba", "/monitor", "/outbox", "/quality", "/record",
+         "/signals", "/survival", "/trajectories", "/users", "/workspace", "/workspace/print")  # fmt: skip
+
+
+def every_page(viewer: Viewer) -> None:
+    """Every page as a viewer opens it, also with a record's id in the query: the pages for
+    rows (record, workspace, audit log, users, outbox) refuse, and what the others send joins
+    everything else the viewer received (which must name nobody)."""
+    refused = 0
+    for path, search in itertools.product(PAGES, ("", "?trajectory=1&participant=1&code=P0001")):
+        page = viewer.callback(
+            [("_pages_content", "children"), ("_pages_store", "data")],
+            [("_pages_location", "pathname", path), ("_pages_location", "search", search)],
+        )
+        text = json.dumps(page, ensure_ascii=False)
+        if path in ("/record", "/workspace", "/workspace/print", "/audit", "/users", "/outbox"):
+            assert "geen toegang" in text, (path, text[:300])
+            refused += 1
+    assert refused == 12
 
 
 def shown_count(text: str) -> float | None:

@@ -23,6 +23,8 @@ from study.vocab import Role
 from study.worklists import min_cell_size, organisations
 
 ROLES = (Role.RESEARCHER, Role.VIEWER)
+#: the fewest clients a signal statistic for a viewer, or per organisation, rests on
+MIN_SIGNAL_CLIENTS = 10
 
 dash.register_page(
     __name__,
@@ -45,6 +47,8 @@ def layout(**_query: Any) -> html.Div:
         names = organisations(s, user.study_id) if user.role == Role.RESEARCHER else None
     parts: list[Any] = [html.H1(t("title", lang)), html.P(t("lead", lang), className="klik-lead")]
     if user.role == Role.VIEWER:
+        # signal statistics for viewers rest on 10 clients at least, whatever the study's k
+        k = max(k, MIN_SIGNAL_CLIENTS)
         parts += [
             html.P(t("viewer_note", lang).format(k=k), className="klik-note"),
             release_note(user, lang),
@@ -54,7 +58,7 @@ def layout(**_query: Any) -> html.Div:
     parts += [
         html.Div([html.H2(t("follow", lang)), follow_up_table(found.signals, found.seen, lang)], className="klik-card"),
         html.Div([html.H2(t("quality", lang)), quality_table(found.signals, found.trajectories, as_of, lang)], className="klik-card"),
-        html.Div([html.H2(t("orgs", lang)), organisation_table(found.signals, found.seen, found.trajectories, names, lang, min_clients=max(k, 10))],
+        html.Div([html.H2(t("orgs", lang)), organisation_table(found.signals, found.seen, found.trajectories, names, lang, min_clients=max(k, MIN_SIGNAL_CLIENTS))],
                  className="klik-card"),
     ]  # fmt: skip
     return html.Div(parts, className="klik-page", id="signal-stats")

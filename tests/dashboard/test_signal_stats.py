@@ -5,17 +5,21 @@ each holds enough clients, and never a jobcoach."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 from dash import html
+from sqlalchemy import update
 
 from dashboard.disclosure import release_day
 from dashboard.signal_stats_views import organisation_table
 from study import services
 from study.access import entered_by, trajectory_scope
+from study.models import Study
 from study.services.signals import acknowledge_signal
 from study.signal_data import study_signals
 from tests.dashboard.conftest import Env, body_text, route_to
+from tests.dashboard.test_viewer_attack import components
 
 
 def _page(client) -> str:
@@ -123,3 +127,21 @@ def test_a_viewers_signals_are_those_of_the_release_day(env: Env) -> None:
     assert len(seen_today) == 1 and day_before.seen.empty  # marked today, not yet the day before
     # the cohort was entered today: on the last month's release day there was nobody yet
     assert released.trajectories.empty and released.signals.empty and released.seen.empty
+
+
+def test_a_viewers_signal_counts_rest_on_ten_clients_whatever_the_studys_k(env: Env) -> None:
+    with env.container.sessions.begin() as s:
+        s.execute(update(Study).values(min_cell_size=3))
+    for tid in env.cohort.trajectory_ids[:4]:
+        _sick(env, tid, dt.date(2025, 12, 10))
+    page = route_to(env.login("viewer"), "/signals").get_json()["response"]
+    text = json.dumps(page, ensure_ascii=False)
+    assert "veelvoud van 10" in text
+    for c in components(page):
+        if c["props"].get("id") == "signal-follow-up":
+            rows = json.dumps(c, ensure_ascii=False)
+            assert "≈ 3" not in rows and "≈ 6" not in rows and "≈ 4" not in rows
+            assert "×" in rows
+            break
+    else:
+        raise AssertionError("no follow-up table")

@@ -73,6 +73,12 @@ T = {
     "end_date": {"nl": "Einddatum", "en": "End date"},
     "end_reason": {"nl": "Reden van beëindiging", "en": "End reason"},
     "ended": {"nl": "Het traject is beëindigd.", "en": "The trajectory has ended."},
+    "end_confirm": {
+        "nl": "Weet u zeker dat u dit traject wilt beëindigen? Open vragenlijsten vervallen. "
+        "Alleen een onderzoeker kan dit terugdraaien.",
+        "en": "Are you sure you want to end this trajectory? Open forms are cancelled. Only a "
+        "researcher can undo this.",
+    },
     "withdraw": {"nl": "Toestemming ingetrokken", "en": "Consent withdrawn"},
     "withdraw_lead": {
         "nl": "Stopt meteen alle toekomstige vragenlijsten en mails; gegeven antwoorden blijven.",
@@ -201,7 +207,8 @@ def enrol_form(
 
 
 def end_form(ids: dict[str, str], lang: str, today: dt.date) -> html.Div:
-    """End the selected client's trajectory (ids: date, reason, save, msg)."""
+    """End the selected client's trajectory, after a confirmation (ids: date, reason, confirm,
+    save, msg); a researcher can undo it on the record page."""
     return html.Div(
         [
             html.H3(tx("end", lang)),
@@ -209,7 +216,11 @@ def end_form(ids: dict[str, str], lang: str, today: dt.date) -> html.Div:
                 [
                     _field(tx("end_date", lang), dcc.DatePickerSingle(id=ids["date"], date=today.isoformat(), display_format="DD-MM-YYYY")),
                     _field(tx("end_reason", lang), dcc.Dropdown(id=ids["reason"], options=options(EndReason, lang)), ids["reason"]),
-                    html.Button(tx("end", lang), id=ids["save"], className="klik-primary", n_clicks=0),
+                    dcc.ConfirmDialogProvider(
+                        html.Button(tx("end", lang), id=ids["save"], className="klik-primary", n_clicks=0),
+                        id=ids["confirm"],
+                        message=tx("end_confirm", lang),
+                    ),
                 ],
                 className="klik-form",
             ),
@@ -228,7 +239,7 @@ def withdraw_form(ids: dict[str, str], lang: str) -> html.Div:
             html.P(tx("withdraw_lead", lang), className="klik-note"),
             html.Div(
                 [
-                    _field(tx("withdraw_reason", lang), dcc.Input(id=ids["reason"], type="text", maxLength=2000), ids["reason"]),
+                    _field(tx("withdraw_reason", lang), dcc.Input(id=ids["reason"], type="text"), ids["reason"]),
                     dcc.ConfirmDialogProvider(
                         html.Button(tx("withdraw_button", lang), id=ids["save"], className="klik-danger", n_clicks=0),
                         id=ids["confirm"],

@@ -80,7 +80,7 @@ def query_options(queries: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
 def query_card(lang: str, *, researcher: bool) -> html.Div:
     """The card with the list, asking (researchers), answering and closing (researchers)."""
     ask = [
-        html.Div([html.Label(t("message", lang), htmlFor="record-query-text"), dcc.Input(id="record-query-text", type="text", maxLength=2000)]),
+        html.Div([html.Label(t("message", lang), htmlFor="record-query-text"), dcc.Input(id="record-query-text", type="text")]),
         html.Button(t("ask", lang), id="record-query-open", className="klik-primary"),
     ]  # fmt: skip
     close = html.Button(t("close", lang), id="record-query-close", className="klik-primary")
@@ -93,7 +93,7 @@ def query_card(lang: str, *, researcher: bool) -> html.Div:
             html.Div(
                 [
                     html.Div([html.Label(t("pick", lang), htmlFor="record-query-pick"), dcc.Dropdown(id="record-query-pick", options=[])]),
-                    html.Div([html.Label(t("answer", lang), htmlFor="record-query-answer"), dcc.Input(id="record-query-answer", type="text", maxLength=2000)]),
+                    html.Div([html.Label(t("answer", lang), htmlFor="record-query-answer"), dcc.Input(id="record-query-answer", type="text")]),
                     html.Button(t("reply", lang), id="record-query-reply", className="klik-primary"),
                     html.Div(close, hidden=not researcher),
                 ],

@@ -140,7 +140,7 @@ def actions_view(lang: str, *, researcher: bool, today: dt.date) -> html.Div:
                     _field(T["entry"][lang], dcc.Dropdown(id=ids["entry"], options=[])),
                     _field(T["field"][lang], dcc.Dropdown(id=ids["field"], options=[])),
                     _field(T["value"][lang], dcc.Input(id=ids["value"], type="text", debounce=False)),
-                    _field(T["reason"][lang], dcc.Input(id=ids["reason"], type="text", maxLength=1000)),
+                    _field(T["reason"][lang], dcc.Input(id=ids["reason"], type="text")),
                 ],
                 className="klik-form",
             ),
@@ -183,7 +183,7 @@ def actions_view(lang: str, *, researcher: bool, today: dt.date) -> html.Div:
     reopen_parts: list[Any] = [
         _field(
             T["reopen_reason"][lang],
-            dcc.Input(id="record-reopen-reason", type="text", maxLength=1000),
+            dcc.Input(id="record-reopen-reason", type="text"),
         ),
         dcc.ConfirmDialogProvider(
             html.Button(T["reopen"][lang], className="klik-primary"),

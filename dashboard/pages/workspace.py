@@ -90,7 +90,7 @@ ENROL = {
         "hours", "loonwaarde", "maatje", "method", "consent", "save", "msg",
     )
 }  # fmt: skip
-END = {k: f"end-{k}" for k in ("date", "reason", "save", "msg")}
+END = {k: f"end-{k}" for k in ("date", "reason", "confirm", "save", "msg")}
 RESEND, RESEND_MSG = "workspace-resend", "workspace-resend-msg"
 WITHDRAW = {k: f"withdraw-{k}" for k in ("reason", "confirm", "save", "msg")}
 ACK, ACK_ACTION, ACK_MSG = "workspace-ack", "workspace-ack-action", "workspace-ack-msg"
@@ -549,7 +549,7 @@ def _change(client: Any, write: Any) -> tuple[html.P, Any]:
 @dash.callback(
     Output(END["msg"], "children"),
     Output(ENDED, "data"),
-    Input(END["save"], "n_clicks"),
+    Input(END["confirm"], "submit_n_clicks"),
     State(CLIENT, "value"),
     State(END["date"], "date"),
     State(END["reason"], "value"),

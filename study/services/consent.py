@@ -8,9 +8,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from study import audit
+from study.errors import InvalidInput
 from study.models import Invitation, Outbox, Participant, Trajectory
+from study.services import rules
 from study.services.common import ensure_consent, get_in_study, utc
 from study.vocab import InvitationStatus, OutboxStatus
+
+#: the longest reason for a withdrawal, in characters (refused beyond, never cut)
+MAX_REASON = 2000
 
 
 def withdraw_consent(
@@ -26,6 +31,15 @@ def withdraw_consent(
     unsent mail. Returns the number of invitations cancelled. Answers already given are kept (the
     consent form says so); they can be removed on request through a correction."""
     get_in_study(session, Participant, participant_id, study_id)
+    reason = (reason or "").strip() or None
+    if reason is not None:
+        if len(reason) > MAX_REASON:
+            raise InvalidInput(
+                f"de reden is te lang: {len(reason)} tekens, hoogstens {MAX_REASON} toegestaan",
+                f"the reason is too long: {len(reason)} characters, at most {MAX_REASON} allowed",
+                field="reason",
+            )
+        rules.check_free_text(reason, "reason")
     consent = ensure_consent(session, participant_id)
     at = utc(at)
     consent.withdrawn_at = at

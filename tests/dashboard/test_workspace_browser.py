@@ -1,5 +1,6 @@
 """The workspace in a real browser: a jobcoach presses "Stuur de link opnieuw" and sees the result,
-and the page never holds another person's link."""
+and the page never holds another person's link; ending a trajectory asks first, and a long
+note reaches the server whole (refused with its limit, never cut by the browser)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from study.models import Invitation, Outbox
+from study.models import Invitation, Outbox, Trajectory
 from study.tokens import token_for
 from study.vocab import Respondent
 from tests.conftest import skip_or_fail
@@ -80,3 +81,63 @@ def test_a_jobcoach_resends_a_link_from_the_workspace(served: tuple[Env, str]) -
     assert not any(token in html for token in tokens)
     with env.container.read_sessions() as s:
         assert s.scalar(select(func.count()).select_from(Outbox)) == resends_before + 1
+
+
+def _login_to_workspace(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", "coach1")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".klik-header")
+    page.goto(f"{base}/workspace")
+    page.wait_for_selector("#workspace-forms", timeout=30_000)
+
+
+def test_ending_a_trajectory_asks_first_and_a_long_note_is_not_cut(
+    served: tuple[Env, str],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    env, base = served
+
+    def ended() -> int:
+        with env.container.read_sessions() as s:
+            return s.scalar(select(func.count()).where(Trajectory.end_date.is_not(None)))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            _login_to_workspace(page, base)
+            before = ended()
+            dialogs: list[str] = []
+
+            def dismiss(dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.wait_for_selector("#workspace-caseload", timeout=60_000)
+            page.locator(".klik-caseload-item").first.locator("button").click()
+            page.wait_for_selector("#workspace-client-signals", timeout=60_000)
+            page.once("dialog", dismiss)
+            page.click("#end-reason")
+            page.keyboard.type("Baanverlies")
+            page.keyboard.press("Enter")
+            page.click("#end-save")
+            page.wait_for_timeout(1000)
+            assert dialogs and "Weet u zeker" in dialogs[0]
+            assert ended() == before  # cancelled: nothing ended
+
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#end-save")
+            wait_until(page, "() => document.querySelector('#end-msg p') !== null")
+            assert "beëindigd" in page.inner_text("#end-msg")
+            assert ended() == before + 1
+
+            # a note over the limit is refused with the limit, not cut to it by the browser
+            page.fill("#contact-note", "x" * 2500)
+            assert len(page.input_value("#contact-note")) == 2500
+        finally:
+            browser.close()

@@ -55,7 +55,7 @@ def _end(client, trajectory_id, reason="job_loss", day="2026-01-10"):
     return dash_post(
         client,
         [("end-msg", "children"), ("workspace-ended", "data")],
-        [("end-save", "n_clicks", 1)],
+        [("end-confirm", "submit_n_clicks", 1)],
         [("workspace-client", "value", trajectory_id), ("end-date", "date", day),
          ("end-reason", "value", reason)],
     )  # fmt: skip

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from study import services
 from study.errors import InvalidInput
 from study.event_sequence import Step, sequence_problems
-from study.models import AuditEvent, CoachingContact, EmploymentEvent, Study
+from study.models import AuditEvent, CoachingContact, Consent, EmploymentEvent, Study, Trajectory
 from study.services import bulk
 from study.text_rules import is_bsn, personal_data
 from study.vocab import EventKind
@@ -303,3 +303,20 @@ def test_correction_reason_with_personal_data_refused(any_db, clock, cohort):
             reason="gebeld op 0612345678", actor="r", at=clock.now(),
         )  # fmt: skip
     assert err.value.field == "reason"
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("x" * 2001, "at most 2000"), ("belt terug op 06-12345678", "phone number")],
+)
+def test_a_withdrawal_reason_follows_the_note_rules(any_db, clock, cohort, reason, message):
+    with any_db.read_sessions() as s:
+        pid = s.scalar(
+            select(Trajectory.participant_id).where(Trajectory.id == cohort.trajectory_ids[0])
+        )
+    with pytest.raises(InvalidInput, match=message), any_db.sessions.begin() as s:
+        services.withdraw_consent(
+            s, cohort.study_id, pid, reason=reason, actor="coach", at=clock.now()
+        )
+    with any_db.read_sessions() as s:
+        assert s.scalar(select(Consent.withdrawn_at).where(Consent.participant_id == pid)) is None

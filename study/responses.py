@@ -13,6 +13,8 @@ has a key (``None`` when left empty), so which sections were saved is known with
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,27 @@ class AnswersInvalid(InvalidInput):
             field=next(iter(errors)),
         )
         self.errors = dict(errors)
+
+
+class StaleSection(Conflict):
+    """A save from a page shown before the section's answers last changed (another tab, another
+    device): refused, so that the newer answers are not overwritten by older ones."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "deze pagina is intussen opgeslagen in een ander venster of op een ander apparaat; "
+            "hieronder staan de antwoorden zoals ze nu bewaard zijn: pas ze zo nodig aan en "
+            "ga verder",
+            "this page was saved meanwhile in another window or on another device; below are "
+            "the answers as they are saved now: change them if needed and go on",
+        )
+
+
+def section_version(answers: Mapping[str, Any], item_ids: Sequence[str]) -> str:
+    """A fingerprint of the saved answers of one section. A page carries the one it was shown
+    with; :func:`save_section` refuses a save whose fingerprint is no longer the stored one."""
+    shown = json.dumps({i: answers.get(i) for i in sorted(item_ids)}, sort_keys=True, default=str)
+    return hashlib.sha256(shown.encode()).hexdigest()[:20]
 
 
 def _link_not_found() -> NotFound:
@@ -177,7 +200,8 @@ def resume_index(instrument: Instrument, answers: Mapping[str, Any]) -> int:
     return len(instrument.sections)
 
 
-def _section_item_ids(instrument: Instrument, section_id: str) -> list[str]:
+def section_items(instrument: Instrument, section_id: str) -> list[str]:
+    """The answerable item ids of one section (an unknown section is refused)."""
     for section in instrument.sections:
         if section.id == section_id:
             return [i for i in section.item_ids if instrument.item(i).answerable]
@@ -202,12 +226,14 @@ def save_section(
     instruments: Instruments,
     lang: str = "nl",
     at: dt.datetime,
+    shown_version: str | None = None,
 ) -> ValidationResult:
     """Validate one section's raw answers and keep them in the invitation's draft.
 
     Only the items of ``section_id`` are taken from ``raw``; an item absent from ``raw`` is an empty
     answer, and required items of the section must be answered. Answers saved for other sections
-    stay. When the result is not ``ok`` nothing is stored.
+    stay. When the result is not ``ok`` nothing is stored. ``shown_version`` is the
+    :func:`section_version` the page was shown with (None: not checked).
 
     Raises
     ------
@@ -215,6 +241,8 @@ def save_section(
         When the invitation can no longer be answered (submitted, closed, cancelled).
     InvalidInput
         For a section the instrument does not have.
+    StaleSection
+        When the section's saved answers changed since the page was shown; nothing is stored.
     """
     at = utc(at)
     invitation = _locked_invitation(session, invitation_id)
@@ -222,11 +250,14 @@ def save_section(
     instrument = instrument_for(
         instruments, invitation.instrument_id, invitation.instrument_version
     )
-    ids = _section_item_ids(instrument, section_id)
+    ids = section_items(instrument, section_id)
     response = response_for(session, invitation_id)
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         raise _link_gone()
     saved = dict(response.answers) if response is not None else {}
+    # checked under the invitation's lock: two tabs saving at once are taken one after the other
+    if shown_version is not None and shown_version != section_version(saved, ids):
+        raise StaleSection()
     # Other keys of ``raw`` (buttons, the CSRF field, other sections) are not this section's answers.
     result = validate_answers(
         instrument,

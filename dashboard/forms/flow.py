@@ -212,8 +212,10 @@ class FormFlow:
         *,
         status: int = 200,
         message: str | None = None,
+        saved: Mapping[str, Any] | None = None,
     ) -> Page:
-        """The page for ``state.section`` with ``values`` and ``errors`` filled in."""
+        """The page for ``state.section`` with ``values`` and ``errors`` filled in; ``saved`` are
+        the stored answers when ``values`` hold typed ones (the page's version is theirs)."""
         index = max(0, min(state.section, len(instrument.sections)))
         state = state.at(index)
         if index == len(instrument.sections):
@@ -229,6 +231,7 @@ class FormFlow:
                 message=message,
             )
         else:
+            items = responses.section_items(instrument, instrument.sections[index].id)
             html = render_form_page(
                 instrument,
                 index,
@@ -241,6 +244,8 @@ class FormFlow:
                 now=self.clock.now(),
                 events=self._events(instrument, state.invitation_id),
                 script_src=urls.script or None,
+                version=responses.section_version(values if saved is None else saved, items),
+                message=message,
             )
         return Page(status, html, state=state)
 
@@ -261,6 +266,7 @@ class FormFlow:
             return self._stale(state, urls)
         index = ids.index(section_id)
         raw = raw_answers(instrument, section_id, form)
+        version = form.get("_version")
         try:
             with self.sessions.begin() as s:
                 result = responses.save_section(
@@ -271,12 +277,22 @@ class FormFlow:
                     instruments=self.instruments,
                     lang=state.lang,
                     at=self.clock.now(),
+                    shown_version=version if isinstance(version, str) and version else None,
                 )
         except LinkGone:
             return self._gone()
+        except responses.StaleSection as stale:
+            # the newer answers stay; the page comes back with them and says why
+            _invitation, current, _submitted = self._load(state)
+            return self.render(
+                state.at(index), urls, instrument, current, status=409,
+                message=stale.message(state.lang).capitalize(),
+            )  # fmt: skip
         if not result.ok:
             values = {**saved, **raw}
-            return self.render(state.at(index), urls, instrument, values, result.errors, status=422)
+            return self.render(
+                state.at(index), urls, instrument, values, result.errors, status=422, saved=saved
+            )
         step = -1 if form.get("_action") == "back" else 1
         if step == 1 and _revealed(instrument, index, result.hidden, form.get("_shown")):
             # Without the script a question that the answers just made relevant was never seen:

@@ -244,6 +244,8 @@ def render_form_page(
     now: dt.datetime | None = None,
     events: Mapping[str, Mapping[str, Any]] | None = None,
     script_src: str | None = None,
+    version: str = "",
+    message: str | None = None,
 ) -> str:
     """One section of a form as a complete page.
 
@@ -265,6 +267,11 @@ def render_form_page(
     script_src
         Where the branching script is served; it is loaded only by pages with conditions
         (the page works without it: the server applies the conditions on saving).
+    version
+        The fingerprint of the section's saved answers, posted back in ``_version`` so that a
+        save from a stale page is refused (:func:`study.responses.section_version`).
+    message
+        A notice shown above the questions (e.g. why the page is shown again).
     """
     total = len(instrument.sections)
     section = instrument.sections[section_index]
@@ -282,18 +289,23 @@ def render_form_page(
         render_section(instrument, section_index, values, errors, lang, now=now, events=events)
     )
     body = Markup(
-        "<h1>{title}</h1>{progress}{summary}"
+        "<h1>{title}</h1>{progress}{notice}{summary}"
         '<form method="post" action="{action}" novalidate accept-charset="utf-8">'
         '<input type="hidden" name="_csrf" value="{csrf}">'
         '<input type="hidden" name="_section" value="{section}">'
+        '<input type="hidden" name="_version" value="{version}">'
         '{fields}<div class="actions">{buttons}</div></form><p class="note">{note}</p>{script}'
     ).format(
         title=_text(instrument.title, lang),
         progress=_progress(section_index, total, lang),
+        notice=Markup('<div class="summary" role="alert"><p>{}</p></div>').format(message)
+        if message
+        else "",
         summary=_error_summary(instrument, section_index, errors, lang),
         action=action,
         csrf=csrf,
         section=section.id,
+        version=version,
         fields=fields,
         buttons=buttons,
         note=t("saved_note", lang),

@@ -53,6 +53,8 @@ def post_section(
         ("_section", hidden(page_html, "_section")),
         ("_action", action),
     ]
+    if 'name="_version"' in page_html:  # the saved answers the page was shown with
+        data.append(("_version", hidden(page_html, "_version")))
     for key, value in answers.items():
         for v in value if isinstance(value, list) else [value]:
             data.append((key, v))

@@ -269,6 +269,33 @@ def test_valid_part_is_saved_and_the_next_one_shown(
     assert {k: v for k, v in checked} == {k: v for k, v in answers.items() if k.startswith("all_")}
 
 
+def test_a_stale_second_tab_cannot_overwrite_newer_answers(
+    app: Flask, links: list[Link], employee: Instrument, db: Database
+) -> None:
+    tab_a = app.test_client()
+    first = open_link(tab_a, links[0].token).get_data(as_text=True)
+    stale = first  # tab B: the same part, shown before tab A saved it
+    answers = section_answers(employee, 0, random.Random(4))
+    assert post_section(tab_a, first, answers).status_code == 303
+    saved = draft_answers(db, links[0].invitation_id)
+    assert saved
+    # tab B posts the part empty, as it was shown: refused, and the newer answers stay
+    refused = post_section(tab_a, stale, {})
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "intussen opgeslagen in een ander venster" in html
+    assert draft_answers(db, links[0].invitation_id) == saved
+    checked = re.findall(r'name="(all_\d\d)" value="(\d)" checked', html)
+    assert dict(checked) == {k: v for k, v in answers.items() if k.startswith("all_")}
+    # the page that came back carries the saved answers' version: changing one there is saved
+    changed = {**answers, "all_01": "1" if answers["all_01"] != "1" else "2"}
+    assert post_section(tab_a, html, changed).status_code == 303
+    assert str(draft_answers(db, links[0].invitation_id)["all_01"]) == changed["all_01"]
+    # a part saved twice from one tab (next, then back and next again) is never stale
+    page = tab_a.get("/form?section=0").get_data(as_text=True)
+    assert post_section(tab_a, page, changed).status_code == 303
+
+
 def test_invalid_part_comes_back_with_messages_and_typed_values(
     client: FlaskClient, links: list[Link], employee: Instrument, db: Database
 ) -> None:

@@ -158,3 +158,45 @@ def test_employee_form_on_a_phone(server: str, db: Database) -> None:
         assert stored[0].answers["ws_hours"] == 24
         assert s.scalar(select(func.count()).where(AuditEvent.action == "submit_response")) == 1
     assert os.path.getsize(ARTIFACTS / "05-review.png") > 0
+
+
+def test_two_tabs_a_stale_save_keeps_the_newer_answers(server: str, db: Database) -> None:
+    """The same form open in two tabs: the second saves the first part as it was shown (empty)
+    after the first tab saved it; the saved answers stay and the page says why it came back."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is not installed", "KLIK_REQUIRE_BROWSER")
+    from playwright.sync_api import sync_playwright
+
+    employee = load_instruments()["employee_followup"]
+    with db.sessions.begin() as s:
+        (link,) = invitations_for_cohort(s, AT, [employee], n_trajectories=1)
+    url = f"{server}/f/{link.token}"
+    answers = section_answers(employee, 0, random.Random(3))
+    phone = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(**phone, locale="nl-NL")
+            first, second = context.new_page(), context.new_page()
+            first.goto(url)
+            first.wait_for_url(f"{server}/form")
+            second.goto(f"{server}/form")  # the tab duplicated: the same form session
+            answer(first, employee, answers)
+            first.click("button[value=next]")
+            first.wait_for_load_state()
+            assert "Deel 2 van" in first.content()
+            second.click("button[value=next]")  # the part as it was shown: nothing filled in
+            second.wait_for_load_state()
+            text = second.inner_text("main")
+            assert "intussen opgeslagen in een ander venster" in text
+            second.screenshot(path=str(ARTIFACTS / "07-stale-tab.png"), full_page=True)
+            for item_id, value in answers.items():
+                if employee.item(item_id).options:
+                    index = [str(o.code) for o in employee.item(item_id).options].index(str(value))
+                    assert second.is_checked(f"#q-{item_id}-{index}"), item_id
+        finally:
+            browser.close()
+    with db.read_sessions() as s:
+        (saved,) = s.scalars(select(Response.answers)).all()
+    assert {k: str(v) for k, v in saved.items()} == {k: str(v) for k, v in answers.items()}

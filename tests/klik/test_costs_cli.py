@@ -52,7 +52,7 @@ def test_bad_files_are_refused(tmp_path, monkeypatch) -> None:
     assert runner.invoke(app, ["init", "--study-code", "S1"]).exit_code == 0
     out = tmp_path / "kosten.csv"
     runner.invoke(app, ["costs", "export", str(out)])
-    table = pd.read_csv(out)
+    table = pd.read_csv(out, dtype={"value": str})
     table.loc[0, "value"] = "-3"
     table.to_csv(out, index=False)
     result = runner.invoke(app, ["costs", "import", str(out), "--reason", "x"])

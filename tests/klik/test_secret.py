@@ -160,9 +160,9 @@ def _employee_token(tmp: Path, bodies: list[str]) -> str:
     engine = make_engine(f"sqlite:///{tmp / 'klik.db'}")
     try:
         with make_read_sessions(engine)() as s:
-            by_hash = dict(
-                s.execute(select(Invitation.token_hash, Invitation.respondent)).tuples().all()
-            )
+            by_hash = {
+                h: r for h, r in s.execute(select(Invitation.token_hash, Invitation.respondent))
+            }
     finally:
         engine.dispose()
     tokens = {t for body in bodies for t in LINK.findall(body)}

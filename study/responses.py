@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +31,15 @@ from questionnaires.validation import ValidationResult, validate_answers
 from study import audit
 from study.clock import local_date
 from study.errors import Conflict, InvalidInput, KlikError, NotFound
-from study.models import AuditEvent, Invitation, Response, ResponseScore, ResponseValue
+from study.models import (
+    AuditEvent,
+    Invitation,
+    Response,
+    ResponseScore,
+    ResponseValue,
+    Study,
+    Trajectory,
+)
 from study.services.common import utc
 from study.tokens import hash_token, is_well_formed
 from study.vocab import InvitationStatus, ResponseStatus
@@ -267,7 +276,7 @@ def save_section(
         partial=False,
         known={k: v for k, v in saved.items() if k not in ids},
         events=earlier_waves(session, invitation),
-        now=at,
+        now=respondent_now(session, invitation, at),
         saved=saved,
     )
     if not result.ok:
@@ -346,6 +355,17 @@ class CheckedAnswers:
     source: dict[str, Any]
     values: dict[str, Any]
     scores: dict[str, float | None]
+
+
+def respondent_now(session: Session, invitation: Invitation, at: dt.datetime) -> dt.datetime:
+    """``at`` on the study's clock: what ``today`` and ``now`` mean in a form's bounds, formulas
+    and action tags (a date answered just after midnight is today's, not yesterday's in UTC)."""
+    zone = session.scalar(
+        select(Study.timezone)
+        .join(Trajectory, Trajectory.study_id == Study.id)
+        .where(Trajectory.id == invitation.trajectory_id)
+    )
+    return at.astimezone(ZoneInfo(zone or "Europe/Amsterdam"))
 
 
 def earlier_waves(session: Session, invitation: Invitation) -> dict[str, dict[str, Any]]:
@@ -467,7 +487,7 @@ def submit(
             instrument,
             raw,
             lang,
-            now=at,
+            now=respondent_now(session, invitation, at),
             events=earlier_waves(session, invitation),
             saved=raw if raw_or_none is None else None,
         )

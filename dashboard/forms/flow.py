@@ -7,6 +7,7 @@ rendering and one set of rules for every respondent.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import uuid
 from collections.abc import Callable, Mapping
@@ -161,14 +162,19 @@ class FormFlow:
             invitation = s.get(Invitation, invitation_id)
             return {} if invitation is None else responses.earlier_waves(s, invitation)
 
+    def _now(self, invitation_id: int) -> dt.datetime:
+        with self.read_sessions() as s:
+            invitation = s.get(Invitation, invitation_id)
+            now = self.clock.now()
+            return now if invitation is None else responses.respondent_now(s, invitation, now)
+
     def _checked(
         self, instrument: Instrument, invitation: Invitation, draft: Mapping[str, Any], lang: str
     ) -> responses.CheckedAnswers:
         with self.read_sessions() as s:
             events = responses.earlier_waves(s, invitation)
-        return responses.check_answers(
-            instrument, draft, lang, now=self.clock.now(), events=events, saved=draft
-        )
+            now = responses.respondent_now(s, invitation, self.clock.now())
+        return responses.check_answers(instrument, draft, lang, now=now, events=events, saved=draft)
 
     @staticmethod
     def csrf_ok(state: FormState, form: Mapping[str, Any]) -> bool:
@@ -241,7 +247,7 @@ class FormFlow:
                 csrf=state.csrf,
                 action=urls.form,
                 switch_href=urls.switch(state.lang),
-                now=self.clock.now(),
+                now=self._now(state.invitation_id),
                 events=self._events(instrument, state.invitation_id),
                 script_src=urls.script or None,
                 version=responses.section_version(values if saved is None else saved, items),

@@ -234,3 +234,27 @@ def test_branching_script_is_served_under_the_policy(db: Database, sim: Simulate
     script = client.get("/form/branching.js")
     assert script.status_code == 200 and script.mimetype == "text/javascript"
     assert b"klik-logic" in script.data
+
+
+def test_today_is_the_studys_date_just_after_midnight(db: Database, tmp_path: Path):
+    """At 01:30 in Amsterdam (23:30 UTC the day before) a date field with max ``today`` takes
+    today's date: ``today`` and ``now`` are the study's, not UTC's."""
+    late = dt.datetime(2026, 6, 14, 23, 30, tzinfo=dt.UTC)
+    rows = [
+        "record_id,dated,,text,ID,,,,,,,,,,,,,",
+        "visit,dated,,text,Datum van het bezoek,,,date_ymd,,today,,,y,,,,,",
+    ]
+    (inst,) = import_to_dir(dictionary(rows), tmp_path / "instruments")
+    app = app_with_instruments(db, SimulatedClock(late), tmp_path / "instruments")
+    with db.sessions.begin() as s:
+        (link,) = invitations_for_cohort(
+            s, late, [inst], n_trajectories=1,
+            opens_on=dt.date(2026, 6, 1), closes_on=dt.date(2026, 6, 30),
+        )  # fmt: skip
+    client = app.test_client()
+    page = open_link(client, link.token).get_data(as_text=True)
+    tomorrow = post_section(client, page, {"visit": "2026-06-16"})
+    assert tomorrow.status_code == 422  # still refused: after today
+    page = client.get("/form").get_data(as_text=True)
+    assert post_section(client, page, {"visit": "2026-06-15"}).status_code == 303
+    assert _draft(db, link.invitation_id)["visit"] == "2026-06-15"

@@ -11,7 +11,7 @@ import typer
 
 from questionnaires.errors import InstrumentError
 from questionnaires.redcap import import_redcap, write_redcap
-from questionnaires.redcap_project import import_project
+from questionnaires.redcap_project import field_report, import_project
 from questionnaires.registry import (
     dump_instrument,
     instrument_files,
@@ -153,7 +153,7 @@ def import_redcap_cmd(
                 dataclasses.replace(i, respondent=roles[i.id]) if i.id in roles else i
                 for i in result.instruments
             ]
-            report = [f"warning: {w}" for w in result.warnings]
+            report = [str(r) for r in field_report(text, instruments, result.warnings)]
     except (InstrumentError, OSError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
@@ -167,9 +167,7 @@ def import_redcap_cmd(
                 json.dumps(project.protocol(), indent=2, ensure_ascii=False) + "\n",
             )
         )
-        targets.append(
-            (out / "import-report.tsv", "status\twhere\tnote\n" + "\n".join(report) + "\n")
-        )
+    targets.append((out / "import-report.tsv", "status\twhere\tnote\n" + "\n".join(report) + "\n"))
     for target, _ in targets:
         if target.exists() and not force:
             typer.echo(f"{target} exists; use --force to overwrite", err=True)
@@ -178,7 +176,8 @@ def import_redcap_cmd(
         target.write_text(content, encoding="utf-8")
         typer.echo(f"wrote {target}")
     for line in report:
-        typer.echo(line, err=True)
+        if not line.startswith("kept"):  # what was changed or left out, on the terminal too
+            typer.echo(line, err=True)
 
 
 def _roles(pairs: list[str]) -> dict[str, str]:

@@ -609,6 +609,7 @@ def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> 
     matrix = row["Matrix Group Name"].strip()
     if matrix:
         item["matrix"] = matrix
+    _layout_warnings(row, name, ftype, choices, validation, warnings)
     annotation = row["Field Annotation"].strip()
     if annotation:
         item["annotation"] = annotation
@@ -625,6 +626,33 @@ def _item(row: _Row, ftype: str, origin: str, warnings: list[RedcapWarning]) -> 
         for problem in tags.problems:
             warnings.append(RedcapWarning(row.line, name, f"action tag not applied: {problem}"))
     return item
+
+
+def _layout_warnings(
+    row: _Row,
+    name: str,
+    ftype: str,
+    choices: str,
+    validation: str,
+    warnings: list[RedcapWarning],
+) -> None:
+    """What REDCap shows that a Klik form does not: named, never dropped in silence."""
+
+    def warn(message: str) -> None:
+        warnings.append(RedcapWarning(row.line, name, message))
+
+    if ftype == "text" and choices.upper().startswith("BIOPORTAL:"):
+        warn(f"ontology lookup {choices!r} is not supported: a plain text field")
+    if ftype == "dropdown" and validation == "autocomplete":
+        warn("autocomplete is not supported: a plain drop-down list")
+    alignment = row["Custom Alignment"].strip()
+    if alignment:
+        warn(f"custom alignment {alignment!r} is not applied and not exported again")
+    number = row["Question Number (surveys only)"].strip()
+    if number:
+        warn(f"question number {number!r} is not shown and not exported again")
+    if row["Matrix Ranking?"].strip().lower() == "y":
+        warn("matrix ranking (one answer per column) is not enforced")
 
 
 # --- export ------------------------------------------------------------------------------------

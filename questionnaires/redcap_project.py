@@ -72,6 +72,29 @@ class ReportLine:
         return f"{self.status}\t{self.where}\t{self.note}".rstrip()
 
 
+def field_report(
+    dictionary: str, instruments: list[Instrument], warnings: list[RedcapWarning]
+) -> list[ReportLine]:
+    """Per field of a dictionary, in its order: kept, changed (with the warnings) or not
+    supported (left out, with why)."""
+    warned: dict[str, list[str]] = {}
+    for w in warnings:
+        warned.setdefault(w.field, []).append(w.message)
+    kept = {it.id for inst in instruments for it in inst.items}
+    report = []
+    for row in csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff"))):
+        name = row["Variable / Field Name"]
+        where = f"{row['Form Name']}.{name}"
+        notes = warned.get(name, [])
+        if name not in kept:
+            report.append(ReportLine(where, "not supported", "; ".join(notes)))
+        elif notes:
+            report.append(ReportLine(where, "changed", "; ".join(notes)))
+        else:
+            report.append(ReportLine(where, "kept"))
+    return report
+
+
 @dataclass(frozen=True)
 class RedcapProject:
     """Instruments, waves and the import report of one REDCap project."""
@@ -351,22 +374,9 @@ def build_project(
                 instruments.append(_with_respondent(inst, roles.get(inst.id, respondent)))
         if pages == "form":
             warnings = result.warnings
-    warned: dict[str, list[str]] = {}
-    for w in warnings:
-        warned.setdefault(w.field, []).append(w.message)
     order = {form: i for i, form in enumerate(forms_in_order)}
     instruments.sort(key=lambda inst: order.get(inst.id, len(order)))
-    kept = {it.id: inst.id for inst in instruments for it in inst.items}
-    for row in csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff"))):
-        name = row["Variable / Field Name"]
-        where = f"{row['Form Name']}.{name}"
-        notes = warned.get(name, [])
-        if name not in kept:
-            report.append(ReportLine(where, "not supported", "; ".join(notes)))
-        elif notes:
-            report.append(ReportLine(where, "changed", "; ".join(notes)))
-        else:
-            report.append(ReportLine(where, "kept"))
+    report += field_report(dictionary, instruments, warnings)
     waves = _waves(events, mapping, arms or {}, {i.id: i for i in instruments}, report, origin)
     return RedcapProject(instruments, waves, report)
 

@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from klik.instruments_cli import app
+from questionnaires.redcap import REDCAP_HEADER_LINE
 from questionnaires.registry import builtin_dir, load_instrument
 
 from .conftest import REDCAP_DIR, minimal_instrument
@@ -85,3 +86,38 @@ def test_import_pages_option(tmp_path: Path):
     ok = runner.invoke(app, ["import-redcap", path, "--pages", "section", "--out", str(tmp_path)])
     assert ok.exit_code == 0, ok.output
     assert len(load_instrument(tmp_path / "demographics.yaml").sections) > 1
+
+
+def test_what_a_klik_form_does_not_show_is_named_per_field_in_the_report(tmp_path: Path):
+    """Ontology lookups, autocomplete, custom alignment, question numbers and matrix ranking
+    are not applied: each field that has one is in import-report.tsv as changed, with why."""
+    rows = [
+        "record_id,visit,,text,ID,,,,,,,,,,,,,",
+        'diagnosis,visit,,text,Diagnose,"BIOPORTAL:ICD10",,,,,,,,,,,,',
+        'town,visit,,dropdown,Woonplaats,"1, Utrecht | 2, Zwolle",,autocomplete,,,,,,,,,,',
+        "mood,visit,,yesno,Goed geslapen?,,,,,,,,,RH,3a,,,",
+        'rank_a,visit,,radio,Eerste,"1, a | 2, b",,,,,,,,,,ranks,y,',
+        "plain,visit,,text,Gewoon,,,,,,,,,,,,,",
+    ]
+    source = tmp_path / "dictionary.csv"
+    source.write_text(REDCAP_HEADER_LINE + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "imported"
+    result = runner.invoke(app, ["import-redcap", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = {
+        line.split("\t")[1]: line.split("\t")
+        for line in (out / "import-report.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    }
+    expected = {
+        "visit.diagnosis": "ontology lookup",
+        "visit.town": "autocomplete",
+        "visit.mood": "custom alignment 'RH'",
+        "visit.rank_a": "matrix ranking",
+    }
+    for where, words in expected.items():
+        status, _where, note = report[where]
+        assert status == "changed" and words in note, report[where]
+    assert "question number '3a'" in report["visit.mood"][2]
+    assert report["visit.plain"] == ["kept", "visit.plain"]
+    assert "ontology lookup" in result.output  # on the terminal too; kept fields are not
+    assert "visit.plain" not in result.output

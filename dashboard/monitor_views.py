@@ -31,7 +31,7 @@ from dashboard.i18n import fmt_pct, label_of
 from dashboard.jobs import Progress
 from dashboard.tables import kpi, table
 from study.access import CohortFilter
-from study.read_models import person_wave_frame, trajectories_frame
+from study.read_models import completeness_frame, person_wave_frame, trajectories_frame
 from study.vocab import Benefit, CoachType, EndReason, Method, Respondent
 
 STATUS_COLUMNS = ("on_time", "late", "missing", "open")
@@ -57,6 +57,21 @@ T = {
     "role": {"nl": "Rol", "en": "Role"},
     "rate": {"nl": "Respons", "en": "Response"},
     "attrition": {"nl": "Uitstroom en uitval", "en": "Endings and attrition"},
+    "completeness": {
+        "nl": "Volledigheid van de ingevulde vragenlijsten",
+        "en": "Completeness of the forms sent in",
+    },
+    "completeness_note": {
+        "nl": "Volledig: elke vraag die de invuller kon beantwoorden is beantwoord. Gedeeltelijk: "
+        "een of meer vragen open gelaten. Onbekend: verzonden voordat dit werd vastgelegd.",
+        "en": "Complete: every question the respondent could answer was answered. Partial: one "
+        "or more questions left open. Unknown: sent before this was recorded.",
+    },
+    "sent_in": {"nl": "Ingevuld", "en": "Sent in"},
+    "complete": {"nl": "Volledig", "en": "Complete"},
+    "partial": {"nl": "Gedeeltelijk", "en": "Partial"},
+    "unknown_completeness": {"nl": "Onbekend", "en": "Unknown"},
+    "median_answered": {"nl": "Beantwoord (mediaan)", "en": "Answered (median)"},
     "end_reason": {"nl": "Stand", "en": "Status"},
     "n": {"nl": "Aantal", "en": "Number"},
     "still_active": {"nl": "Loopt nog", "en": "Still ongoing"},
@@ -289,12 +304,56 @@ class MonitorData:
     end_reasons: pd.Series
     overdue: pd.DataFrame
     n_overdue: int
+    completeness: pd.DataFrame | None = None
+
+
+def completeness_counts(responses: pd.DataFrame) -> pd.DataFrame:
+    """Per wave and role, the forms sent in: complete, partial, unknown and the median share
+    of questions answered.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        :func:`study.read_models.completeness_frame`.
+
+    Returns
+    -------
+    DataFrame
+        wave, respondent, sent_in, complete, partial, unknown, median_answered (0-1, NaN when
+        unknown for all), in wave order.
+    """
+    columns = ["wave", "respondent", "sent_in", "complete", "partial", "unknown", "median_answered"]
+    if responses.empty:
+        return pd.DataFrame(columns=columns)
+    answered = pd.to_numeric(responses["answered"], errors="coerce")
+    applicable = pd.to_numeric(responses["applicable"], errors="coerce")
+    known = applicable.notna()
+    frame = responses.assign(
+        known=known,
+        complete=known & (answered >= applicable),
+        share=(answered / applicable.where(applicable > 0)).where(known),
+    )
+    grouped = frame.groupby(["wave_index", "wave", "respondent"], sort=True)
+    out = grouped.agg(
+        sent_in=("known", "size"),
+        complete=("complete", "sum"),
+        known=("known", "sum"),
+        median_answered=("share", "median"),
+    ).reset_index()
+    out["partial"] = out["known"] - out["complete"]
+    out["unknown"] = out["sent_in"] - out["known"]
+    return out[columns].astype({"sent_in": int, "complete": int, "partial": int, "unknown": int})
 
 
 def monitor_data(
-    trajectories: pd.DataFrame, person_wave: pd.DataFrame, *, as_of: dt.date
+    trajectories: pd.DataFrame,
+    person_wave: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    responses: pd.DataFrame | None = None,
 ) -> MonitorData:
-    """Reduce the frames of one selection to what the monitor shows."""
+    """Reduce the frames of one selection to what the monitor shows (``responses``:
+    :func:`study.read_models.completeness_frame`, for researchers)."""
     overdue = overdue_forms(person_wave, trajectories, as_of)
     empty = trajectories.empty
     return MonitorData(
@@ -305,6 +364,7 @@ def monitor_data(
         end_reasons=end_reason_counts(trajectories),
         overdue=overdue.head(OVERDUE_SHOWN),
         n_overdue=len(overdue),
+        completeness=None if responses is None else completeness_counts(responses),
     )
 
 
@@ -320,8 +380,10 @@ def monitor_job(
 
     def run(progress: Progress) -> MonitorData:
         trajectories, person_wave = read_monitor_frames(read_sessions, scope, as_of, progress)
+        with read_sessions() as session:
+            responses = completeness_frame(session, scope, as_of=as_of)
         progress(0.8, "counting")
-        return monitor_data(trajectories, person_wave, as_of=as_of)
+        return monitor_data(trajectories, person_wave, as_of=as_of, responses=responses)
 
     return run
 
@@ -411,6 +473,8 @@ def monitor_view(data: MonitorData, *, lang: str) -> html.Div:
     ]
     enrol_fig = enrolment_figure(data.enrolment["M"], lang, cumulative=True)
     parts = _body(kpis, enrol_fig, "month", counts, data.end_reasons, lang=lang, k=0)
+    if data.completeness is not None and not data.completeness.empty:
+        parts.insert(3, completeness_card(data.completeness, lang))
     if not data.overdue.empty:
         shown = data.overdue.assign(
             respondent=lambda d: [label_of(Respondent, r, lang) for r in d["respondent"]],
@@ -433,6 +497,27 @@ def monitor_view(data: MonitorData, *, lang: str) -> html.Div:
             )
         )
     return html.Div(parts)
+
+
+def completeness_card(counts: pd.DataFrame, lang: str) -> html.Div:
+    """Researchers: complete and partial forms per wave and role (:func:`completeness_counts`)."""
+    shown = counts.assign(
+        respondent=[label_of(Respondent, r, lang) for r in counts["respondent"]],
+        median_answered=[fmt_pct(v if v == v else None, lang) for v in counts["median_answered"]],
+    )
+    heads = [
+        _t(h, lang)
+        for h in ("wave", "role", "sent_in", "complete", "partial", "unknown_completeness",
+                  "median_answered")
+    ]  # fmt: skip
+    return html.Div(
+        [
+            html.H2(_t("completeness", lang)),
+            html.P(_t("completeness_note", lang), className="klik-note"),
+            html.Div(table(shown, heads, table_id="monitor-completeness"), className="klik-scroll"),
+        ],
+        className="klik-card",
+    )
 
 
 # -- viewers ---------------------------------------------------------------------------------

@@ -503,6 +503,10 @@ class Response(Base):
     updated_at: Mapped[dt.datetime]
     submitted_at: Mapped[dt.datetime | None]
     submitted_by: Mapped[str | None] = mapped_column(String(120))
+    #: of the questions the respondent could answer (shown, not computed), how many were, at
+    #: submission (None for responses submitted before this was recorded)
+    answered_items: Mapped[int | None]
+    applicable_items: Mapped[int | None]
 
 
 class ResponseValue(Base):

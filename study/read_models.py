@@ -266,6 +266,43 @@ def survival_frame(trajectories: pd.DataFrame, *, as_of: dt.date) -> pd.DataFram
 PERSON_WAVE_ORDER = ["trajectory_id", "wave_index", "respondent", "instrument_id", "score"]
 
 
+def completeness_frame(
+    session: Session, scope: Select[tuple[int]], *, as_of: dt.date
+) -> pd.DataFrame:
+    """Per response submitted by the end of ``as_of``: how many of the questions the respondent
+    could answer were answered.
+
+    Returns
+    -------
+    DataFrame
+        wave, wave_index, respondent, answered, applicable (both None for responses submitted
+        before completeness was recorded).
+    """
+    stmt = (
+        select(
+            Invitation.wave_code.label("wave"),
+            Invitation.wave_index,
+            _raw(Invitation.respondent).label("respondent"),
+            Response.answered_items.label("answered"),
+            Response.applicable_items.label("applicable"),
+        )
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(
+            Invitation.trajectory_id.in_(scope),
+            Response.status == ResponseStatus.SUBMITTED,
+            Response.submitted_at < _end_of_day(as_of),
+        )
+    )
+    out = rows_frame(session, stmt)
+    if out.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("wave", "wave_index", "respondent",
+                                                  "answered", "applicable")}
+        )  # fmt: skip
+    out["respondent"] = _text(out["respondent"])
+    return out
+
+
 def person_wave_frame(
     session: Session,
     scope: Select[tuple[int]],

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from questionnaires.completeness import answer_counts
 from questionnaires.model import Instrument, Item
 from questionnaires.registry import Registry
 from questionnaires.scoring import score_response
@@ -355,6 +356,9 @@ class CheckedAnswers:
     source: dict[str, Any]
     values: dict[str, Any]
     scores: dict[str, float | None]
+    #: of the questions the respondent could answer (:func:`answer_counts`), how many were
+    answered: int = 0
+    applicable: int = 0
 
 
 def respondent_now(session: Session, invitation: Invitation, at: dt.datetime) -> dt.datetime:
@@ -418,8 +422,14 @@ def check_answers(
     )
     if not result.ok:
         raise AnswersInvalid(result.errors)
+    answered, applicable = answer_counts(instrument, result.values, result.hidden)
     return CheckedAnswers(
-        instrument.key, dict(raw), result.values, score_response(instrument, result.values)
+        instrument.key,
+        dict(raw),
+        result.values,
+        score_response(instrument, result.values),
+        answered,
+        applicable,
     )
 
 
@@ -506,6 +516,8 @@ def submit(
     response.updated_at = at
     response.submitted_at = at
     response.submitted_by = actor
+    response.answered_items = checked.answered
+    response.applicable_items = checked.applicable
     invitation.status = InvitationStatus.COMPLETED
     invitation.completed_at = at
     if invitation.opened_at is None:
@@ -765,6 +777,8 @@ def _insert_responses(session: Session, planned: list[_Planned], at: dt.datetime
             "updated_at": at,
             "submitted_at": at,
             "submitted_by": p.actor,
+            "answered_items": p.checked.answered,
+            "applicable_items": p.checked.applicable,
         }
         for p, a in zip(planned, answers, strict=True)
     ]

@@ -25,7 +25,9 @@ from dashboard.forms.pages import (
 from dashboard.forms.session import FormState
 from questionnaires.action_tags import tags_of
 from questionnaires.branching import condition
+from questionnaires.completeness import applicable_items, unanswered
 from questionnaires.model import Instrument
+from questionnaires.validation import validate_answers
 from study import responses
 from study.clock import Clock
 from study.errors import KlikError
@@ -168,6 +170,20 @@ class FormFlow:
             now = self.clock.now()
             return now if invitation is None else responses.respondent_now(s, invitation, now)
 
+    def _hidden(
+        self, instrument: Instrument, invitation_id: int, draft: Mapping[str, Any], lang: str
+    ) -> frozenset[str]:
+        """The questions the draft's answers hide (their conditions do not hold)."""
+        with self.read_sessions() as s:
+            invitation = s.get(Invitation, invitation_id)
+            if invitation is None:
+                return frozenset()
+            events = responses.earlier_waves(s, invitation)
+            now = responses.respondent_now(s, invitation, self.clock.now())
+        return validate_answers(
+            instrument, draft, lang, partial=True, now=now, events=events, saved=draft
+        ).hidden
+
     def _checked(
         self, instrument: Instrument, invitation: Invitation, draft: Mapping[str, Any], lang: str
     ) -> responses.CheckedAnswers:
@@ -225,6 +241,7 @@ class FormFlow:
         index = max(0, min(state.section, len(instrument.sections)))
         state = state.at(index)
         if index == len(instrument.sections):
+            hidden = self._hidden(instrument, state.invitation_id, values, state.lang)
             html = render_review_page(
                 instrument,
                 values,
@@ -235,6 +252,8 @@ class FormFlow:
                 edit_href=urls.section,
                 switch_href=urls.switch(state.lang),
                 message=message,
+                open_questions=unanswered(instrument, values, hidden),
+                applicable=len(applicable_items(instrument, hidden)),
             )
         else:
             items = responses.section_items(instrument, instrument.sections[index].id)

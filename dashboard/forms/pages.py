@@ -9,7 +9,7 @@ the language switch. Nothing needs JavaScript.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup
@@ -41,6 +41,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "edit": {"nl": "Wijzigen", "en": "Change"},
     "edit_part": {"nl": "Wijzig deel {i}: {title}", "en": "Change part {i}: {title}"},
     "not_answered": {"nl": "niet beantwoord", "en": "not answered"},
+    "open_questions": {
+        "nl": "{n} van de {total} vragen zijn nog niet beantwoord. U kunt ze nu beantwoorden of "
+        "toch verzenden.",
+        "en": "{n} of the {total} questions have not been answered yet. You can answer them now "
+        "or send anyway.",
+    },
+    "open_question": {
+        "nl": "1 van de {total} vragen is nog niet beantwoord. U kunt die nu beantwoorden of "
+        "toch verzenden.",
+        "en": "1 of the {total} questions has not been answered yet. You can answer it now or "
+        "send anyway.",
+    },
+    "in_part": {"nl": "deel {i}", "en": "part {i}"},
     "send": {"nl": "Verzenden", "en": "Send"},
     "thanks_title": {"nl": "Bedankt!", "en": "Thank you!"},
     "thanks_body": {
@@ -342,11 +355,16 @@ def render_review_page(
     edit_href: Callable[[int], str],
     switch_href: str | None = None,
     message: str | None = None,
+    open_questions: Sequence[tuple[int, Item]] = (),
+    applicable: int = 0,
 ) -> str:
-    """The last page: every answer by part, a change link per part, and the send button.
+    """The last page: the questions still open (each linking to its part), every answer by
+    part, a change link per part, and the send button.
 
     The form posts ``_csrf`` and ``submission_id`` to ``action``; the submission id makes a double
-    click or a replayed request record one response.
+    click or a replayed request record one response. ``open_questions`` are (part index, item)
+    of the ``applicable`` questions the respondent could answer
+    (:func:`questionnaires.completeness.unanswered`).
     """
     parts = []
     for index, section in enumerate(instrument.sections):
@@ -382,6 +400,19 @@ def render_review_page(
         if message
         else Markup("")
     )
+    if open_questions:
+        key = "open_question" if len(open_questions) == 1 else "open_questions"
+        links = Markup("").join(
+            Markup('<li><a href="{}">{}</a> ({})</li>').format(
+                edit_href(index),
+                plain_text(_text(item.text, lang)),
+                t("in_part", lang, i=index + 1),
+            )
+            for index, item in open_questions
+        )
+        notice += Markup(
+            '<div class="summary open-questions" id="open-questions"><p>{}</p><ul>{}</ul></div>'
+        ).format(t(key, lang, n=len(open_questions), total=applicable), links)
     body = Markup(
         "<h1>{title}</h1><h2>{review}</h2>{notice}<p>{intro}</p>{parts}"
         '<form method="post" action="{action}">'

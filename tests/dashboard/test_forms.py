@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from dashboard.app import create_app
 from dashboard.forms import coach_forms_blueprint
+from questionnaires.completeness import applicable_items
 from questionnaires.model import Instrument
 from questionnaires.registry import load_instruments
 from study import responses
@@ -294,6 +295,33 @@ def test_a_stale_second_tab_cannot_overwrite_newer_answers(
     # a part saved twice from one tab (next, then back and next again) is never stale
     page = tab_a.get("/form?section=0").get_data(as_text=True)
     assert post_section(tab_a, page, changed).status_code == 303
+
+
+def test_the_review_lists_open_questions_and_the_response_records_its_completeness(
+    client: FlaskClient, links: list[Link], employee: Instrument, db: Database
+) -> None:
+    page = open_link(client, links[0].token).get_data(as_text=True)
+    rng = random.Random(2)
+    skipped = None
+    for index in range(len(employee.sections)):
+        answers = section_answers(employee, index, rng)
+        optional = [i for i in answers if not employee.item(i).required]
+        if skipped is None and optional:
+            skipped = optional[0]
+            answers.pop(skipped)
+        assert post_section(client, page, answers).status_code == 303
+        page = client.get("/form").get_data(as_text=True)
+    assert skipped is not None
+    applicable = len(applicable_items(employee))
+    assert f"1 van de {applicable} vragen is nog niet beantwoord" in page
+    listed = re.search(r'<div class="summary open-questions".*?</div>', page, re.S).group(0)
+    part = next(i for i, s in enumerate(employee.sections) if skipped in s.item_ids)
+    assert f'href="/form?section={part}"' in listed and f"deel {part + 1}" in listed
+    data = {"_csrf": hidden(page, "_csrf"), "submission_id": hidden(page, "submission_id")}
+    assert client.post("/form/submit", data=data).status_code == 303
+    with db.read_sessions() as s:
+        response = s.scalars(select(Response)).one()
+    assert (response.answered_items, response.applicable_items) == (applicable - 1, applicable)
 
 
 def test_invalid_part_comes_back_with_messages_and_typed_values(

@@ -9,11 +9,13 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard.monitor_views import (
     STATUS_COLUMNS,
     Selection,
     cohort_filter,
+    completeness_counts,
     completion_table,
     end_reason_counts,
     endings,
@@ -294,3 +296,37 @@ def test_people_minus_a_waves_forms_is_no_small_group() -> None:
     assert checked >= 2
     whole = release.completion(None)
     assert not whole[whole["wave_index"] == 0][list(STATUS_COLUMNS)].isna().any().any()
+
+
+def test_completeness_counts_separate_complete_partial_and_unknown() -> None:
+    responses = pd.DataFrame({
+        "wave": ["T0", "T0", "T0", "T1"], "wave_index": [0, 0, 0, 1],
+        "respondent": ["employee"] * 4,
+        "answered": [20, 1, None, 5], "applicable": [20, 20, None, 10],
+    })  # fmt: skip
+    out = completeness_counts(responses).set_index("wave")
+    assert out.loc["T0", ["sent_in", "complete", "partial", "unknown"]].tolist() == [3, 1, 1, 1]
+    assert out.loc["T0", "median_answered"] == pytest.approx((1.0 + 0.05) / 2)
+    assert out.loc["T1", ["complete", "partial"]].tolist() == [0, 1]
+
+
+def test_a_near_empty_form_shows_as_partial_to_researchers_only(forms_env: Env) -> None:
+    from sqlalchemy import select, update
+
+    from study.models import Response
+
+    with forms_env.container.sessions.begin() as s:
+        first, second = s.scalars(select(Response.id).order_by(Response.id).limit(2)).all()
+        s.execute(update(Response).where(Response.id == first).values(answered_items=1))
+        s.execute(
+            update(Response)
+            .where(Response.id == second)
+            .values(answered_items=None, applicable_items=None)
+        )
+    body = _monitor(forms_env.login("researcher")).get_data(as_text=True)
+    assert "Volledigheid van de ingevulde vragenlijsten" in body and "monitor-completeness" in body
+    rows = json.loads(body)["response"]["monitor-content"]["children"]
+    text = json.dumps(rows, ensure_ascii=False)
+    assert "Gedeeltelijk" in text and "Onbekend" in text
+    viewer = _monitor(forms_env.login("viewer")).get_data(as_text=True)
+    assert "monitor-completeness" not in viewer

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,8 +38,41 @@ def register(app: typer.Typer) -> None:
         study: Annotated[
             str | None, typer.Option("--study", help="Study code (needed with several studies).")
         ] = None,
+        compare: Annotated[
+            str,
+            typer.Option(
+                "--compare",
+                help="What the cost-benefit balance compares with: none (costs and outcomes "
+                "only), benchmark (an external curve), arm (the trajectories without a coaching "
+                "method) or scenario (a labelled what-if).",
+            ),
+        ] = "none",
+        compare_label: Annotated[
+            str | None, typer.Option("--compare-label", help="Name of the comparison.")
+        ] = None,
+        compare_source: Annotated[
+            str | None, typer.Option("--compare-source", help="Source of a benchmark curve.")
+        ] = None,
+        compare_curve: Annotated[
+            str | None,
+            typer.Option(
+                "--compare-curve",
+                help="A benchmark curve as month:share-in-work pairs, e.g. '0:1; 6:0,8; 12:0,7'.",
+            ),
+        ] = None,
+        days_gained: Annotated[
+            str | None,
+            typer.Option("--days-gained", help="Scenario: days in work gained per trajectory."),
+        ] = None,
+        sick_days_fewer: Annotated[
+            str | None,
+            typer.Option("--sick-days-fewer", help="Scenario: sick days fewer per trajectory."),
+        ] = None,
     ) -> None:
-        """Write the analysis report (survival, mixed models, reliability, response) as HTML."""
+        """Write the analysis report (survival, mixed models, reliability, response, signals,
+        costs and benefits) as HTML."""
+        from dashboard.mkba_views import parse_comparison
+
         if lang not in LANGS:
             raise typer.BadParameter("use nl or en", param_hint="--lang")
         day = None
@@ -47,8 +81,16 @@ def register(app: typer.Typer) -> None:
                 day = dt.date.fromisoformat(as_of)
             except ValueError as exc:
                 raise typer.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from exc
+        comparison, problem = parse_comparison(
+            compare, compare_label, compare_source, compare_curve, days_gained, sick_days_fewer,
+            language=lang,
+        )  # fmt: skip
+        if problem:
+            raise typer.BadParameter(problem, param_hint="--compare")
         try:
-            report = write_report(out, lang=lang, database=database, as_of=day, study=study)
+            report = write_report(
+                out, lang=lang, database=database, as_of=day, study=study, comparison=comparison
+            )
         except LookupError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from exc
@@ -88,8 +130,13 @@ def write_report(
     database: str | None = None,
     as_of: dt.date | None = None,
     study: str | None = None,
+    comparison: Mapping[str, Any] | None = None,
 ) -> ReportSummary:
     """Build the report of a study's data as of ``as_of`` (default today) and write it to ``out``.
+
+    ``comparison`` is what the cost-benefit balance is computed against
+    (:func:`dashboard.mkba_views.parse_comparison`); without one the report shows costs and
+    outcomes only, and says why.
 
     Returns
     -------
@@ -102,6 +149,7 @@ def write_report(
     from analysis.cost_benefit import cost_benefit
     from analysis.report import analysis_versions, build_report, data_snapshot_hash
     from dashboard.mkba_jobs import HORIZONS, study_parameters
+    from dashboard.mkba_views import comparison_from
     from klik.api import resolve_study
     from klik.settings import settings_for
     from klik.wiring import build
@@ -140,6 +188,7 @@ def write_report(
         cost_parameters,
         horizon_days=HORIZONS[12],
         year=day.year,
+        comparison=comparison_from(comparison) if comparison else None,
     )
     html_text = build_report(
         {**used, "signals": history.signals, "signal_acknowledgements": history.seen},

@@ -128,3 +128,27 @@ def test_analyse_says_which_models_had_too_little_data(simulated: str, tmp_path:
         reason,
     )
     assert reason in out.read_text(encoding="utf-8")
+
+
+def test_the_report_balances_costs_against_a_chosen_comparison(
+    simulated: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "mkba.html"
+    plain = run("-o", str(out), "-d", simulated, "--as-of", AS_OF)
+    assert plain.exit_code == 0, plain.output
+    assert "Kies waarmee u vergelijkt" in out.read_text(encoding="utf-8")  # why there is none
+    chosen = run(
+        "-o", str(out), "-d", simulated, "--as-of", AS_OF, "--compare", "scenario",
+        "--compare-label", "wat als tien dagen", "--days-gained", "10",
+    )  # fmt: skip
+    assert chosen.exit_code == 0, chosen.output
+    html = out.read_text(encoding="utf-8")
+    assert "Kies waarmee u vergelijkt" not in html and "wat als tien dagen" in html
+    assert "Kerncijfers" in html and "Gevoeligheid" in html and "maatschappij" in html
+    # the same checks as the page: a scenario without its figure is refused with why
+    refused = run(
+        "-o", str(tmp_path / "x.html"), "-d", simulated, "--compare", "scenario",
+        "--compare-label", "x", "--days-gained", "veel",
+    )  # fmt: skip
+    assert refused.exit_code != 0 and "getal" in refused.output
+    assert not (tmp_path / "x.html").exists()

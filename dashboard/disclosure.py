@@ -696,8 +696,9 @@ def viewer_follow_up(marked: pd.DataFrame, min_size: int) -> pd.DataFrame:
     ``marked`` holds one row per firing: signal, trajectory_id, fired_on and seen_day (NaT when
     not seen). The clients a signal fired for, and those of whom one firing was seen, are
     rounded to a multiple of ``min_size`` and hidden under it (:func:`viewer_count`); the share
-    seen and the median days to seen only when both the seen and the unseen clients number
-    ``min_size`` or more, so that neither group can be a small one.
+    seen (to the nearest 10%, so that it gives no exact count back beside a rounded one) and
+    the median days to seen only when both the seen and the unseen clients number ``min_size``
+    or more, so that neither group can be a small one.
 
     Returns
     -------
@@ -713,7 +714,7 @@ def viewer_follow_up(marked: pd.DataFrame, min_size: int) -> pd.DataFrame:
         rows.append((
             name, viewer_count(n, min_size),
             viewer_count(n_seen, min_size) if safe else HIDDEN_MARK,
-            n_seen / n if safe else float("nan"), float(days),
+            round(n_seen / n, 1) if safe else float("nan"), float(days),
         ))  # fmt: skip
     return pd.DataFrame(rows, columns=["signal", "clients", "seen", "share", "days"])
 
@@ -722,14 +723,20 @@ def viewer_cost_benefit(
     summary: pd.DataFrame, *, n: int, arm_n: int, comparison: str | None, min_size: int
 ) -> tuple[pd.DataFrame | None, bool]:
     """What a viewer may see of the cost-benefit analysis: the summary with its number of
-    trajectories rounded (None when fewer than ``min_size``), and whether the balance may be
-    shown (not against a comparison arm of fewer than ``min_size``: its means would be those of
-    a small group). The means, intervals and balance are of the whole group."""
-    if n < min_size:
+    trajectories rounded, and whether the balance may be shown; (None, False) when nothing may
+    be shown.
+
+    Nothing is shown for fewer than ``min_size`` trajectories, nor against a comparison arm of
+    fewer than ``min_size`` (``comparison`` is the kind asked for), whether that arm is empty or
+    small, so that the answer never tells the two apart: the arm's means would be those of a
+    small group, and the summary without the arm minus the summary with it (no comparison)
+    would be too. The means, intervals and balance shown are of groups of ``min_size`` or more.
+    """
+    if n < min_size or (comparison == "arm" and arm_n < min_size):
         return None, False
     shown = summary.astype(object)
     shown.loc[shown["measure"] == "n", "value"] = viewer_count(n, min_size)
-    return shown, not (comparison == "arm" and arm_n < min_size)
+    return shown, True
 
 
 VIEWER_REFUSAL = {

@@ -74,10 +74,10 @@ T = {
     "end_reason": {"nl": "Reden van beëindiging", "en": "End reason"},
     "ended": {"nl": "Het traject is beëindigd.", "en": "The trajectory has ended."},
     "end_confirm": {
-        "nl": "Weet u zeker dat u dit traject wilt beëindigen? Open vragenlijsten vervallen. "
-        "Alleen een onderzoeker kan dit terugdraaien.",
-        "en": "Are you sure you want to end this trajectory? Open forms are cancelled. Only a "
-        "researcher can undo this.",
+        "nl": "Weet u zeker dat u dit traject wilt beëindigen? Vragenlijsten na de einddatum "
+        "worden geannuleerd. Alleen een onderzoeker kan dit terugdraaien.",
+        "en": "Are you sure you want to end this trajectory? Forms after the end date are "
+        "cancelled. Only a researcher can undo this.",
     },
     "withdraw": {"nl": "Toestemming ingetrokken", "en": "Consent withdrawn"},
     "withdraw_lead": {

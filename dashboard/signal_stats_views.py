@@ -16,6 +16,7 @@ from analysis.signal_quality import base_rate, follow_up, signal_quality
 from dashboard.disclosure import HIDDEN_MARK, viewer_follow_up
 from dashboard.signal_views import signal_name
 from dashboard.tables import table
+from study.clock import AMSTERDAM
 
 T = {
     "title": {"nl": "Signalen voor jobcoaches", "en": "Signals for job coaches"},
@@ -115,14 +116,14 @@ def viewer_follow_up_table(
         if not seen.empty
         else f.assign(seen_at=pd.NaT)
     )
-    marked["seen_day"] = (
-        pd.to_datetime(marked["seen_at"], utc=True).dt.tz_localize(None).dt.normalize()
-    )
+    # the day it was seen on the study's clock, as the day it fired is
+    seen_local = pd.to_datetime(marked["seen_at"], utc=True).dt.tz_convert(AMSTERDAM)
+    marked["seen_day"] = seen_local.dt.tz_localize(None).dt.normalize()
     released = viewer_follow_up(marked, k)
     shown = pd.DataFrame({
         "signal": [_name(v, lang) for v in released["signal"]],
         "clients": released["clients"], "seen": released["seen"],
-        "share": [HIDDEN_MARK if v != v else _pct(v, lang) for v in released["share"]],
+        "share": [HIDDEN_MARK if v != v else f"≈ {_pct(v, lang)}" for v in released["share"]],
         "days": [HIDDEN_MARK if v != v else f"{v:.0f}" for v in released["days"]],
     })  # fmt: skip
     heads = [t(k_, lang) for k_ in ("signal", "clients", "seen", "seen_share", "days")]

@@ -14,7 +14,7 @@ import csv
 import dataclasses
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,13 @@ class ReportLine:
         return f"{self.status}\t{self.where}\t{self.note}".rstrip()
 
 
+def _dictionary_rows(dictionary: str) -> Iterator[dict[str, str]]:
+    """The rows of a data dictionary by column, headers stripped as the import strips them."""
+    reader = csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff")))
+    reader.fieldnames = [h.strip() for h in reader.fieldnames or []]
+    yield from reader
+
+
 def field_report(
     dictionary: str, instruments: list[Instrument], warnings: list[RedcapWarning]
 ) -> list[ReportLine]:
@@ -82,8 +89,8 @@ def field_report(
         warned.setdefault(w.field, []).append(w.message)
     kept = {it.id for inst in instruments for it in inst.items}
     report = []
-    for row in csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff"))):
-        name = row["Variable / Field Name"]
+    for row in _dictionary_rows(dictionary):
+        name = row["Variable / Field Name"].strip()
         where = f"{row['Form Name']}.{name}"
         notes = warned.get(name, [])
         if name not in kept:
@@ -355,7 +362,7 @@ def build_project(
     instruments: list[Instrument] = []
     warnings: list[RedcapWarning] = []
     forms_in_order: list[str] = []
-    for row in csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff"))):
+    for row in _dictionary_rows(dictionary):
         if row["Form Name"] not in forms_in_order:
             forms_in_order.append(row["Form Name"])
     unknown_roles = sorted(set(roles) - set(forms_in_order))
@@ -491,7 +498,7 @@ def import_project(
         pairs = read_mapping(mapping)
     else:
         forms = []
-        for row in csv.DictReader(io.StringIO(dictionary.lstrip("\ufeff"))):
+        for row in _dictionary_rows(dictionary):
             if row["Form Name"] not in forms:
                 forms.append(row["Form Name"])
         pairs = [(e.arm, e.unique_name, f) for e in event_list for f in forms]

@@ -40,15 +40,22 @@ class _Gate:
         self._cond = threading.Condition()
         self._active = 0
         self._exclusive = False
+        self._owner: int | None = None
         self._waiting = 0
         self._held = threading.local()
+
+    # The garbage collector may run anywhere in a thread, also in the middle of this
+    # bookkeeping, and free a connection whose clean-up calls SQLite through the gate again. A
+    # thread that holds the gate (shared, or exclusively: the forking one) goes through at once,
+    # and the marks that say so are set and cleared while the gate's lock is held, when no fork
+    # can start: a call let through there cannot overlap a fork.
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         depth = getattr(self._held, "depth", 0)
-        if depth:
-            # a call inside a call (execute opens a cursor): this thread holds the gate already,
-            # and waiting for a fork that waits for this thread would never end
+        if depth or self._owner == threading.get_ident():
+            # a call inside a call (execute opens a cursor), or the forking thread itself:
+            # waiting for a fork that waits for this thread would never end
             self._held.depth = depth + 1
             try:
                 yield
@@ -58,14 +65,14 @@ class _Gate:
         with self._cond:
             while self._exclusive or self._waiting:
                 self._cond.wait()
+            self._held.depth = 1
             self._active += 1
-        self._held.depth = 1
         try:
             yield
         finally:
-            self._held.depth = 0
             with self._cond:
                 self._active -= 1
+                self._held.depth = 0
                 if not self._active:
                     self._cond.notify_all()
 
@@ -76,12 +83,14 @@ class _Gate:
             while self._exclusive or self._active:
                 self._cond.wait()
             self._waiting -= 1
+            self._owner = threading.get_ident()
             self._exclusive = True
         try:
             yield
         finally:
             with self._cond:
                 self._exclusive = False
+                self._owner = None
                 self._cond.notify_all()
 
 
@@ -131,6 +140,11 @@ class GatedConnection(sqlite3.Connection):
         with GATE.shared():
             super().__init__(*args, **kwargs)
 
+    def _close_cursors(self) -> None:
+        for cursor in list(self._cursors):
+            with contextlib.suppress(sqlite3.ProgrammingError):  # another thread's, or in use
+                cursor.close()
+
     def close(self) -> None:
         """Close the open cursors, then the connection, all inside the gate.
 
@@ -138,10 +152,19 @@ class GatedConnection(sqlite3.Connection):
         it, outside the gate, whenever Python frees the cursor.
         """
         with GATE.shared():
-            for cursor in list(self._cursors):
-                with contextlib.suppress(sqlite3.ProgrammingError):  # another thread's cursor
-                    cursor.close()
+            self._close_cursors()
             super().close()
+
+    def rollback(self) -> None:
+        """Close the open cursors, then roll back, inside the gate.
+
+        A pool rolls a connection back, never closes it, when it is given back: a result read
+        halfway would keep its cursor, reset outside the gate when Python frees it. After a
+        rollback such a cursor has nothing left to give.
+        """
+        with GATE.shared():
+            self._close_cursors()
+            super().rollback()
 
     def cursor(self, factory: type[sqlite3.Cursor] = GatedCursor) -> sqlite3.Cursor:  # type: ignore[override]
         with GATE.shared():
@@ -158,7 +181,6 @@ class GatedConnection(sqlite3.Connection):
         return self.cursor().executescript(*args)
 
     commit = _gated(sqlite3.Connection.commit)
-    rollback = _gated(sqlite3.Connection.rollback)
     create_function = _gated(sqlite3.Connection.create_function)
     create_aggregate = _gated(sqlite3.Connection.create_aggregate)
     create_collation = _gated(sqlite3.Connection.create_collation)

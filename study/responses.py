@@ -79,11 +79,12 @@ class StaleSection(Conflict):
 
     def __init__(self) -> None:
         super().__init__(
-            "deze pagina is intussen opgeslagen in een ander venster of op een ander apparaat; "
-            "hieronder staan de antwoorden zoals ze nu bewaard zijn: pas ze zo nodig aan en "
-            "ga verder",
-            "this page was saved meanwhile in another window or on another device; below are "
-            "the answers as they are saved now: change them if needed and go on",
+            "dit deel is intussen opnieuw opgeslagen, in een ander venster, op een ander "
+            "apparaat of vanaf een oudere pagina; hieronder staan de antwoorden zoals ze nu "
+            "bewaard zijn: pas ze zo nodig aan en ga verder",
+            "this part was saved again meanwhile, in another window, on another device or from "
+            "an older page; below are the answers as they are saved now: change them if needed "
+            "and go on",
         )
 
 
@@ -265,9 +266,6 @@ def save_section(
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         raise _link_gone()
     saved = dict(response.answers) if response is not None else {}
-    # checked under the invitation's lock: two tabs saving at once are taken one after the other
-    if shown_version is not None and shown_version != section_version(saved, ids):
-        raise StaleSection()
     # Other keys of ``raw`` (buttons, the CSRF field, other sections) are not this section's answers.
     result = validate_answers(
         instrument,
@@ -280,6 +278,12 @@ def save_section(
         now=respondent_now(session, invitation, at),
         saved=saved,
     )
+    # checked under the invitation's lock: two tabs saving at once are taken one after the
+    # other; the same answers sent twice (a double click) are no conflict
+    stale = shown_version is not None and shown_version != section_version(saved, ids)
+    repeated = result.ok and all(_storable(result.values.get(i)) == saved.get(i) for i in ids)
+    if stale and not repeated:
+        raise StaleSection()
     if not result.ok:
         return result
     answers = {k: v for k, v in saved.items() if k not in ids}

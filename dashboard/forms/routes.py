@@ -124,7 +124,9 @@ def forms_blueprint(
         The current part, the review page, or the thank-you page; ``?lang=en|nl`` switches the
         language, ``?section=<n>`` goes to part ``n``.
     ``POST /form``
-        Saves one part (``_csrf``, ``_section``, ``_action`` = ``next``/``back``, answers by item id).
+        Saves one part (``_csrf``, ``_section``, ``_action`` = ``next``/``back``, ``_version``:
+        the fingerprint of the part's saved answers the page was shown with, answers by item id);
+        a save from a stale page is refused with the saved answers (409).
     ``POST /form/submit``
         Submits the saved answers once (``_csrf``, ``submission_id``).
 

@@ -293,7 +293,7 @@ def update(
     outcome = run_analysis(
         "mkba", job, CohortFilter(), ROLES, horizon_months=months, comparison=comparison
     )
-    return (*render(outcome), None)
+    return (*render(outcome, comparison["kind"] if comparison else None), None)
 
 
 def _job(study_id: int, months: int, comparison: dict[str, Any] | None) -> Any:
@@ -304,8 +304,9 @@ def _job(study_id: int, months: int, comparison: dict[str, Any] | None) -> Any:
     )
 
 
-def render(outcome: Outcome) -> tuple:
-    """Summary, balance, dose, status and whether polling stops, for a job outcome."""
+def render(outcome: Outcome, requested: str | None = None) -> tuple:
+    """Summary, balance, dose, status and whether polling stops, for a job outcome;
+    ``requested`` is the kind of comparison asked for (by default the one computed)."""
     language = outcome.language
     if not done(outcome):
         keep = dash.no_update
@@ -318,7 +319,7 @@ def render(outcome: Outcome) -> tuple:
     summary: pd.DataFrame | None = cb.summary
     balance_allowed = True
     if viewer:
-        kind = cb.result.comparison.kind if cb.result is not None else None
+        kind = requested or (cb.result.comparison.kind if cb.result is not None else None)
         summary, balance_allowed = viewer_cost_benefit(
             cb.summary, n=cb.n, arm_n=cb.arm_n, comparison=kind, min_size=k
         )

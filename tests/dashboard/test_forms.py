@@ -284,7 +284,7 @@ def test_a_stale_second_tab_cannot_overwrite_newer_answers(
     refused = post_section(tab_a, stale, {})
     assert refused.status_code == 409
     html = refused.get_data(as_text=True)
-    assert "intussen opgeslagen in een ander venster" in html
+    assert "intussen opnieuw opgeslagen" in html
     assert draft_answers(db, links[0].invitation_id) == saved
     checked = re.findall(r'name="(all_\d\d)" value="(\d)" checked', html)
     assert dict(checked) == {k: v for k, v in answers.items() if k.startswith("all_")}
@@ -295,6 +295,11 @@ def test_a_stale_second_tab_cannot_overwrite_newer_answers(
     # a part saved twice from one tab (next, then back and next again) is never stale
     page = tab_a.get("/form?section=0").get_data(as_text=True)
     assert post_section(tab_a, page, changed).status_code == 303
+    # nor is a double click: the same answers sent twice from the same page
+    page = tab_a.get("/form?section=0").get_data(as_text=True)
+    assert post_section(tab_a, page, answers).status_code == 303
+    assert post_section(tab_a, page, answers).status_code == 303
+    assert draft_answers(db, links[0].invitation_id) == saved
 
 
 def test_the_review_lists_open_questions_and_the_response_records_its_completeness(

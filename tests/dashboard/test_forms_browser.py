@@ -189,7 +189,7 @@ def test_two_tabs_a_stale_save_keeps_the_newer_answers(server: str, db: Database
             second.click("button[value=next]")  # the part as it was shown: nothing filled in
             second.wait_for_load_state()
             text = second.inner_text("main")
-            assert "intussen opgeslagen in een ander venster" in text
+            assert "intussen opnieuw opgeslagen" in text
             second.screenshot(path=str(ARTIFACTS / "07-stale-tab.png"), full_page=True)
             for item_id, value in answers.items():
                 if employee.item(item_id).options:

@@ -193,8 +193,23 @@ def test_a_viewer_gets_no_balance_against_a_small_arm(env: Env) -> None:
                              result={"analysis": cb, "snapshot": "abc"})  # fmt: skip
     for rows_allowed, shown in ((True, True), (False, False)):
         outcome = Outcome(None, "nl", rows_allowed, 10, status)  # type: ignore[arg-type]
-        _summary, balance, _dose, _note, stop = page.render(outcome)
-        text = json.dumps([c.to_plotly_json() for c in balance], default=str, ensure_ascii=False)
+        summary, balance, _dose, _note, stop = page.render(outcome, "arm")
+        parts = [*summary, *balance]
+        text = json.dumps([c.to_plotly_json() for c in parts], default=str, ensure_ascii=False)
         assert stop is True
         assert ("mkba-balance-table" in text) is shown
+        assert ("mkba-summary-table" in text) is shown  # nor the means without the arm
         assert ("Minder dan 10 deelnemers" in text) is not shown
+    # an empty arm reads the same to a viewer as a small one
+    empty = cost_benefit(trajectories[~arm], survival, contacts, sick, default_parameters(),
+                         horizon_days=365.25, year=2025, comparison=Comparison("arm", "controle"),
+                         replicates=20, dose_replicates=0)  # fmt: skip
+    assert empty.arm_n == 0
+
+    def viewer_sees(result) -> list:
+        done_ = SimpleNamespace(**{**vars(status), "result": {"analysis": result, "snapshot": "a"}})
+        outcome = Outcome(None, "nl", False, 10, done_)  # type: ignore[arg-type]
+        summary, balance, dose, _note, _stop = page.render(outcome, "arm")
+        return [c.to_plotly_json() for c in [*summary, *balance, *dose]]
+
+    assert viewer_sees(empty) == viewer_sees(cb)

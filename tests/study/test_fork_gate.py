@@ -81,5 +81,35 @@ def test_every_cursor_of_a_gated_connection_is_gated() -> None:
     con.close()
 
 
+def test_a_half_read_cursor_is_closed_by_the_rollback_a_pool_does_on_checkin() -> None:
+    con = GatedConnection(":memory:")
+    con.execute("CREATE TABLE t (x)")
+    con.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+    half_read = con.execute("SELECT x FROM t")
+    half_read.fetchone()
+    con.rollback()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed cursor"):
+        half_read.fetchone()
+    con.close()
+
+
+def test_the_forking_thread_may_call_sqlite_while_it_holds_the_gate(tmp_path: Path) -> None:
+    """The garbage collector may free a connection in the forking thread, inside ``forking()``;
+    its clean-up (a rollback) must not wait for the gate that thread holds."""
+    con = GatedConnection(tmp_path / "own.db", check_same_thread=False)
+    done = threading.Event()
+
+    def fork_and_clean_up() -> None:
+        with forking():
+            con.rollback()
+            con.execute("SELECT 1").fetchall()
+        done.set()
+
+    worker = threading.Thread(target=fork_and_clean_up, daemon=True)
+    worker.start()
+    assert done.wait(30), "the forking thread waited for itself"
+    con.close()
+
+
 def test_a_child_forked_through_the_gate_never_hangs(tmp_path: Path) -> None:
     assert _forks_that_hang(tmp_path / "gated.db", GatedConnection, gate=True) == 0

@@ -10,8 +10,9 @@ text, sanitised to an allow-list (:mod:`questionnaires.richtext`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup
@@ -322,6 +323,25 @@ def _json(data: Any) -> str:
     )
 
 
+def _header(item: Item, rest: Sequence[Item], hidden: Collection[str], lang: str) -> Markup:
+    """A section header inside a page. As in REDCap it heads the questions up to the next
+    header, and is hidden when every one of them is: when all are conditional, it names them
+    (``data-items``) so that the page's script hides and shows it with them."""
+    group = [rest[0], *itertools.takewhile(lambda it: not it.header, rest[1:])]
+    text = rich_html(_t(item.header, lang), "block")
+    if not all(condition_tree(it) is not None for it in group):
+        return Markup('<div class="klik-header" role="heading" aria-level="3">{}</div>').format(
+            text
+        )
+    return Markup(
+        '<div class="klik-header" role="heading" aria-level="3" data-items="{}"{}>{}</div>'
+    ).format(
+        ",".join(it.id for it in group),
+        Markup(" hidden") if all(it.id in hidden for it in group) else "",
+        text,
+    )
+
+
 def render_section(
     instrument: Instrument,
     section_index: int,
@@ -431,11 +451,7 @@ def render_section(
     while i < len(items):
         item = items[i]
         if item.header:
-            parts.append(
-                Markup('<div class="klik-header" role="heading" aria-level="3">{}</div>').format(
-                    rich_html(_t(item.header, lang), "block")
-                )
-            )
+            parts.append(_header(item, items[i:], hidden, lang))
         if item.matrix:
             run: list[Item] = []
             for it in items[i:]:

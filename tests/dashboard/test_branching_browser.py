@@ -30,6 +30,7 @@ ROWS = [
     "why_not,werk,,notes,Wat is de reden dat je niet werkt?,,,,,,,\"[works] = '0'\",,,,,,",
     'days,werk,,calc,Uren per maand (ongeveer),"round([hours] * 52 / 12, 1)",,,,,,,,,,,,',
     'many,werk,,yesno,Is dat veel?,,,,,,,"[days] > 150",,,,,,',
+    "looking,werk,Werk zoeken,yesno,Zoek je werk?,,,,,,,\"[works] = '0'\",,,,,,",
 ]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -84,6 +85,8 @@ def test_questions_follow_the_answers_with_the_script(served, db: Database) -> N
             page.goto(f"{server}/f/{link.token}")
             page.wait_for_url(f"{server}/form")
             assert not page.is_visible("#q-hours") and not page.is_visible("#q-why_not")
+            header = page.locator(".klik-header", has_text="Werk zoeken")
+            assert not header.is_visible()  # it heads only a question not asked yet
             page.check("#q-works-0")  # ja
             page.wait_for_selector("#q-hours", state="visible")
             assert not page.is_visible("#q-why_not")
@@ -101,6 +104,7 @@ def test_questions_follow_the_answers_with_the_script(served, db: Database) -> N
             page.check("#q-works-1")  # nee: hours hides, and with it its value
             page.wait_for_selector("#q-why_not", state="visible")
             assert not page.is_visible("#q-hours")
+            assert header.is_visible() and page.is_visible("#q-looking")
             page.fill("#q-why_not", "Ik zoek nog")
             page.fill("#q-record_id", "P1")
             page.click("button[value=next]")

@@ -97,3 +97,33 @@ def test_logic_data_cannot_break_out_of_its_element():
     assert "<script>alert(1)" not in html
     data = re.search(r'id="klik-logic">(.*?)</script>', html)
     assert data is not None and "alert(1)" in json.loads(data.group(1))["events"]["t0"]["hours"]
+
+
+HEADER_ROWS = [
+    "record_id,werk,,text,ID,,,,,,,,,,,,,",
+    "works,werk,,yesno,Werk je?,,,,,,,,,,,,,",
+    "why_not,werk,Niet aan het werk,notes,Waarom niet?,,,,,,,\"[works] = '0'\",,,,,,",
+    "looking,werk,,yesno,Zoek je werk?,,,,,,,\"[works] = '0'\",,,,,,",
+    "team,werk,Je team,text,Hoe groot is je team?,,,,,,,,,,,,,",
+    "buddy,werk,,yesno,Heb je een maatje?,,,,,,,\"[works] = '1'\",,,,,,",
+]
+
+
+def _header_page(values: dict) -> str:
+    text = REDCAP_HEADER_LINE + "\n" + "\n".join(HEADER_ROWS) + "\n"
+    (inst,) = parse_redcap(text, "t.csv").instruments
+    return render_section(inst, 0, values, {}, "nl")
+
+
+def _header(page: str, words: str) -> str:
+    return re.search(rf'<div class="klik-header"[^>]*>(?:(?!</div>).)*{words}', page, re.S).group(0)
+
+
+def test_a_header_is_hidden_with_every_question_it_heads():
+    working = _header_page({"works": 1})
+    # all that "Niet aan het werk" heads is hidden: so is the header, and it names them
+    assert 'data-items="why_not,looking" hidden' in _header(working, "Niet aan het werk")
+    # "Je team" heads a question that is always asked: never hidden, nothing for the script
+    assert "data-items" not in _header(working, "Je team")
+    not_working = _header_page({"works": 0})
+    assert " hidden" not in _header(not_working, "Niet aan het werk")

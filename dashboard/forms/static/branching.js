@@ -259,6 +259,7 @@
     });
   });
   var shownField = form.querySelector('input[name="_shown"]');
+  var headers = Array.prototype.slice.call(form.querySelectorAll(".klik-header[data-items]"));
   var conditional = {};
   branches.forEach(function (b) { conditional[b.getAttribute("data-item")] = true; });
   var baseShown = (shownField ? shownField.value.split(",") : []).filter(function (id) {
@@ -283,6 +284,13 @@
       if (!changed) { break; }
       updateCalcs();
     }
+    headers.forEach(function (h) {
+      // a header is hidden with the questions it heads (all of them conditional)
+      h.hidden = h.getAttribute("data-items").split(",").every(function (id) {
+        var b = form.querySelector('.klik-branch[data-item="' + id + '"]');
+        return b !== null && b.hidden;
+      });
+    });
     if (shownField) {
       var ids = baseShown.slice();
       branches.forEach(function (b) {

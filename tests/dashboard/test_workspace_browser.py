@@ -57,13 +57,7 @@ def test_a_jobcoach_resends_a_link_from_the_workspace(served: tuple[Env, str]) -
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1100})
-            page.goto(f"{base}/login")
-            page.fill("#username", "coach1")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector(".klik-header")
-            page.goto(f"{base}/workspace")
-            page.wait_for_selector("#workspace-forms", timeout=30_000)
+            _login_to_workspace(page, base)
             buttons = page.locator("button", has_text="Stuur de link opnieuw")
             assert buttons.count() >= 1
             assert page.locator("#workspace-forms a", has_text="Zelf invullen").count() >= 1

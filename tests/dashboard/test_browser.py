@@ -16,11 +16,13 @@ from tests.dashboard.conftest import PASSWORD, Env, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ANALYSES = ["/survival", "/trajectories", "/quality", "/mkba", "/signals"]
 PAGES = {
-    "researcher": ["/", "/monitor", "/workspace", "/exports", "/outbox"],
-    "coach1": ["/", "/workspace", "/exports"],
-    "viewer": ["/", "/monitor", "/exports"],
-}
+    "researcher": ["/", "/monitor", *ANALYSES, "/workspace", "/record", "/exports", "/outbox",
+                   "/audit", "/users"],
+    "coach1": ["/", "/workspace", "/record", "/exports"],
+    "viewer": ["/", "/monitor", *ANALYSES, "/exports"],
+}  # fmt: skip
 
 pytestmark = pytest.mark.browser
 
@@ -90,6 +92,13 @@ def test_every_page_renders_without_console_errors(served, browser, username: st
         assert "geen toegang" not in page.inner_text(".klik-main")
         name = path.strip("/") or "home"
         page.screenshot(path=str(ARTIFACTS / f"{username}-{name}.png"), full_page=True)
+        # the same page on a 390-pixel phone: nothing scrolls sideways
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(ARTIFACTS / f"{username}-{name}-phone.png"), full_page=True)
+        assert width <= 390, (path, width)
+        page.set_viewport_size({"width": 1280, "height": 900})
     assert errors == [], errors
 
 

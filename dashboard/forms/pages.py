@@ -54,6 +54,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "send anyway.",
     },
     "in_part": {"nl": "deel {i}", "en": "part {i}"},
+    "only_in": {
+        "nl": "Deze vragenlijst is alleen beschikbaar in het {language}; de vragen staan hieronder "
+        "in die taal.",
+        "en": "This questionnaire is only available in {language}; the questions below are in "
+        "that language.",
+    },
     "send": {"nl": "Verzenden", "en": "Send"},
     "thanks_title": {"nl": "Bedankt!", "en": "Thank you!"},
     "thanks_body": {
@@ -207,6 +213,23 @@ def page_shell(
     )
 
 
+LANGUAGE_NAMES = {
+    "nl": {"nl": "Nederlands", "en": "Dutch"},
+    "en": {"nl": "Engels", "en": "English"},
+}
+
+
+def _fallback_note(instrument: Instrument, lang: str) -> Markup:
+    """A note when the instrument is not in ``lang``: its texts are shown in its own language."""
+    if lang in instrument.languages or not instrument.languages:
+        return Markup("")
+    own = instrument.languages[0]
+    language = LANGUAGE_NAMES.get(own, {}).get(lang, own)
+    return Markup('<p class="note" id="language-note">{}</p>').format(
+        t("only_in", lang, language=language)
+    )
+
+
 def _text(text: Mapping[str, str] | None, lang: str) -> str:
     if not text:
         return ""
@@ -302,7 +325,7 @@ def render_form_page(
         render_section(instrument, section_index, values, errors, lang, now=now, events=events)
     )
     body = Markup(
-        "<h1>{title}</h1>{progress}{notice}{summary}"
+        "<h1>{title}</h1>{fallback}{progress}{notice}{summary}"
         '<form method="post" action="{action}" novalidate accept-charset="utf-8">'
         '<input type="hidden" name="_csrf" value="{csrf}">'
         '<input type="hidden" name="_section" value="{section}">'
@@ -310,6 +333,7 @@ def render_form_page(
         '{fields}<div class="actions">{buttons}</div></form><p class="note">{note}</p>{script}'
     ).format(
         title=_text(instrument.title, lang),
+        fallback=_fallback_note(instrument, lang),
         progress=_progress(section_index, total, lang),
         notice=Markup('<div class="summary" role="alert"><p>{}</p></div>').format(message)
         if message
@@ -414,13 +438,14 @@ def render_review_page(
             '<div class="summary open-questions" id="open-questions"><p>{}</p><ul>{}</ul></div>'
         ).format(t(key, lang, n=len(open_questions), total=applicable), links)
     body = Markup(
-        "<h1>{title}</h1><h2>{review}</h2>{notice}<p>{intro}</p>{parts}"
+        "<h1>{title}</h1>{fallback}<h2>{review}</h2>{notice}<p>{intro}</p>{parts}"
         '<form method="post" action="{action}">'
         '<input type="hidden" name="_csrf" value="{csrf}">'
         '<input type="hidden" name="submission_id" value="{sid}">'
         '<div class="actions"><button type="submit" class="primary">{send}</button></div></form>'
     ).format(
         title=_text(instrument.title, lang),
+        fallback=_fallback_note(instrument, lang),
         review=t("review_title", lang),
         notice=notice,
         intro=t("review_intro", lang),

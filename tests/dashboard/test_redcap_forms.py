@@ -258,3 +258,20 @@ def test_today_is_the_studys_date_just_after_midnight(db: Database, tmp_path: Pa
     page = client.get("/form").get_data(as_text=True)
     assert post_section(client, page, {"visit": "2026-06-15"}).status_code == 303
     assert _draft(db, link.invitation_id)["visit"] == "2026-06-15"
+
+
+def test_a_form_in_one_language_says_so_in_the_other(db: Database, tmp_path: Path):
+    """A dictionary imported as English: the Dutch form says the questions are in English."""
+    rows = [
+        "record_id,eng,,text,ID,,,,,,,,,,,,,",
+        "mood,eng,,yesno,Did you sleep well?,,,,,,,,,,,,,",
+    ]
+    (inst,) = import_to_dir(dictionary(rows), tmp_path / "instruments", language="en")
+    app = app_with_instruments(db, SimulatedClock(AT), tmp_path / "instruments")
+    with db.sessions.begin() as s:
+        (link,) = invitations_for_cohort(s, AT, [inst], n_trajectories=1)
+    client = app.test_client()
+    dutch = open_link(client, link.token).get_data(as_text=True)
+    assert "alleen beschikbaar in het Engels" in dutch and "Did you sleep well?" in dutch
+    english = client.get("/form?lang=en").get_data(as_text=True)
+    assert 'id="language-note"' not in english

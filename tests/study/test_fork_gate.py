@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -112,4 +114,17 @@ def test_the_forking_thread_may_call_sqlite_while_it_holds_the_gate(tmp_path: Pa
 
 
 def test_a_child_forked_through_the_gate_never_hangs(tmp_path: Path) -> None:
-    assert _forks_that_hang(tmp_path / "gated.db", GatedConnection, gate=True) == 0
+    # in a fresh interpreter: threads that earlier tests of this worker left running (servers,
+    # queue consumers) are not this test's hammer, and must not decide its outcome
+    script = (
+        "import sys; from pathlib import Path; "
+        "from study.fork_gate import GatedConnection; "
+        "from tests.study.test_fork_gate import _forks_that_hang; "
+        "print(_forks_that_hang(Path(sys.argv[1]), GatedConnection, gate=True))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "gated.db")],
+        cwd=root, capture_output=True, text=True, timeout=900, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "0", done.stdout + done.stderr

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
-from study.clock import AMSTERDAM
+from study.clock import end_of_day
 from study.errors import Forbidden
 from study.models import Jobcoach, Participant, Trajectory, User
 from study.vocab import Role
@@ -69,8 +69,7 @@ def visible_trajectories(user: User, filters: CohortFilter | None = None) -> Sel
 
 def entered_by(scope: Select[tuple[int]], day: dt.date) -> Select[tuple[int]]:
     """The trajectories of ``scope`` entered by the end of ``day`` (the study's timezone)."""
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
-    return scope.where(Trajectory.created_at < end.astimezone(dt.UTC))
+    return scope.where(Trajectory.created_at < end_of_day(day))
 
 
 def may_see_rows(user: User) -> bool:

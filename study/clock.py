@@ -49,3 +49,9 @@ class SimulatedClock:
 def local_date(moment: dt.datetime, tz: ZoneInfo = AMSTERDAM) -> dt.date:
     """The calendar date of ``moment`` in the study's timezone (Europe/Amsterdam by default)."""
     return moment.astimezone(tz).date()
+
+
+def end_of_day(day: dt.date, tz: ZoneInfo = AMSTERDAM) -> dt.datetime:
+    """The first moment after ``day`` in the study's timezone, as UTC (``< end_of_day(d)`` is
+    "by the end of d")."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)

@@ -37,7 +37,7 @@ from analysis.frames import (
     validate_frame,
 )
 from questionnaires.model import Instrument
-from study.clock import AMSTERDAM
+from study.clock import end_of_day
 from study.models import (
     CoachingContact,
     Invitation,
@@ -80,12 +80,6 @@ _BASELINE_SCORES = {
     "baseline_match_quality": "person_job_fit",
     "baseline_capability_count": "capability_count",
 }
-
-
-def _end_of_day(as_of: dt.date) -> dt.datetime:
-    """The first moment after ``as_of`` in the study's timezone, as UTC."""
-    nxt = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
-    return nxt.astimezone(dt.UTC)
 
 
 def rows_frame(session: Session, stmt: Select) -> pd.DataFrame:
@@ -134,7 +128,7 @@ def trajectories_frame(
             and_(
                 Response.invitation_id == Invitation.id,
                 Response.status == ResponseStatus.SUBMITTED,
-                Response.submitted_at < _end_of_day(as_of),
+                Response.submitted_at < end_of_day(as_of),
             ),
         )
         .join(ResponseScore, ResponseScore.response_id == Response.id)
@@ -290,7 +284,7 @@ def completeness_frame(
         .where(
             Invitation.trajectory_id.in_(scope),
             Response.status == ResponseStatus.SUBMITTED,
-            Response.submitted_at < _end_of_day(as_of),
+            Response.submitted_at < end_of_day(as_of),
         )
     )
     out = rows_frame(session, stmt)
@@ -361,7 +355,7 @@ def person_wave_frame(
             and_(
                 Response.invitation_id == Invitation.id,
                 Response.status == ResponseStatus.SUBMITTED,
-                Response.submitted_at < _end_of_day(as_of),
+                Response.submitted_at < end_of_day(as_of),
             ),
         )
         .where(Invitation.trajectory_id.in_(scope), Invitation.opens_on <= as_of)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from analysis import signals as sg
 from study.access import trajectory_scope
-from study.clock import AMSTERDAM
+from study.clock import end_of_day
 from study.models import ContractEnd, Invitation, SignalAcknowledgement, SignalSettings
 from study.read_models import (
     contacts_frame,
@@ -252,7 +252,5 @@ def study_signals(
     )
     seen = acknowledgements(session, scope)
     if not seen.empty:
-        # stored in UTC; the day ends at midnight in the study's timezone
-        end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
-        seen = seen[pd.to_datetime(seen["seen_at"], utc=True) < pd.Timestamp(end)]
+        seen = seen[pd.to_datetime(seen["seen_at"], utc=True) < pd.Timestamp(end_of_day(as_of))]
     return StudySignals(found, seen, frames.trajectories, frames.person_wave)

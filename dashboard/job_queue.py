@@ -60,6 +60,7 @@ from dashboard.jobs import (
     _run_in_child,
     time_limit,
 )
+from study.fork_gate import GatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ def make_huey(url: str, name: str = "klik") -> Huey:
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///")).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name, filename=str(path), results=False)
+        # The web process forks job children while its consumers poll the queue: their
+        # connections go through the same gate as the study's, so no child copies a SQLite
+        # mutex held at the fork.
+        huey = SqliteHuey(name, filename=str(path), results=False, factory=GatedConnection)
     else:
         raise ValueError(f"KLIK_QUEUE_URL must start with redis:// or sqlite:///, not {url!r}")
 

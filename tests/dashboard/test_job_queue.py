@@ -205,3 +205,25 @@ def scope_ids_job(read_sessions, scope, as_of):
             return sorted(s.scalars(scope))
 
     return run
+
+
+def test_the_sqlite_queue_talks_to_sqlite_through_the_fork_gate(tmp_path: Path) -> None:
+    """The web process forks job children while its consumer threads poll the queue; a queue
+    connection outside the gate could be copied holding a SQLite mutex."""
+    from study.fork_gate import GATE, GatedConnection
+
+    huey = make_huey(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", queue_name())
+    connection = huey.storage.conn
+    assert isinstance(connection, GatedConnection)
+    huey.enqueue(huey.klik_run_job.s("digest", 1))  # type: ignore[attr-defined]
+    with GATE.exclusive():
+        # a forking thread holds the gate: the queue waits instead of reading past it
+        import threading
+
+        seen: list[int] = []
+        reader = threading.Thread(target=lambda: seen.append(huey.pending_count()))
+        reader.start()
+        reader.join(0.3)
+        assert reader.is_alive() and seen == []
+    reader.join(10)
+    assert seen == [1]

@@ -37,6 +37,7 @@ from analysis.frames import (
     validate_frame,
 )
 from questionnaires.model import Instrument
+from study.arrow_reads import reader_of
 from study.clock import end_of_day
 from study.models import (
     CoachingContact,
@@ -83,7 +84,13 @@ _BASELINE_SCORES = {
 
 
 def rows_frame(session: Session, stmt: Select) -> pd.DataFrame:
-    """The rows of ``stmt`` as a table, one column per selected column (by its label)."""
+    """The rows of ``stmt`` as a table, one column per selected column (by its label).
+
+    Inside :func:`study.arrow_reads.arrow_reads` the rows come as Arrow columns over ADBC.
+    """
+    reader = reader_of(session)
+    if reader is not None:
+        return reader.frame(stmt)
     # Core execution: rows as tuples, without the ORM's per-row bookkeeping
     result = session.connection().execute(stmt)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

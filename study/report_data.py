@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires.model import Instrument
 from study import read_models
+from study.arrow_reads import arrow_reads
 from study.models import AuditEvent, Invitation
 
 NON_DATA_ACTIONS: tuple[str, ...] = (
@@ -78,26 +79,27 @@ def analysis_frames(
         ``response_items`` (RESPONSE_ITEMS, reverse-keyed, plus reversed). The column lists are
         in :mod:`analysis.frames`.
     """
-    trajectories = read_models.trajectories_frame(session, scope, as_of=as_of)
+    with arrow_reads(session):
+        trajectories = read_models.trajectories_frame(session, scope, as_of=as_of)
+        person_wave = read_models.person_wave_frame(session, scope, as_of=as_of)
+        contacts = read_models.contacts_frame(session, scope)
+        items = None
+        if include_items:
+            if instruments is None:
+                from questionnaires.registry import load_instruments
+
+                instruments = load_instruments()
+            items = read_models.response_items_frame(session, scope, instruments=instruments)
     survival = read_models.survival_frame(trajectories, as_of=as_of)
-    person_wave = read_models.person_wave_frame(session, scope, as_of=as_of)
-    contacts = read_models.contacts_frame(session, scope)
-    counting = read_models.counting_process_frame(survival, person_wave, contacts)
     frames = {
         "trajectories": trajectories,
         "survival": survival,
         "person_wave": person_wave,
         "contacts": contacts,
-        "counting_process": counting,
+        "counting_process": read_models.counting_process_frame(survival, person_wave, contacts),
     }
-    if include_items:
-        if instruments is None:
-            from questionnaires.registry import load_instruments
-
-            instruments = load_instruments()
-        frames["response_items"] = read_models.response_items_frame(
-            session, scope, instruments=instruments
-        )
+    if items is not None:
+        frames["response_items"] = items
     return frames
 
 

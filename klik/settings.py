@@ -144,6 +144,13 @@ class Settings(BaseModel):
         return None if folder is None else folder / "klik-cache"
 
     @property
+    def frame_store_folder(self) -> Path | None:
+        """Where the analysis frames of every trajectory are kept between requests (None: read
+        from the database each time)."""
+        folder = self.data_folder
+        return None if folder is None else folder / "klik-frames"
+
+    @property
     def signing_keys(self) -> tuple[str, ...]:
         """The current key first, then the earlier keys that are still accepted."""
         return (self.secret_key, *(k for k in self.old_secret_keys if k != self.secret_key))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 
 from study import vocab
 
@@ -670,3 +671,53 @@ class DataQuery(Base):
     answered_at: Mapped[dt.datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(120))
     closed_at: Mapped[dt.datetime | None]
+
+
+class _Xid8(TypeDecorator[int]):
+    """PostgreSQL's 64-bit transaction id (``xid8``); an unused integer on SQLite."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql.base import ischema_names
+
+            return dialect.type_descriptor(ischema_names.get("xid8", _Xid8Name)())
+        return dialect.type_descriptor(BigInteger())
+
+
+class _Xid8Name(UserDefinedType[int]):
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "xid8"
+
+
+class FrameChange(Base):
+    """A trajectory whose analysis rows a write touched (NULL: every trajectory).
+
+    Written by database triggers on the tables the analysis frames read, so no write escapes
+    it, whatever wrote it; :mod:`study.frame_store` brings its frames up to date from it.
+    """
+
+    __tablename__ = "frame_change"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    trajectory_id: Mapped[int | None] = mapped_column(Integer)
+    #: the writing transaction (PostgreSQL), whose rows become visible at its commit, not in
+    #: the order of their ids
+    xid: Mapped[int | None] = mapped_column(_Xid8)
+
+
+class FrameEpoch(Base):
+    """One row: a token made when the database was created, so a kept copy of its frames is
+    never taken for the frames of another database at the same address."""
+
+    __tablename__ = "frame_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from questionnaires.model import Instrument
 from study import read_models
-from study.arrow_reads import arrow_reads
+from study.frame_reads import frame_reads
+from study.frame_store import kept_frames, store_folder
 from study.models import AuditEvent, Invitation
 
 NON_DATA_ACTIONS: tuple[str, ...] = (
@@ -79,28 +80,40 @@ def analysis_frames(
         ``response_items`` (RESPONSE_ITEMS, reverse-keyed, plus reversed). The column lists are
         in :mod:`analysis.frames`.
     """
-    with arrow_reads(session):
-        trajectories = read_models.trajectories_frame(session, scope, as_of=as_of)
-        person_wave = read_models.person_wave_frame(session, scope, as_of=as_of)
-        contacts = read_models.contacts_frame(session, scope)
-        items = None
+    folder = store_folder(session)
+    kept = None
+    if folder is not None:
+        kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
+    with frame_reads(session):
+        frames = kept if kept is not None else read_frames(session, scope, as_of)
         if include_items:
             if instruments is None:
                 from questionnaires.registry import load_instruments
 
                 instruments = load_instruments()
-            items = read_models.response_items_frame(session, scope, instruments=instruments)
+            frames["response_items"] = read_models.response_items_frame(
+                session, scope, instruments=instruments
+            )
+    return frames
+
+
+def read_frames(
+    session: Session, scope: Select[tuple[int]], as_of: dt.date
+) -> dict[str, pd.DataFrame]:
+    """The frames of ``scope`` on ``as_of`` from the database: ``trajectories``, ``survival``,
+    ``person_wave``, ``contacts`` and ``counting_process`` (see :func:`analysis_frames`)."""
+    with frame_reads(session):
+        trajectories = read_models.trajectories_frame(session, scope, as_of=as_of)
+        person_wave = read_models.person_wave_frame(session, scope, as_of=as_of)
+        contacts = read_models.contacts_frame(session, scope)
     survival = read_models.survival_frame(trajectories, as_of=as_of)
-    frames = {
+    return {
         "trajectories": trajectories,
         "survival": survival,
         "person_wave": person_wave,
         "contacts": contacts,
         "counting_process": read_models.counting_process_frame(survival, person_wave, contacts),
     }
-    if items is not None:
-        frames["response_items"] = items
-    return frames
 
 
 def data_version(session: Session, study_id: int) -> str:

@@ -1,0 +1,246 @@
+"""The kept analysis frames are always the frames the database gives: after every kind of write
+(a service, ORM rows, plain SQL on each table the frames read), for the whole study and for a
+jobcoach's part, on SQLite and PostgreSQL; only the changed trajectories are read again; a copy
+of another database, a pruned change log, a damaged copy and (on PostgreSQL) a transaction that
+commits after a later one are all caught."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from study.access import trajectory_scope
+from study.db import make_engine, make_read_sessions, make_sessions
+from study.frame_store import FRAMES, frame_store_options, kept_frames
+from study.migrate import upgrade
+from study.models import (
+    CoachingContact,
+    FrameChange,
+    Invitation,
+    Jobcoach,
+    Participant,
+    ResponseScore,
+    Trajectory,
+    Wave,
+)
+from study.report_data import analysis_frames, read_frames
+from study.services.trajectories import end_trajectory
+from tests.conftest import Database, _postgres_database
+from tests.process_support import simulated_study
+
+AS_OF = dt.date(2025, 8, 1)
+AT = dt.datetime(2025, 8, 1, 12, tzinfo=dt.UTC)
+
+
+class Spy:
+    """The frame builder, counting what it was asked to read."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, session, scope, as_of):
+        frames = read_frames(session, scope, as_of)
+        self.calls.append(len(frames["trajectories"]))
+        return frames
+
+
+def _kept(db: Database, folder: Path, study_id: int, spy: Spy, **scope_kw: object):
+    with db.read_sessions() as s:
+        return kept_frames(
+            s, trajectory_scope(study_id, **scope_kw), as_of=AS_OF, folder=folder, build=spy
+        )
+
+
+def _fresh(db: Database, study_id: int, **scope_kw: object) -> dict[str, pd.DataFrame]:
+    with db.read_sessions() as s:
+        return read_frames(s, trajectory_scope(study_id, **scope_kw), AS_OF)
+
+
+def _same(db: Database, folder: Path, study_id: int, spy: Spy) -> None:
+    """The kept frames equal the database's, for the study and for one jobcoach."""
+    for scope_kw in ({}, {"jobcoach_id": _coach(db)}):
+        kept = _kept(db, folder, study_id, spy, **scope_kw)
+        fresh = _fresh(db, study_id, **scope_kw)
+        assert kept is not None
+        for name in FRAMES:
+            pd.testing.assert_frame_equal(kept[name], fresh[name], obj=f"{name} {scope_kw}")
+
+
+def _coach(db: Database) -> int:
+    with db.read_sessions() as s:
+        return s.scalar(select(func.min(Trajectory.jobcoach_id)))  # type: ignore[return-value]
+
+
+def _one(db: Database, column, offset: int = 0) -> int:
+    with db.read_sessions() as s:
+        return s.scalars(select(column).order_by(column).offset(offset).limit(1)).one()
+
+
+@pytest.fixture
+def cohort(any_db: Database) -> int:
+    return simulated_study(any_db, n_trajectories=24, n_coaches=5, months=7, seed=5)
+
+
+def test_every_kind_of_write_gives_the_databases_frames(
+    any_db: Database, cohort: int, tmp_path: Path
+) -> None:
+    folder, spy, n = tmp_path / "frames", Spy(), 24
+    _same(any_db, folder, cohort, spy)
+    assert spy.calls == [n]  # the first read builds the copy; the jobcoach's comes from it
+    open_one = _one(any_db, Trajectory.id)
+    with any_db.sessions.begin() as s:
+        open_one = s.scalars(
+            select(Trajectory.id).where(Trajectory.end_date.is_(None)).limit(1)
+        ).one()
+    writes = [
+        # a service: the trajectory ends
+        lambda s: end_trajectory(
+            s, cohort, open_one, {"end_date": AS_OF, "end_reason": "job_loss"}, actor="t", at=AT
+        ),
+        # plain SQL on each table the frames read
+        lambda s: s.execute(
+            update(Participant)
+            .where(Participant.id == _one(any_db, Participant.id, 2))
+            .values(gender="male", birth_year=1970)
+        ),
+        lambda s: s.execute(
+            delete(ResponseScore).where(
+                ResponseScore.response_id == _one(any_db, ResponseScore.response_id, 5)
+            )
+        ),
+        lambda s: s.execute(
+            update(ResponseScore)
+            .where(ResponseScore.response_id == _one(any_db, ResponseScore.response_id, 9))
+            .values(value=ResponseScore.value + 1)
+        ),
+        lambda s: s.execute(
+            update(Invitation)
+            .where(Invitation.id == _one(any_db, Invitation.id, 3))
+            .values(status="cancelled")
+        ),
+        lambda s: s.execute(
+            update(Jobcoach).where(Jobcoach.id == _coach(any_db)).values(organisation_id=None)
+        ),
+        lambda s: s.add(
+            CoachingContact(
+                trajectory_id=_one(any_db, Trajectory.id, 4),
+                contact_date=dt.date(2025, 7, 1),
+                minutes=45,
+                mode="phone",
+                with_whom="employee",
+                activity="self_reliance",
+                created_at=AT,
+            )
+        ),
+        lambda s: s.execute(
+            update(CoachingContact)
+            .where(CoachingContact.id == _one(any_db, CoachingContact.id, 7))
+            .values(deleted_at=AT, deleted_by="t", delete_reason="dubbel")
+        ),
+    ]
+    for i, write in enumerate(writes):
+        with any_db.sessions.begin() as s:
+            write(s)
+        before = len(spy.calls)
+        _same(any_db, folder, cohort, spy)
+        # only the touched trajectories were read again, once
+        assert len(spy.calls) == before + 1 and spy.calls[-1] < n, (i, spy.calls)
+    # nothing changed: nothing is read
+    before = len(spy.calls)
+    _same(any_db, folder, cohort, spy)
+    assert len(spy.calls) == before
+    # a protocol's wave changes every trajectory that follows it: everything is read again
+    with any_db.sessions.begin() as s:
+        s.execute(update(Wave).where(Wave.code == "FU").values(anchor="start"))
+    _same(any_db, folder, cohort, spy)
+    assert spy.calls[-1] == n
+
+
+def test_a_copy_of_another_database_is_not_used(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    frames = []
+    for name, seed in (("a", 1), ("b", 2)):
+        # the same address each time: the database is made again in between
+        path = tmp_path / "klik.db"
+        path.unlink(missing_ok=True)
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        db = Database(
+            f"sqlite:///{path}", engine, make_sessions(engine), make_read_sessions(engine)
+        )
+        study_id = simulated_study(db, n_trajectories=6, n_coaches=2, months=3, seed=seed)
+        kept = _kept(db, folder, study_id, Spy())
+        assert kept is not None
+        pd.testing.assert_frame_equal(kept["person_wave"], _fresh(db, study_id)["person_wave"])
+        frames.append(kept["person_wave"])
+        engine.dispose()
+        del name
+    assert not frames[0].equals(frames[1])
+
+
+def test_a_pruned_change_log_or_a_damaged_copy_is_read_again(
+    any_db: Database, cohort: int, tmp_path: Path
+) -> None:
+    folder, spy = tmp_path / "frames", Spy()
+    _same(any_db, folder, cohort, spy)
+    with any_db.sessions.begin() as s:
+        s.execute(update(Trajectory).values(contract_hours=Trajectory.contract_hours + 1))
+        s.execute(delete(FrameChange))
+        s.execute(update(Trajectory).where(Trajectory.id == _one(any_db, Trajectory.id)).values(
+            contract_hours=2))  # fmt: skip
+    _same(any_db, folder, cohort, spy)
+    assert spy.calls[-1] == 24  # changes were lost from the log: everything again
+    for copy in folder.iterdir():
+        if copy.is_dir():
+            (copy / "person_wave.arrow").write_bytes(b"kapot")
+    _same(any_db, folder, cohort, spy)
+    assert spy.calls[-1] == 24
+
+
+@pytest.fixture
+def postgres_db(postgres_reason: str | None) -> Iterator[Database]:
+    """PostgreSQL only: SQLite has one writer at a time, its change ids become visible in order."""
+    yield from _postgres_database(postgres_reason)
+
+
+def test_a_transaction_that_commits_after_a_later_one_is_not_missed(
+    postgres_db: Database, tmp_path: Path
+) -> None:
+    """PostgreSQL hands out change ids before commit: the lower id can become visible last."""
+    any_db = postgres_db
+    cohort = simulated_study(any_db, n_trajectories=24, n_coaches=5, months=7, seed=5)
+    folder, spy = tmp_path / "frames", Spy()
+    _same(any_db, folder, cohort, spy)
+    first, second = _one(any_db, Trajectory.id, 1), _one(any_db, Trajectory.id, 2)
+    slow = any_db.sessions()
+    slow.begin()
+    slow.execute(update(Trajectory).where(Trajectory.id == first).values(contract_hours=3))
+    with any_db.sessions.begin() as s:
+        s.execute(update(Trajectory).where(Trajectory.id == second).values(contract_hours=4))
+    _same(any_db, folder, cohort, spy)  # sees the second change, not the first
+    slow.commit()
+    slow.close()
+    _same(any_db, folder, cohort, spy)
+    kept = _kept(any_db, folder, cohort, spy)
+    assert kept is not None
+    hours = kept["trajectories"].set_index("trajectory_id")["contract_hours"]
+    assert (hours[first], hours[second]) == (3, 4)
+
+
+def test_the_app_reads_its_frames_through_the_store(any_db: Database, tmp_path: Path) -> None:
+    study_id = simulated_study(any_db, n_trajectories=6, n_coaches=2, months=3, seed=9)
+    folder = tmp_path / "frames"
+    readers = make_read_sessions(any_db.engine.execution_options(**frame_store_options(folder)))
+    with readers() as s:
+        frames = analysis_frames(s, trajectory_scope(study_id), as_of=AS_OF)
+    assert list(folder.glob("*.json"))
+    with any_db.read_sessions() as s:
+        plain = analysis_frames(s, trajectory_scope(study_id), as_of=AS_OF)
+    assert frames.keys() == plain.keys()
+    for name in frames:
+        pd.testing.assert_frame_equal(frames[name], plain[name], obj=name)

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, func, insert, select, text
+from sqlalchemy import Connection, Engine, Integer, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 import klik
 from study.db import make_engine
 from study.migrate import current_revision, head_revision, upgrade
-from study.models import Base, Trajectory
+from study.models import DATABASE_BOOKKEEPING, Base, Trajectory
 
 DATABASE_FILE = "klik.db"
 PG_DUMP_FILE = "klik.pgdump"
@@ -245,9 +245,15 @@ def _pg_dump(conn: Connection, snapshot: str, dump: Path) -> str:
     return f"{PG_DUMP_FILE}: pg_dump van dezelfde momentopname / of the same snapshot"
 
 
+def _study_tables() -> list[Table]:
+    """The tables that hold the study, parents before children (not the database's own
+    bookkeeping, see :data:`study.models.DATABASE_BOOKKEEPING`)."""
+    return [t for t in Base.metadata.sorted_tables if t.name not in DATABASE_BOOKKEEPING]
+
+
 def _copy_rows(source: Connection, target: Connection) -> None:
-    """Every row of every table, parents before children, in chunks."""
-    for table in Base.metadata.sorted_tables:
+    """Every row of every study table, parents before children, in chunks."""
+    for table in _study_tables():
         result = source.execution_options(yield_per=CHUNK).execute(
             select(table).order_by(*table.primary_key.columns)
         )
@@ -258,7 +264,7 @@ def _copy_rows(source: Connection, target: Connection) -> None:
 def _counts(conn: Connection) -> dict[str, int]:
     return {
         table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-        for table in Base.metadata.sorted_tables
+        for table in _study_tables()
     }
 
 
@@ -318,7 +324,7 @@ def restore(
 
 def _reset_sequences(conn: Connection) -> None:
     """Let new rows continue after the restored ids."""
-    for table in Base.metadata.sorted_tables:
+    for table in _study_tables():
         keys = list(table.primary_key.columns)
         if len(keys) != 1 or not isinstance(keys[0].type, Integer):
             continue

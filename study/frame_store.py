@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
-from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy import Select, delete, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from study.frame_reads import FrameReader, frame_reads
@@ -47,6 +48,8 @@ _OPTION = "klik_frame_store"
 #: the frames of more changed trajectories than this are read again whole: a long IN list
 #: costs more than the full read, and SQLite allows about 32,000 parameters per statement
 MAX_CHANGED = 2000
+#: change rows the daily tick keeps; a copy further behind than that is read again whole
+KEEP_CHANGES = 1_000_000
 #: copies no pointer names any more are removed once they are this old (a reader may still
 #: have one open)
 STALE_COPY_SECONDS = 600
@@ -108,6 +111,17 @@ def kept_frames(
     return {name: _cut(frames[name], ids) for name in FRAMES}
 
 
+def prune_changes(session: Session, keep: int = KEEP_CHANGES) -> int:
+    """Remove all but the newest ``keep`` rows of the change log; returns how many went.
+
+    A kept copy that had not seen the removed rows notices the gap and reads everything again.
+    """
+    head = session.scalar(select(func.max(FrameChange.id)))
+    if head is None or head <= keep:
+        return 0
+    return session.execute(delete(FrameChange).where(FrameChange.id <= head - keep)).rowcount
+
+
 def _everything() -> Select[tuple[int]]:
     return select(Trajectory.id)
 
@@ -145,20 +159,34 @@ def _changed(reader: FrameReader, seen: Mark, now: Mark) -> list[int] | None:
 def _splice(kept: pd.DataFrame, fresh: pd.DataFrame, changed: list[int]) -> pd.DataFrame:
     """``kept`` with the rows of the ``changed`` trajectories replaced by ``fresh``.
 
-    Every frame's rows of one trajectory are together and in their order, and frames are in
-    trajectory order: a stable sort on the id keeps both.
+    Every frame is in trajectory order with a trajectory's rows together and in their own
+    order, so the result is the pieces of ``kept`` between the changed trajectories with each
+    one's fresh rows in its place: one copy, no sort.
     """
-    parts = [f for f in (kept[~kept["trajectory_id"].isin(changed)], fresh) if len(f)]
-    if not parts:
+    ids = kept["trajectory_id"].to_numpy()
+    new_ids = fresh["trajectory_id"].to_numpy()
+    pieces: list[pd.DataFrame] = []
+    at = 0
+    for t in changed:
+        start, stop = np.searchsorted(ids, t, "left"), np.searchsorted(ids, t, "right")
+        new_start, new_stop = (
+            np.searchsorted(new_ids, t, "left"),
+            np.searchsorted(new_ids, t, "right"),
+        )
+        pieces.append(kept.iloc[at:start])
+        pieces.append(fresh.iloc[new_start:new_stop])
+        at = stop
+    pieces.append(kept.iloc[at:])
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
         return kept.iloc[:0].reset_index(drop=True)
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return out.sort_values("trajectory_id", kind="stable").reset_index(drop=True)
+    return pd.concat(pieces, ignore_index=True)
 
 
 def _cut(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     inside = frame["trajectory_id"].isin(ids)
     if inside.all():
-        return frame.copy()
+        return frame  # read or spliced for this call alone: no one else holds it
     return frame[inside].reset_index(drop=True)
 
 

@@ -721,3 +721,8 @@ class FrameEpoch(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64))
+
+
+#: tables about the database itself, not about the study: a backup leaves them out, and a
+#: restored database keeps its own (its frames are read afresh)
+DATABASE_BOOKKEEPING = frozenset({FrameChange.__tablename__, FrameEpoch.__tablename__})

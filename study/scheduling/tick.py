@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, aliased
 
 from study import tokens
 from study.clock import AMSTERDAM, local_date
+from study.frame_store import prune_changes
 from study.mail.compose import KIND_INVITATION, KIND_REMINDER, compose
 from study.mail.facts import invitation_mail_rows, mail_facts
 from study.models import (
@@ -138,6 +139,7 @@ def tick(
         as_of,
     )
     mails_cancelled = _cancel_mail_of_closed(session)
+    prune_changes(session)
     return TickReport(
         as_of=as_of,
         day=today,

@@ -31,7 +31,8 @@ from dashboard.i18n import fmt_pct, label_of
 from dashboard.jobs import Progress
 from dashboard.tables import kpi, table
 from study.access import CohortFilter
-from study.read_models import completeness_frame, person_wave_frame, trajectories_frame
+from study.read_models import completeness_frame
+from study.report_data import monitor_frames
 from study.vocab import Benefit, CoachType, EndReason, Method, Respondent
 
 STATUS_COLUMNS = ("on_time", "late", "missing", "open")
@@ -396,10 +397,7 @@ def read_monitor_frames(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     progress(0.05, "trajectories")
     with read_sessions() as session:
-        trajectories = trajectories_frame(session, scope, as_of=as_of)
-        progress(0.3, "invitations")
-        person_wave = person_wave_frame(session, scope, as_of=as_of, scores=())
-    return trajectories, person_wave
+        return monitor_frames(session, scope, as_of)
 
 
 def _body(

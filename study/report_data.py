@@ -97,6 +97,31 @@ def analysis_frames(
     return frames
 
 
+def monitor_frames(
+    session: Session, scope: Select[tuple[int]], as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The monitor's frames of ``scope`` on ``as_of``: ``trajectories`` and a person-wave
+    frame of one row per invitation, without scores (score and value empty); from the frame
+    store when the session has one."""
+    folder = store_folder(session)
+    kept = None
+    if folder is not None:
+        kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
+    if kept is None:
+        with frame_reads(session):
+            return (
+                read_models.trajectories_frame(session, scope, as_of=as_of),
+                read_models.person_wave_frame(session, scope, as_of=as_of, scores=()),
+            )
+    # the kept rows are per score, sorted with the invitation's keys first: its first row
+    # stands where the invitation's one row would
+    invitations = kept["person_wave"].drop_duplicates(
+        ["trajectory_id", "wave", "respondent", "instrument_id"]
+    )
+    person_wave = invitations.assign(score=None, value=float("nan")).reset_index(drop=True)
+    return kept["trajectories"], person_wave
+
+
 def read_frames(
     session: Session, scope: Select[tuple[int]], as_of: dt.date
 ) -> dict[str, pd.DataFrame]:

@@ -28,7 +28,7 @@ from study.models import (
     Trajectory,
     Wave,
 )
-from study.report_data import analysis_frames, read_frames
+from study.report_data import analysis_frames, monitor_frames, read_frames
 from study.services.trajectories import end_trajectory
 from tests.conftest import Database, _postgres_database
 from tests.process_support import simulated_study
@@ -245,3 +245,23 @@ def test_the_app_reads_its_frames_through_the_store(any_db: Database, tmp_path: 
     assert frames.keys() == plain.keys()
     for name in frames:
         pd.testing.assert_frame_equal(frames[name], plain[name], obj=name)
+
+
+def test_the_monitors_frames_from_the_store_are_the_databases(
+    any_db: Database, cohort: int, tmp_path: Path
+) -> None:
+    """The monitor counts invitations: one row each, without scores, as the read model has."""
+    readers = make_read_sessions(
+        any_db.engine.execution_options(**frame_store_options(tmp_path / "frames"))
+    )
+    for _ in range(2):  # the first builds the copy, the second reads it after a change
+        with readers() as s:
+            kept = monitor_frames(s, trajectory_scope(cohort), AS_OF)
+        with any_db.read_sessions() as s:
+            plain = monitor_frames(s, trajectory_scope(cohort), AS_OF)
+        assert plain[1]["score"].isna().all() and len(plain[1]) > 24
+        for a, b in zip(kept, plain, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+        with any_db.sessions.begin() as w:
+            w.execute(update(Invitation).where(Invitation.id == _one(any_db, Invitation.id, 5))
+                      .values(status="cancelled"))  # fmt: skip

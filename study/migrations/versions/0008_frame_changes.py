@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 #: per table: how a changed row names the trajectories whose frames it is part of.
 #: ``("column", c)``: the row's column c; ``("lookup", key, sql)``: the trajectory ids sql
 #: selects where ``{keys}`` are the rows' key column values; ``("all",)``: every trajectory.
+#: Item answers (``response_value``) are not kept: the data-quality page reads them afresh.
 SOURCES: dict[str, tuple[str, ...]] = {
     "trajectory": ("column", "id"),
     "invitation": ("column", "trajectory_id"),
@@ -29,12 +30,6 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "SELECT trajectory_id FROM invitation WHERE id IN ({keys})",
     ),
     "response_score": (
-        "lookup",
-        "response_id",
-        "SELECT i.trajectory_id FROM response r JOIN invitation i ON i.id = r.invitation_id"
-        " WHERE r.id IN ({keys})",
-    ),
-    "response_value": (
         "lookup",
         "response_id",
         "SELECT i.trajectory_id FROM response r JOIN invitation i ON i.id = r.invitation_id"

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 
 import pandas as pd
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from questionnaires.model import Instrument
 from study import read_models
 from study.frame_reads import frame_reads
 from study.frame_store import kept_frames, store_folder
-from study.models import AuditEvent, Invitation
+from study.models import AuditEvent, Invitation, Trajectory
 
 NON_DATA_ACTIONS: tuple[str, ...] = (
     "read",
@@ -95,6 +95,16 @@ def analysis_frames(
                 session, scope, instruments=instruments
             )
     return frames
+
+
+def warm_frames(read_sessions: sessionmaker[Session], as_of: dt.date) -> bool:
+    """Bring the kept frames of every trajectory on ``as_of`` up to date, when the sessions
+    have a frame store; whether they have one."""
+    with read_sessions() as session:
+        if store_folder(session) is None:
+            return False
+        analysis_frames(session, select(Trajectory.id), as_of=as_of, include_items=False)
+    return True
 
 
 def monitor_frames(

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from study.clock import Clock
 from study.mail.sender import SendReport, send_pending
+from study.report_data import warm_frames
 from study.scheduling.lease import acquire_lease, release_lease, try_lock_ticks
 from study.scheduling.tick import TickReport, tick
 
@@ -73,6 +74,10 @@ class SchedulerJobs:
     tick_every: dt.timedelta = TICK_EVERY
     send_every: dt.timedelta = SEND_EVERY
     holding: bool = False
+    #: called with the day after the first tick of that day: prepares the day's kept frames,
+    #: so the first page of the morning does not read the whole study
+    warm: Callable[[dt.date], None] | None = None
+    warmed: dt.date | None = None
 
     @property
     def heartbeat_every(self) -> dt.timedelta:
@@ -116,6 +121,12 @@ class SchedulerJobs:
                 instrument_versions=self.versions(),
             )
         log.info("tick %s", report)
+        if self.warm is not None and self.warmed != report.day:
+            try:
+                self.warm(report.day)
+                self.warmed = report.day
+            except Exception:  # the pages read the frames themselves then; mail goes on
+                log.exception("could not prepare the frames of %s", report.day)
         return report
 
     def send_once(self) -> SendReport:
@@ -143,6 +154,7 @@ def jobs_for(container: Container) -> SchedulerJobs:
         lease_ttl=seconds("scheduler_lease_seconds", LEASE),
         tick_every=seconds("scheduler_tick_seconds", TICK_EVERY),
         send_every=seconds("scheduler_send_seconds", SEND_EVERY),
+        warm=lambda day: warm_frames(container.read_sessions, day),
     )
 
 

@@ -111,3 +111,41 @@ def test_klik_tick_runs_one_tick_for_a_given_day(db, clock, monkeypatch):
     assert "0 aangemaakt/created, 0 geopend/opened" in again.output
     with db.sessions.begin() as s:
         assert len(s.scalars(select(Outbox.id)).all()) == 6
+
+
+def test_the_first_tick_of_a_day_prepares_that_days_frames(db, clock, tmp_path):
+    """Once a day, after the tick, the kept frames of the whole study are brought up to date;
+    a failure there stops neither that tick nor the next."""
+    from study.db import make_read_sessions
+    from study.frame_store import frame_store_options
+    from study.report_data import warm_frames
+
+    with db.sessions.begin() as s:
+        factory.build_cohort(s, clock.now(), n_trajectories=2)
+    folder = tmp_path / "frames"
+    readers = make_read_sessions(db.engine.execution_options(**frame_store_options(folder)))
+    days: list[dt.date] = []
+
+    def warm(day: dt.date) -> None:
+        days.append(day)
+        assert warm_frames(readers, day)
+
+    jobs = SchedulerJobs(db.sessions, clock, settings_for(tmp_path), "web-1", lambda: VERSIONS,
+                         warm=warm)  # fmt: skip
+    report = jobs.tick_once()
+    assert report is not None and days == [report.day]
+    assert [p.name[-15:] for p in folder.glob("*.json")] == [f"{report.day.isoformat()}.json"]
+    clock.advance(dt.timedelta(hours=1))
+    jobs.tick_once()
+    assert days == [report.day]  # once a day
+
+    def broken(day: dt.date) -> None:
+        raise OSError("schijf vol")
+
+    jobs.warm = broken
+    clock.advance(dt.timedelta(days=1))
+    assert jobs.tick_once() is not None
+    jobs.warm = warm
+    clock.advance(dt.timedelta(hours=1))
+    later = jobs.tick_once()
+    assert later is not None and days[-1] == later.day  # tried again after the failure

@@ -265,3 +265,47 @@ def test_the_monitors_frames_from_the_store_are_the_databases(
         with any_db.sessions.begin() as w:
             w.execute(update(Invitation).where(Invitation.id == _one(any_db, Invitation.id, 5))
                       .values(status="cancelled"))  # fmt: skip
+
+
+def test_processes_sharing_the_folder_never_read_half_a_copy(db: Database, tmp_path: Path) -> None:
+    """Four readers and a writer at once on one folder: every answer is the database's as of
+    some moment (each reader checks against a read in its own snapshot), and a copy left half
+    written by a killed process is never named by the pointer."""
+    import threading
+
+    study_id = simulated_study(db, n_trajectories=8, n_coaches=2, months=3, seed=4)
+    folder = tmp_path / "frames"
+    _kept(db, folder, study_id, Spy())
+    (folder / "killed-halfway").mkdir()
+    (folder / "killed-halfway" / "person_wave.arrow").write_bytes(b"half")
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                with db.read_sessions() as s:
+                    kept = kept_frames(
+                        s, trajectory_scope(study_id), as_of=AS_OF, folder=folder, build=read_frames
+                    )
+                    fresh = read_frames(s, trajectory_scope(study_id), AS_OF)  # same snapshot
+                assert kept is not None
+                for name in FRAMES:
+                    pd.testing.assert_frame_equal(kept[name], fresh[name], obj=name)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    with db.read_sessions() as s:
+        ids = list(s.scalars(select(Trajectory.id)))
+    for round_ in range(12):
+        with db.sessions.begin() as w:
+            w.execute(update(Trajectory).where(Trajectory.id == ids[round_ % len(ids)])
+                      .values(contract_hours=round_ + 1))  # fmt: skip
+    done.set()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[0]
+    assert len(list(folder.glob("*.json"))) == 1

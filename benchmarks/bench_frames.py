@@ -29,20 +29,12 @@ from pathlib import Path
 GOAL_S = 2.0
 
 
-def _best(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, out
-
-
 def run(database: Path, repeat: int) -> list[dict[str, object]]:
     import pandas as pd
     from sqlalchemy import func, select, update
 
     from benchmarks.bench_analysis import AS_OF, _rss_mb
+    from benchmarks.bench_cox import _best
     from study import read_models
     from study.access import trajectory_scope
     from study.db import make_engine, make_read_sessions, make_sessions

@@ -24,11 +24,12 @@ import contextlib
 import datetime as dt
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,8 @@ from sqlalchemy.orm import Session
 from study.frame_reads import FrameReader, frame_reads
 from study.models import FrameChange, FrameEpoch, Trajectory
 
+log = logging.getLogger(__name__)
+
 #: the frames kept; ``response_items`` (item answers, for the data-quality page) is not
 FRAMES = ("trajectories", "survival", "person_wave", "contacts", "counting_process")
 _OPTION = "klik_frame_store"
@@ -50,6 +53,8 @@ _OPTION = "klik_frame_store"
 MAX_CHANGED = 2000
 #: change rows the daily tick keeps; a copy further behind than that is read again whole
 KEEP_CHANGES = 1_000_000
+#: days whose copies are kept (today, yesterday, a viewer's release day, ...); older pointers go
+KEEP_DAYS = 4
 #: copies no pointer names any more are removed once they are this old (a reader may still
 #: have one open)
 STALE_COPY_SECONDS = 600
@@ -224,32 +229,49 @@ def _load(folder: Path, epoch: str, as_of: dt.date) -> tuple[Mark, dict[str, pd.
 
 
 def _save(folder: Path, as_of: dt.date, mark: Mark, frames: dict[str, pd.DataFrame]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{mark.epoch}-{as_of.isoformat()}-{mark.head}-{uuid.uuid4().hex[:8]}"
-    copy = folder / name
-    copy.mkdir()
-    for frame_name in FRAMES:
-        table = pa.Table.from_pandas(frames[frame_name], preserve_index=False)
-        feather.write_feather(table, copy / f"{frame_name}.arrow", compression="uncompressed")
-    meta = {"copy": name, "head": mark.head, "xmin": mark.xmin, "format": _format()}
-    pointer = _pointer(folder, mark.epoch, as_of)
-    partial = pointer.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
-    partial.write_text(json.dumps(meta))
-    os.replace(partial, pointer)
-    _remove_stale(folder)
+    """Write a new copy, then name it in the day's pointer; a failure (a full disk, a folder
+    that cannot be written) is logged and costs the next request a full read, nothing else."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{mark.epoch}-{as_of.isoformat()}-{mark.head}-{uuid.uuid4().hex[:8]}"
+        copy = folder / name
+        copy.mkdir()
+        for frame_name in FRAMES:
+            table = pa.Table.from_pandas(frames[frame_name], preserve_index=False)
+            feather.write_feather(table, copy / f"{frame_name}.arrow", compression="uncompressed")
+        meta = {"copy": name, "head": mark.head, "xmin": mark.xmin, "format": _format()}
+        pointer = _pointer(folder, mark.epoch, as_of)
+        partial = pointer.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+        partial.write_text(json.dumps(meta))
+        os.replace(partial, pointer)
+        _remove_stale(folder)
+    except (OSError, pa.ArrowException):
+        log.warning("could not keep the frames of %s in %s", as_of, folder, exc_info=True)
 
 
 def _remove_stale(folder: Path) -> None:
+    """Keep the pointers of the :data:`KEEP_DAYS` days written last; remove copies and
+    half-written pointers that nothing names, once no reader can still have them open."""
+    pointers = sorted(folder.glob("*.json"), key=_mtime, reverse=True)
+    for pointer in pointers[KEEP_DAYS:]:
+        pointer.unlink(missing_ok=True)
     current = set()
-    for pointer in folder.glob("*.json"):
+    for pointer in pointers[:KEEP_DAYS]:
         with contextlib.suppress(OSError, ValueError, KeyError):
             current.add(json.loads(pointer.read_text())["copy"])
     limit = time.time() - STALE_COPY_SECONDS
-    for path in _copies(folder):
+    for path in folder.iterdir():
         with contextlib.suppress(OSError):
-            if path.name not in current and path.stat().st_mtime < limit:
+            if path.name in current or path.stat().st_mtime >= limit:
+                continue
+            if path.is_dir():
                 shutil.rmtree(path)
+            elif path.suffix == ".tmp":
+                path.unlink()
 
 
-def _copies(folder: Path) -> Iterator[Path]:
-    return (p for p in folder.iterdir() if p.is_dir())
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -309,3 +309,38 @@ def test_processes_sharing_the_folder_never_read_half_a_copy(db: Database, tmp_p
         t.join(60)
     assert not errors, errors[0]
     assert len(list(folder.glob("*.json"))) == 1
+
+
+def test_old_days_and_their_copies_are_removed(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy per day would fill the disk: the newest days are kept, older ones go."""
+    import study.frame_store as store
+
+    monkeypatch.setattr(store, "STALE_COPY_SECONDS", 0)
+    study_id = simulated_study(db, n_trajectories=4, n_coaches=2, months=2, seed=6)
+    folder = tmp_path / "frames"
+    days = [AS_OF - dt.timedelta(days=d) for d in range(7)]
+    for day in days:
+        with db.read_sessions() as s:
+            assert kept_frames(s, trajectory_scope(study_id), as_of=day, folder=folder,
+                               build=read_frames) is not None  # fmt: skip
+    pointers = sorted(p.name[-15:-5] for p in folder.glob("*.json"))
+    assert pointers == sorted(d.isoformat() for d in days[-store.KEEP_DAYS :])
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == store.KEEP_DAYS
+
+
+def test_a_folder_that_cannot_be_written_costs_time_not_answers(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    study_id = simulated_study(db, n_trajectories=4, n_coaches=2, months=2, seed=7)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    with db.read_sessions() as s:
+        kept = kept_frames(s, trajectory_scope(study_id), as_of=AS_OF, folder=blocked,
+                           build=read_frames)  # fmt: skip
+    fresh = _fresh(db, study_id)
+    assert kept is not None
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(kept[name], fresh[name], obj=name)
+    assert "could not keep the frames" in caplog.text

@@ -9,7 +9,9 @@ The monitor, the analysis pages and the exports run as background jobs: for thos
 the seconds until the result is there (``*_s``, polling as the page does), the slowest single
 request meanwhile (``*_request_max_s``: what holds a server thread), the slowest answer another
 user got meanwhile (``*_other_user_max_s``, ``/health`` ten times a second) and the answer once
-the job for that selection has finished (``*_cached_s``).
+the job for that selection has finished (``*_cached_s``), and the seconds until the result
+once more after one trajectory was ended through the services (``*_after_write_s``: a data
+version the page has not seen, which the frame store answers by reading that trajectory again).
 """
 
 from __future__ import annotations
@@ -60,6 +62,26 @@ def _ensure_users(container: Any) -> None:
             add_user(
                 s, study_id, name, PASSWORD, role, coach, display_name=name, actor="bench", at=at
             )
+
+
+def _end_one_trajectory(container: Any) -> None:
+    """End the oldest open trajectory through the service, as a jobcoach would."""
+    from sqlalchemy import select
+
+    from study.clock import local_date
+    from study.models import Trajectory
+    from study.services.trajectories import end_trajectory
+
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        row = s.execute(
+            select(Trajectory.id, Trajectory.study_id)
+            .where(Trajectory.end_date.is_(None), Trajectory.start_date <= local_date(now))
+            .order_by(Trajectory.id)
+            .limit(1)
+        ).one()
+        end_trajectory(s, row.study_id, row.id, {"end_date": local_date(now),
+                       "end_reason": "job_loss"}, actor="bench", at=now)  # fmt: skip
 
 
 def _post(client: Any, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]]) -> Any:
@@ -241,6 +263,12 @@ def measure(database: Path, repeat: int = 3, isolation: str = "process") -> dict
         result[f"{page}_cached_s"] = _time(
             lambda o=outputs, i=inputs, p=page: _until_done(r, o, i, f"{p}-poll"), repeat
         )
+    # a new data version, as after a jobcoach ended a trajectory: each page once more (with
+    # the frame store, only that trajectory's rows are read again)
+    _end_one_trajectory(container)
+    result["monitor_after_write_s"] = _until_done(r, monitor, monitor_inputs, "monitor-poll")["s"]
+    for page, (outputs, inputs) in pages.items():
+        result[f"{page}_after_write_s"] = _until_done(r, outputs, inputs, f"{page}-poll")["s"]
     # the viewer's selection is the whole study, as the researcher's: the job is shared
     result["monitor_viewer_cached_s"] = _time(
         lambda: _until_done(v, monitor, monitor_inputs, "monitor-poll"), repeat
@@ -279,8 +307,18 @@ def main(argv: list[str] | None = None) -> None:
         choices=["process", "thread"],
         help="where jobs run; give both to compare them side by side",
     )
+    parser.add_argument(
+        "--database",
+        type=Path,
+        help="measure this SQLite study instead (e.g. a bench_analysis database of 100,000)",
+    )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.database:
+        for isolation in args.isolation:
+            result = {"isolation": isolation, **measure(args.database, args.repeat, isolation)}
+            print(json.dumps(result), flush=True)
+        return
     for n in args.trajectories:
         database = args.cache / f"dashboard_{n}.db"
         _ensure_cohort(n, database)

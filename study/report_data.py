@@ -80,11 +80,12 @@ def analysis_frames(
         ``response_items`` (RESPONSE_ITEMS, reverse-keyed, plus reversed). The column lists are
         in :mod:`analysis.frames`.
     """
-    folder = store_folder(session)
-    kept = None
-    if folder is not None:
-        kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
+    # one reader for all of it: the kept frames and the item answers come from one snapshot
     with frame_reads(session):
+        folder = store_folder(session)
+        kept = None
+        if folder is not None:
+            kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
         frames = kept if kept is not None else read_frames(session, scope, as_of)
         if include_items:
             if instruments is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -62,8 +63,8 @@ STALE_COPY_SECONDS = 600
 
 @dataclass(frozen=True)
 class Mark:
-    """What a kept copy has seen: the database's epoch, its newest change id and, on
-    PostgreSQL, the oldest transaction that was still running when it was read."""
+    """What a kept copy has seen: the database's epoch (its token and address), its newest
+    change id and, on PostgreSQL, the oldest transaction still running when it was read."""
 
     epoch: str
     head: int
@@ -100,7 +101,7 @@ def kept_frames(
     with frame_reads(session) as reader:
         if reader is None:
             return None
-        mark = _mark(reader)
+        mark = _mark(reader, _address(session))
         kept = _load(folder, mark.epoch, as_of)
         changed = None if kept is None else _changed(reader, kept[0], mark)
         if kept is None or changed is None:
@@ -131,7 +132,14 @@ def _everything() -> Select[tuple[int]]:
     return select(Trajectory.id)
 
 
-def _mark(reader: FrameReader) -> Mark:
+def _address(session: Session) -> str:
+    """Where the database is: a file copy of a database (same token, same change log) at
+    another address must not share its kept frames."""
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return hashlib.sha256(url.encode()).hexdigest()[:8]
+
+
+def _mark(reader: FrameReader, address: str) -> Mark:
     epoch = reader.frame(select(FrameEpoch.token).where(FrameEpoch.id == 1))
     head = reader.frame(select(func.coalesce(func.max(FrameChange.id), 0).label("head")))
     xmin = None
@@ -141,7 +149,7 @@ def _mark(reader: FrameReader) -> Mark:
         )
         xmin = int(snap["x"].iloc[0])
     token = str(epoch["token"].iloc[0]) if len(epoch) else "none"
-    return Mark(token, int(head["head"].iloc[0]), xmin)
+    return Mark(f"{token}-{address}", int(head["head"].iloc[0]), xmin)
 
 
 def _changed(reader: FrameReader, seen: Mark, now: Mark) -> list[int] | None:

@@ -352,3 +352,31 @@ def test_a_folder_that_cannot_be_written_costs_time_not_answers(
     for name in FRAMES:
         pd.testing.assert_frame_equal(kept[name], fresh[name], obj=name)
     assert "could not keep the frames" in caplog.text
+
+
+def test_a_file_copy_of_the_database_elsewhere_keeps_its_own_frames(
+    db: Database, tmp_path: Path
+) -> None:
+    """A copy of the file has the same token and change log; both in one folder, each with
+    its own writes, neither is served the other's rows."""
+    import shutil
+
+    study_id = simulated_study(db, n_trajectories=6, n_coaches=2, months=3, seed=8)
+    folder = tmp_path / "frames"
+    _kept(db, folder, study_id, Spy())
+    db.engine.dispose()
+    copy_path = tmp_path / "kopie.db"
+    shutil.copy(tmp_path / "klik.db", copy_path)
+    engine = make_engine(f"sqlite:///{copy_path}")
+    copy = Database(f"sqlite:///{copy_path}", engine, make_sessions(engine),
+                    make_read_sessions(engine))  # fmt: skip
+    first = _one(db, Trajectory.id)
+    for database, hours in ((db, 11), (copy, 22)):
+        with database.sessions.begin() as w:
+            w.execute(update(Trajectory).where(Trajectory.id == first).values(contract_hours=hours))
+    for database, hours in ((db, 11), (copy, 22), (db, 11)):
+        kept = _kept(database, folder, study_id, Spy())
+        assert kept is not None
+        frame = kept["trajectories"].set_index("trajectory_id")
+        assert frame.loc[first, "contract_hours"] == hours
+    engine.dispose()

@@ -673,6 +673,13 @@ class DataQuery(Base):
     closed_at: Mapped[dt.datetime | None]
 
 
+class _Xid8Name(UserDefinedType[int]):
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "xid8"
+
+
 class _Xid8(TypeDecorator[int]):
     """PostgreSQL's 64-bit transaction id (``xid8``); an unused integer on SQLite."""
 
@@ -680,18 +687,9 @@ class _Xid8(TypeDecorator[int]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
-        if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql.base import ischema_names
-
-            return dialect.type_descriptor(ischema_names.get("xid8", _Xid8Name)())
-        return dialect.type_descriptor(BigInteger())
-
-
-class _Xid8Name(UserDefinedType[int]):
-    cache_ok = True
-
-    def get_col_spec(self, **_: Any) -> str:
-        return "xid8"
+        return dialect.type_descriptor(
+            _Xid8Name() if dialect.name == "postgresql" else BigInteger()
+        )
 
 
 class FrameChange(Base):

@@ -82,10 +82,7 @@ def analysis_frames(
     """
     # one reader for all of it: the kept frames and the item answers come from one snapshot
     with frame_reads(session):
-        folder = store_folder(session)
-        kept = None
-        if folder is not None:
-            kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
+        kept = _from_store(session, scope, as_of)
         frames = kept if kept is not None else read_frames(session, scope, as_of)
         if include_items:
             if instruments is None:
@@ -114,10 +111,7 @@ def monitor_frames(
     """The monitor's frames of ``scope`` on ``as_of``: ``trajectories`` and a person-wave
     frame of one row per invitation, without scores (score and value empty); from the frame
     store when the session has one."""
-    folder = store_folder(session)
-    kept = None
-    if folder is not None:
-        kept = kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
+    kept = _from_store(session, scope, as_of)
     if kept is None:
         with frame_reads(session):
             return (
@@ -131,6 +125,16 @@ def monitor_frames(
     )
     person_wave = invitations.assign(score=None, value=float("nan")).reset_index(drop=True)
     return kept["trajectories"], person_wave
+
+
+def _from_store(
+    session: Session, scope: Select[tuple[int]], as_of: dt.date
+) -> dict[str, pd.DataFrame] | None:
+    """The kept frames of ``scope``, or None when the session has no store (or writes)."""
+    folder = store_folder(session)
+    if folder is None:
+        return None
+    return kept_frames(session, scope, as_of=as_of, folder=folder, build=read_frames)
 
 
 def read_frames(
